@@ -1,0 +1,33 @@
+"""The error hierarchy. Each class says who raises it; they are caught only at boundaries."""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base of every error this app raises on purpose; its message is meant for the user."""
+
+
+class ConfigError(AppError):
+    """Raised by settings and provider resolution: unknown provider or model, missing key, bad mcp.json."""
+
+
+class ProviderError(AppError):
+    """Raised by agents.providers when a model call fails after retries and fallbacks."""
+
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None, retryable: bool = False):
+        super().__init__(message)
+        self.provider = provider
+        self.status = status
+        self.retryable = retryable
+
+
+class AuthError(ProviderError):
+    """Raised by agents.providers on 401/403: the key is missing or wrong. Never retried."""
+
+
+class ToolFailed(AppError):
+    """Raised by agents.hub when a tool cannot run: unknown tool, bad arguments, dead or hung server."""
+
+
+class BudgetExceeded(AppError):
+    """Raised by agents.budget when a run hits its step, token, dollar or time limit."""

@@ -1,0 +1,156 @@
+"""The planner's nodes: call the model, run one tool call, review progress, finish."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agents import budget, loop_guard, providers
+from agents.errors import AppError
+from agents.events import Notice, ToolCallFinished, ToolCallStarted, Usage
+from agents.state import RunContext, RunState, ToolTask
+from storage import repo
+
+PREVIEW_CHARS = 400
+
+
+def _emit(runtime: Runtime[RunContext]):  # noqa: ANN202 - LangGraph's writer type is private
+    writer = runtime.stream_writer
+    return writer if writer is not None else (lambda _event: None)
+
+
+async def call_model(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Ask the model for the next message, streaming reasoning and text as events."""
+    ctx = runtime.context
+    emit = _emit(runtime)
+    messages = [{"role": "system", "content": ctx.system_prompt}, *state["messages"]]
+    started = time.monotonic()
+    try:
+        done = await providers.complete(ctx.chain, messages, ctx.tools or None, emit=emit, retry=ctx.retry)
+    except AppError as exc:
+        return {"stop_reason": "error", "error": str(exc)}
+    step_no = state.get("steps", 0) + 1
+    repo.add_step(
+        ctx.db,
+        ctx.run_id,
+        kind="model",
+        name=done.spec.label,
+        call_id=f"model:{step_no}",
+        args={"messages": len(messages), "tools": len(ctx.tools)},
+        result_preview=(done.message.get("content") or "")[:PREVIEW_CHARS],
+        prompt_tokens=done.prompt_tokens,
+        completion_tokens=done.completion_tokens,
+        cached_tokens=done.cached_tokens,
+        cost_usd=done.cost_usd,
+        duration_s=time.monotonic() - started,
+    )
+    emit(
+        Usage(
+            prompt_tokens=state.get("prompt_tokens", 0) + done.prompt_tokens,
+            completion_tokens=state.get("completion_tokens", 0) + done.completion_tokens,
+            cached_tokens=state.get("cached_tokens", 0) + done.cached_tokens,
+            cost_usd=state.get("cost_usd", 0.0) + done.cost_usd,
+            price_source=done.price_source,
+        )
+    )
+    return {
+        "messages": [done.message],
+        "steps": 1,
+        "prompt_tokens": done.prompt_tokens,
+        "completion_tokens": done.completion_tokens,
+        "cached_tokens": done.cached_tokens,
+        "cost_usd": done.cost_usd,
+    }
+
+
+def _parse_args(raw: Any) -> Any:
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return raw
+    return raw
+
+
+async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Run one tool call through the hub; a call finished before a crash is not run again."""
+    ctx = runtime.context
+    emit = _emit(runtime)
+    call = task["call"]
+    call_id, name = call["id"], call["function"]["name"]
+    args = _parse_args(call["function"].get("arguments"))
+    done = repo.get_step(ctx.db, ctx.run_id, call_id)
+    if done is not None:
+        content = _stored_view(ctx, done)
+        return {"messages": [_tool_message(call_id, name, content)]}
+    emit(ToolCallStarted(call_id=call_id, name=name, arguments=args))
+    result = await ctx.hub.call(
+        name, args, meta={"k2hub/conversation": ctx.conversation_id}, timeout_s=ctx.tool_timeout_s
+    )
+    view, artifact_id = _bounded_view(ctx, name, result.text)
+    error = result.text[:PREVIEW_CHARS] if result.is_error else None
+    repo.add_step(
+        ctx.db,
+        ctx.run_id,
+        kind="tool",
+        name=name,
+        call_id=call_id,
+        args=args if isinstance(args, dict) else {"raw": args},
+        result_preview=view,
+        artifact_id=artifact_id,
+        duration_s=result.duration_s,
+        error=error,
+    )
+    emit(
+        ToolCallFinished(
+            call_id=call_id,
+            name=name,
+            preview=result.text[:PREVIEW_CHARS],
+            duration_s=result.duration_s,
+            error=error,
+            artifact_id=artifact_id,
+        )
+    )
+    return {"messages": [_tool_message(call_id, name, view)]}
+
+
+def _tool_message(call_id: str, name: str, content: str) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "name": name, "content": content}
+
+
+def _bounded_view(ctx: RunContext, name: str, text: str) -> tuple[str, str | None]:
+    """What the model sees of a result; a long one is kept whole as an artifact and cut for the model."""
+    if len(text) <= ctx.result_chars:
+        return text, None
+    artifact = repo.save_artifact(
+        ctx.db, text, name=f"{name}.txt", mime="text/plain", kind="tool_result",
+        conversation_id=ctx.conversation_id, run_id=ctx.run_id,
+    )
+    note = f"\n[… result cut: {len(text):,} characters in all; the full result is artifact {artifact.id}]"
+    return text[: ctx.result_chars] + note, artifact.id
+
+
+def _stored_view(ctx: RunContext, step: Any) -> str:
+    # result_preview holds exactly the view the model was given.
+    return step.result_preview or (step.error or "")
+
+
+def review(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """After tools: stop on a budget or a loop, nudge the model when it starts repeating itself."""
+    ctx = runtime.context
+    reason = budget.exceeded(state, ctx.limits)
+    if reason:
+        return {"stop_reason": "budget", "error": reason}
+    streak, name = loop_guard.repeat_streak(state["messages"][state.get("base", 0) :])
+    if streak >= loop_guard.STOP_AT:
+        return {
+            "stop_reason": "loop",
+            "error": f"Stopped: {name} was called {streak} times in a row with the same arguments.",
+        }
+    if streak >= loop_guard.NUDGE_AT and name:
+        _emit(runtime)(Notice(level="warning", message=f"{name} repeated {streak}× with the same arguments; nudging the model."))
+        return {"messages": [loop_guard.nudge_message(name, streak)]}
+    return {}

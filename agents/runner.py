@@ -1,0 +1,237 @@
+"""Runs one conversation turn through the planner: resolves the model, streams events, persists the run, resumes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from agents import providers
+from agents.budget import Limits
+from agents.errors import ConfigError
+from agents.events import Event, Notice, RunFinished, RunStarted
+from agents.graph import build_graph
+from agents.history import repaired
+from agents.hub import Hub
+from agents.mcp_config import builtin_servers, load_mcp_json
+from agents.providers import RetryPolicy
+from agents.state import RunContext
+from storage import repo
+from storage.checkpoint import open_checkpointer
+from storage.db import Database
+from storage.transcript import store_run_result
+
+SYSTEM_PROMPT = (Path(__file__).parent / "prompts" / "system.md").read_text(encoding="utf-8")
+_STATUS = {"done": "done", "budget": "budget", "loop": "loop", "error": "failed", "stopped": "stopped"}
+_END = object()
+
+
+@dataclass
+class RunRequest:
+    """One user turn: the prompt plus the model choice (empty fields fall back to settings)."""
+
+    prompt: str
+    conversation_id: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    max_steps: int | None = None
+
+
+@dataclass
+class AgentConfig:
+    """What the agent needs from settings (the app builds it; agents never import app)."""
+
+    home: Path
+    provider: str = ""
+    model: str = ""
+    base_url: str = ""
+    api_key: str = ""
+    fallbacks: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+    tool_timeout_s: float = 120.0
+    result_chars: int = 12_000
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class Agent:
+    """The planner as a service: one per process, shared by the UI, the CLI and tests."""
+
+    def __init__(self, config: AgentConfig, db: Database, hub: Hub, checkpointer: Any) -> None:
+        self.config = config
+        self.db = db
+        self.hub = hub
+        self.graph = build_graph(checkpointer)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stack = contextlib.AsyncExitStack()
+
+    @classmethod
+    async def open(cls, config: AgentConfig, *, database_url: str | None = None) -> "Agent":
+        """Open the database and checkpointer and start the MCP hub (call inside the event loop that will use it)."""
+        stack = contextlib.AsyncExitStack()
+        try:
+            db = Database(database_url)
+            stack.callback(db.close)
+            checkpointer = await stack.enter_async_context(open_checkpointer(db.url))
+            servers, errors = load_mcp_json(config.home / "mcp.json")
+            hub = Hub(builtin_servers({**os.environ, "K2HUB_HOME": str(config.home)}) + servers, default_timeout_s=config.tool_timeout_s,
+                      config_errors=errors)
+            await hub.start()
+            stack.push_async_callback(hub.aclose)
+        except BaseException:
+            await stack.aclose()
+            raise
+        agent = cls(config, db, hub, checkpointer)
+        agent._stack = stack
+        return agent
+
+    async def aclose(self) -> None:
+        """Stop running turns, the MCP servers and the database."""
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await self._stack.aclose()
+
+    def _limits(self, max_steps: int | None) -> Limits:
+        base = self.config.limits
+        return base if not max_steps else Limits(max_steps, base.max_tokens, base.max_cost_usd, base.max_wall_s)
+
+    def stop(self, run_id: str) -> None:
+        """Stop a run: its current model or tool call is cancelled and it ends with reason 'stopped'."""
+        task = self._tasks.get(run_id)
+        if task is not None and not task.done():
+            task.cancel()
+
+    async def run(self, req: RunRequest) -> AsyncIterator[Event]:
+        """Run one turn, yielding events; the model is resolved before anything is stored."""
+        cfg = self.config
+        try:
+            spec = providers.resolve(
+                req.provider or cfg.provider or None,
+                req.model or (cfg.model if not req.provider or req.provider == cfg.provider else None),
+                req.base_url or cfg.base_url or None,
+                home=cfg.home,
+                api_key=cfg.api_key or None,
+            )
+        except ConfigError as exc:
+            yield Notice(level="error", message=str(exc))
+            yield RunFinished(answer="", steps=0, tokens=0, cost_usd=0.0, reason="error", error=str(exc))
+            return
+        chain = providers.resolve_chain(spec, cfg.fallbacks, home=cfg.home)
+        conversation = repo.get_conversation(self.db, req.conversation_id) if req.conversation_id else None
+        if conversation is None:
+            conversation = repo.create_conversation(self.db, _title(req.prompt), spec.provider, spec.model)
+        history = repaired(repo.messages_as_openai(self.db, conversation.id), "the run that asked for it ended first")
+        run = repo.create_run(self.db, conversation.id, spec.provider, spec.model, meta=_meta(spec, req))
+        user = {"role": "user", "content": req.prompt}
+        repo.append_messages(self.db, conversation.id, run.id, [user])
+        limits = self._limits(req.max_steps)
+        state = {"messages": [*history, user], "base": len(history) + 1, "started_at": time.time()}
+        async for event in self._drive(run.id, conversation.id, chain, limits, state, resumed=False):
+            yield event
+
+    async def resume(self, run_id: str) -> AsyncIterator[Event]:
+        """Continue a run from its last checkpoint (after a crash or kill): completed steps are not run again."""
+        run = repo.get_run(self.db, run_id)
+        if run is None:
+            raise ConfigError(f"No run {run_id!r}.")
+        meta = run.meta or {}
+        spec = providers.resolve(run.provider, run.model, meta.get("base_url") or None, home=self.config.home,
+                                 api_key=self.config.api_key or None)
+        chain = providers.resolve_chain(spec, self.config.fallbacks, home=self.config.home)
+        limits = self._limits(meta.get("max_steps"))
+        if run.status != "running":
+            repo.update_run(self.db, run_id, status="running", finished_at=None, error=None)
+        async for event in self._drive(run.id, run.conversation_id, chain, limits, None, resumed=True):
+            yield event
+
+    async def _drive(
+        self,
+        run_id: str,
+        conversation_id: str,
+        chain: list[providers.ModelSpec],
+        limits: Limits,
+        state: dict[str, Any] | None,
+        *,
+        resumed: bool,
+    ) -> AsyncIterator[Event]:
+        ctx = RunContext(
+            run_id=run_id,
+            conversation_id=conversation_id,
+            db=self.db,
+            hub=self.hub,
+            chain=chain,
+            limits=limits,
+            system_prompt=SYSTEM_PROMPT.format(today=date.today().isoformat()),
+            tools=self.hub.tools(),
+            tool_timeout_s=self.config.tool_timeout_s,
+            result_chars=self.config.result_chars,
+            retry=self.config.retry,
+        )
+        config = {"configurable": {"thread_id": run_id}}
+        yield RunStarted(run_id=run_id, conversation_id=conversation_id, provider=chain[0].provider,
+                         model=chain[0].model, resumed=resumed)
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def pump() -> None:
+            try:
+                async for chunk in self.graph.astream(
+                    state, config, context=ctx, stream_mode="custom", durability="sync"
+                ):
+                    queue.put_nowait(chunk)
+            finally:
+                queue.put_nowait(_END)
+
+        task = asyncio.create_task(pump())
+        self._tasks[run_id] = task
+        try:
+            while (item := await queue.get()) is not _END:
+                item.run_id = run_id
+                yield item
+            crash = None if task.cancelled() else task.exception()
+        finally:
+            if not task.done():
+                # The consumer went away (browser closed): stop the run rather than leave it running unseen.
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+            self._tasks.pop(run_id, None)
+        yield await self._finish(run_id, conversation_id, config, stopped=task.cancelled(), crash=crash)
+
+    async def _finish(
+        self, run_id: str, conversation_id: str, config: dict[str, Any], *, stopped: bool, crash: BaseException | None
+    ) -> RunFinished:
+        values = (await self.graph.aget_state(config)).values
+        messages = values.get("messages", [])
+        base = values.get("base", len(messages))
+        reason = "stopped" if stopped else ("error" if crash else values.get("stop_reason") or "done")
+        error = f"{type(crash).__name__}: {crash}" if crash else values.get("error")
+        if stopped:
+            error = "Stopped by the user."
+        new = repaired(messages[base:], error or "the run ended first") if reason != "done" else messages[base:]
+        # One transaction: a crash here leaves the run 'running' with no half-written answer; resume redoes it.
+        store_run_result(
+            self.db, run_id, conversation_id, new, status=_STATUS[reason], error=error,
+            steps=values.get("steps", 0), prompt_tokens=values.get("prompt_tokens", 0),
+            completion_tokens=values.get("completion_tokens", 0), cached_tokens=values.get("cached_tokens", 0),
+            cost_usd=values.get("cost_usd", 0.0),
+        )
+        answer = next((m.get("content") or "" for m in reversed(new) if m.get("role") == "assistant"), "")
+        tokens = values.get("prompt_tokens", 0) + values.get("completion_tokens", 0)
+        return RunFinished(run_id=run_id, answer=answer, steps=values.get("steps", 0), tokens=tokens,
+                           cost_usd=values.get("cost_usd", 0.0), reason=reason, error=error)
+
+
+def _title(prompt: str) -> str:
+    first = prompt.strip().splitlines()[0] if prompt.strip() else "New chat"
+    return first[:60] + ("…" if len(first) > 60 else "")
+
+
+def _meta(spec: providers.ModelSpec, req: RunRequest) -> dict[str, Any]:
+    return {"base_url": req.base_url or (spec.api_base if spec.provider in ("vllm", "openai-compatible") else None),
+            "max_steps": req.max_steps}

@@ -1,0 +1,191 @@
+"""Command line: `k2hub [serve|ask|resume|runs|models|test]` (also `python run.py ...`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+DIM, RESET, CYAN, RED, YELLOW, BOLD = "\033[2m", "\033[0m", "\033[36m", "\033[31m", "\033[33m", "\033[1m"
+PROVIDERS = ["groq", "moonshot", "vllm", "openai-compatible", "local"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="k2hub", description="K2 Agent Hub: an agent workbench for Kimi K2.")
+    sub = p.add_subparsers(dest="verb")
+    serve = sub.add_parser("serve", help="start the web UI (the default)")
+    serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 7860, next free one if taken)")
+    serve.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    ask = sub.add_parser("ask", help="run one headless turn and stream it to the terminal")
+    ask.add_argument("prompt", help="the question or task")
+    _model_flags(ask)
+    ask.add_argument("--max-steps", type=int, default=None, help="step budget for this run (default 300)")
+    ask.add_argument("--conversation", default=None, help="continue this conversation id")
+    ask.add_argument("--json", action="store_true", help="print one JSON event per line")
+    resume = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
+    resume.add_argument("run_id", nargs="?", help="run id (default: the most recent interrupted run)")
+    resume.add_argument("--json", action="store_true", help="print one JSON event per line")
+    sub.add_parser("runs", help="list interrupted runs that can be resumed")
+    models = sub.add_parser("models", help="list the models a provider serves (GET /models)")
+    _model_flags(models)
+    test = sub.add_parser("test", help="run the test suite (pytest)")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
+    return p
+
+
+def _model_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--provider", choices=PROVIDERS, default=None, help="provider preset")
+    p.add_argument("--model", default=None, help="model id")
+    p.add_argument("--base-url", default=None, help="API base URL (vllm, openai-compatible)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `k2hub` console script and of run.py."""
+    args = _parser().parse_args(argv)
+    verb = args.verb or "serve"
+    if verb == "test":
+        return run_tests(args.pytest_args)
+    if verb == "serve":
+        from app.server import serve
+
+        kw = {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}
+        serve(_settings(**kw), open_browser=not getattr(args, "no_browser", False))
+        return 0
+    try:
+        return asyncio.run(_async_main(verb, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_tests(extra: list[str]) -> int:
+    """The whole suite, exactly as CI runs it."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rs", *extra]
+    return subprocess.call(cmd, cwd=root)
+
+
+def _settings(**overrides: Any) -> Any:
+    from app.config import load_settings
+
+    return load_settings(**overrides)
+
+
+async def _async_main(verb: str, args: argparse.Namespace) -> int:
+    from agents.errors import AppError
+
+    settings = _settings(
+        provider=getattr(args, "provider", None), model=getattr(args, "model", None),
+        base_url=getattr(args, "base_url", None),
+    )
+    try:
+        if verb == "models":
+            return await _models(settings)
+        from app.services import open_agent
+
+        agent = await open_agent(settings)
+        try:
+            if verb == "runs":
+                return _list_runs(agent)
+            if verb == "resume":
+                return await _resume(agent, args)
+            from agents.runner import RunRequest
+
+            req = RunRequest(prompt=args.prompt, conversation_id=args.conversation, max_steps=args.max_steps)
+            return await _print_events(agent.run(req), as_json=args.json)
+        finally:
+            await agent.aclose()
+    except AppError as exc:
+        print(f"{RED}error:{RESET} {exc}", file=sys.stderr)
+        return 1
+
+
+async def _models(settings: Any) -> int:
+    from agents.providers import discover_models, first_configured_provider
+
+    provider = settings.provider or first_configured_provider(settings.home) or "openai-compatible"
+    for model in await discover_models(provider, settings.base_url or None, home=settings.home,
+                                       api_key=settings.api_key or None):
+        print(model)
+    return 0
+
+
+def _list_runs(agent: Any) -> int:
+    from storage import repo
+
+    runs = repo.unfinished_runs(agent.db)
+    if not runs:
+        print("No interrupted runs.")
+    for run in runs:
+        print(f"{run.id}  {run.started_at:%Y-%m-%d %H:%M}  {run.provider}/{run.model}  conversation {run.conversation_id}")
+    return 0
+
+
+async def _resume(agent: Any, args: argparse.Namespace) -> int:
+    from storage import repo
+
+    run_id = args.run_id
+    if not run_id:
+        runs = repo.unfinished_runs(agent.db)
+        if not runs:
+            print("No interrupted runs.")
+            return 0
+        run_id = runs[-1].id
+    return await _print_events(agent.resume(run_id), as_json=args.json)
+
+
+async def _print_events(events: Any, *, as_json: bool) -> int:
+    """Stream events to the terminal; exit code 0 only when the run finished normally."""
+    tty = sys.stdout.isatty()
+    color = (lambda code, text: f"{code}{text}{RESET}") if tty else (lambda _code, text: text)
+    mode = ""
+    finished = None
+    async for ev in events:
+        if as_json:
+            print(ev.model_dump_json(), flush=True)
+        else:
+            mode = _print_human(ev, mode, color)
+        if ev.type == "run_finished":
+            finished = ev
+    return 0 if finished is not None and finished.reason == "done" else 1
+
+
+def _print_human(ev: Any, mode: str, color: Any) -> str:
+    out = sys.stdout
+    if ev.type == "reasoning_delta":
+        if mode != "reasoning":
+            out.write(color(DIM, "\n[thinking] "))
+        out.write(color(DIM, ev.text))
+        mode = "reasoning"
+    elif ev.type == "text_delta":
+        if mode != "text":
+            out.write("\n")
+        out.write(ev.text)
+        mode = "text"
+    elif ev.type == "tool_call_started":
+        out.write(color(CYAN, f"\n→ {ev.name}({json.dumps(ev.arguments, ensure_ascii=False)[:200]})\n"))
+        mode = "tool"
+    elif ev.type == "tool_call_finished":
+        status = color(RED, f"error: {ev.error}") if ev.error else ev.preview.replace("\n", " ")[:200]
+        out.write(color(CYAN, f"← {ev.name} ({ev.duration_s:.2f}s): ") + status + "\n")
+        mode = "tool"
+    elif ev.type == "notice":
+        out.write(color(RED if ev.level == "error" else YELLOW, f"\n[{ev.level}] {ev.message}\n"))
+        mode = "notice"
+    elif ev.type == "run_finished":
+        if ev.error:
+            out.write(color(RED, f"\n{ev.error}"))
+        out.write(color(DIM, f"\n— {ev.steps} steps · {ev.tokens:,} tokens · ${ev.cost_usd:.4f} · {ev.reason}\n"))
+    out.flush()
+    return mode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Builds the agent from settings: the one place where app configuration turns into agents objects."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING
+
+from agents.budget import Limits
+
+if TYPE_CHECKING:
+    from agents.runner import Agent
+    from app.config import Settings
+
+
+def agent_config(settings: "Settings"):  # noqa: ANN201 - AgentConfig imported lazily
+    """The agent's view of the settings."""
+    from agents.runner import AgentConfig
+
+    return AgentConfig(
+        home=settings.home,
+        provider=settings.provider,
+        model=settings.model,
+        base_url=settings.base_url,
+        api_key=settings.api_key,
+        fallbacks=[f.strip() for f in settings.fallbacks.split(",") if f.strip()],
+        limits=Limits(settings.max_steps, settings.max_tokens, settings.max_cost_usd, settings.max_wall_s),
+        tool_timeout_s=settings.tool_timeout_s,
+        result_chars=settings.tool_result_chars,
+    )
+
+
+async def open_agent(settings: "Settings") -> "Agent":
+    """An Agent with its database, checkpointer and MCP servers running (close it with aclose)."""
+    from agents import providers
+    from agents.runner import Agent
+
+    # litellm takes seconds to import: do it while the MCP servers start.
+    threading.Thread(target=providers.litellm_module, daemon=True).start()
+    url = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{settings.home / 'k2hub.db'}"
+    return await Agent.open(agent_config(settings), database_url=url)

@@ -1,0 +1,44 @@
+"""The Gradio UI: a sidebar (conversations, model picker, keys, tools) beside the chat."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import gradio as gr
+
+from app.ui.backend import Backend
+from app.ui.chat import build_chat, wire_chat, wire_startup
+from app.ui.sidebar import build_sidebar, wire_sidebar
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "ui.css"
+
+# System fonts only: a Google font would make every page load wait on a CDN (and fail offline).
+THEME = gr.themes.Soft(
+    primary_hue="indigo",
+    neutral_hue="slate",
+    radius_size="md",
+    font=["Inter", "ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans-serif"],
+    font_mono=["JetBrains Mono", "ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+)
+
+
+def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blocks, Backend]:
+    """The Blocks app and the Backend it drives (the server closes the Backend on exit)."""
+    backend = backend or Backend(settings)
+    with gr.Blocks(title="K2 Agent Hub", fill_height=True, fill_width=True) as demo:
+        with gr.Row(elem_id="k2-shell", equal_height=False):
+            with gr.Column(scale=0, min_width=280, elem_id="k2-sidebar"):
+                sb = build_sidebar(settings)
+            with gr.Column(scale=1, elem_id="k2-main"):
+                chat = build_chat()
+        wire_sidebar(sb, settings, backend)
+        wire_chat(chat, sb, backend)
+        wire_startup(demo, chat, sb, backend)
+    return demo, backend
+
+
+__all__ = ["CSS_PATH", "THEME", "Backend", "build_ui"]

@@ -1,0 +1,213 @@
+"""The chat column: streaming a run into the Chatbot, Stop, New chat, reopening a stored conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from agents.events import RunStarted
+from app.ui.backend import Backend, readable_error
+from app.ui.render import RunView, format_usage, history_from_messages
+from app.ui.sidebar import AUTO, Sidebar, tools_panel
+
+log = logging.getLogger(__name__)
+
+# Token deltas can arrive hundreds per second; the browser needs ~20 frames per second to look live.
+FRAME_S = 0.05
+
+PLACEHOLDER = (
+    "<div class='k2-empty'><h2>Ask Kimi K2 anything</h2>"
+    "<p>Reasoning, tool calls and the answer stream here. Files the agent writes land in this chat's workspace.</p></div>"
+)
+
+
+def status_html(text: str) -> str:
+    return f'<div class="k2-status-line">{html.escape(text)}</div>' if text else '<div class="k2-status-line"></div>'
+
+
+@dataclass
+class Chat:
+    """The chat column's components."""
+
+    chatbot: gr.Chatbot
+    status: gr.HTML
+    prompt: gr.Textbox
+    send: gr.Button
+    stop: gr.Button
+    conversation_id: gr.State
+
+
+def build_chat() -> Chat:
+    """Lay out the chat column (inside the caller's Column)."""
+    chatbot = gr.Chatbot(
+        value=[],
+        show_label=False,
+        elem_id="k2-chat",
+        placeholder=PLACEHOLDER,
+        feedback_options=None,
+        buttons=["copy", "copy_all"],
+        group_consecutive_messages=False,
+        scale=1,
+        height="100%",
+        min_height=360,
+    )
+    status = gr.HTML(status_html(""), elem_id="k2-status")
+    with gr.Row(elem_id="k2-composer", equal_height=True):
+        prompt = gr.Textbox(
+            placeholder="Message K2…  (Enter to send, Shift+Enter for a new line)",
+            show_label=False,
+            lines=1,
+            max_lines=8,
+            scale=1,
+            container=False,
+            elem_id="k2-prompt",
+            autofocus=True,
+        )
+        send = gr.Button("Send", variant="primary", scale=0, min_width=88, elem_id="k2-send")
+        stop = gr.Button("■ Stop", variant="stop", scale=0, min_width=88, visible=False, elem_id="k2-stop")
+    return Chat(chatbot, status, prompt, send, stop, gr.State(None))
+
+
+def _runs_summary(runs: list[Any]) -> str:
+    if not runs:
+        return ""
+    tokens = sum((r.prompt_tokens or 0) + (r.completion_tokens or 0) for r in runs)
+    cost = sum(r.cost_usd or 0.0 for r in runs)
+    return f"{len(runs)} run{'s' if len(runs) != 1 else ''} · {format_usage(tokens, cost)}"
+
+
+def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
+    """Connect send/stop/new chat/conversation list to the backend."""
+    settings = backend.settings
+
+    async def send(
+        prompt: str,
+        history: list[Any],
+        conversation_id: str | None,
+        provider: str,
+        model: str | None,
+        base_url: str,
+        request: gr.Request,
+    ) -> AsyncIterator[dict[Any, Any]]:
+        if not (prompt or "").strip():
+            return
+        session = request.session_hash or ""
+        backend.stop_requested.discard(session)
+        history = [*(history or []), gr.ChatMessage(role="user", content=prompt)]
+        view = RunView()
+        yield {
+            chat.chatbot: history,
+            chat.prompt: "",
+            chat.status: status_html("● starting…"),
+            chat.send: gr.update(visible=False),
+            chat.stop: gr.update(visible=True),
+        }
+        try:
+            agent = await backend.agent()
+            from agents.runner import RunRequest
+
+            auto = provider == AUTO  # let the planner pick the first preset with a key
+            req = RunRequest(
+                prompt=prompt,
+                conversation_id=conversation_id,
+                provider=None if auto else provider,
+                model=None if auto else (model or None),
+                base_url=None if auto else (base_url or None),
+            )
+            last = 0.0
+            async with aclosing(agent.run(req)) as events:
+                async for event in events:
+                    view.apply(event)
+                    if isinstance(event, RunStarted):
+                        backend.active[session] = event.run_id
+                        if session in backend.stop_requested:
+                            agent.stop(event.run_id)
+                    now = time.monotonic()
+                    if now - last >= FRAME_S or not event.type.endswith("_delta"):
+                        last = now
+                        yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status)}
+        except Exception as exc:  # the boundary: whatever broke becomes a message in the chat, never a toast
+            log.exception("run failed")
+            view.messages.append(gr.ChatMessage(content=f"⛔ **Something went wrong.** {readable_error(exc)}"))
+            view.status = view.status or "■ failed"
+        finally:
+            backend.active.pop(session, None)
+            backend.stop_requested.discard(session)
+        cid = view.conversation_id or conversation_id
+        choices: list[tuple[str, str]] = []
+        if cid:
+            try:
+                await asyncio.to_thread(backend.name_conversation, cid, prompt)
+                choices = await asyncio.to_thread(backend.conversations)
+            except Exception:  # the chat already streamed; a failed sidebar refresh must not hide it
+                log.exception("refreshing the conversation list failed")
+        yield {
+            chat.chatbot: history + view.messages,
+            chat.status: status_html(view.status),
+            chat.conversation_id: cid,
+            chat.send: gr.update(visible=True),
+            chat.stop: gr.update(visible=False),
+            sb.conversations: gr.update(choices=choices, value=cid) if choices else gr.update(),
+            sb.tools: tools_panel(settings, backend),
+        }
+
+    send_inputs = [chat.prompt, chat.chatbot, chat.conversation_id, sb.provider, sb.model, sb.base_url]
+    send_outputs = [chat.chatbot, chat.prompt, chat.status, chat.send, chat.stop, chat.conversation_id,
+                    sb.conversations, sb.tools]
+    for trigger in (chat.prompt.submit, chat.send.click):
+        trigger(send, send_inputs, send_outputs, concurrency_limit=None, show_progress="hidden")
+
+    def stop(request: gr.Request) -> str:
+        backend.stop(request.session_hash or "")
+        return status_html("■ stopping…")
+
+    chat.stop.click(stop, None, chat.status, queue=False)
+
+    def new_chat() -> tuple[list[Any], None, str, Any, str]:
+        return [], None, status_html(""), gr.update(value=None), ""
+
+    sb.new_chat.click(new_chat, None, [chat.chatbot, chat.conversation_id, chat.status, sb.conversations, chat.prompt],
+                      queue=False)
+
+    async def open_conversation(conversation_id: str | None) -> tuple[Any, Any, str]:
+        if not conversation_id:
+            return gr.update(), gr.update(), gr.update()
+        try:
+            rows, steps, runs = await asyncio.to_thread(backend.conversation, conversation_id)
+        except Exception as exc:
+            log.exception("loading conversation %s failed", conversation_id)
+            return [gr.ChatMessage(content=f"⛔ **Cannot open this conversation.** {readable_error(exc)}")], None, ""
+        return history_from_messages(rows, steps), conversation_id, status_html(_runs_summary(runs))
+
+    sb.conversations.input(open_conversation, sb.conversations, [chat.chatbot, chat.conversation_id, chat.status])
+
+
+def wire_startup(demo: gr.Blocks, chat: Chat, sb: Sidebar, backend: Backend) -> None:
+    """On page load: start the agent (once per process), then fill the conversation list and the Tools panel."""
+    settings = backend.settings
+
+    async def on_load() -> tuple[Any, str]:
+        try:
+            await backend.agent()
+            choices = await asyncio.to_thread(backend.conversations)
+        except Exception as exc:
+            log.exception("the agent failed to start")
+            panel = tools_panel(settings, backend)
+            return gr.update(), panel.replace(
+                '<div class="k2-tools">',
+                f'<div class="k2-tools"><div class="k2-config-errors"><b>Agent not started</b>'
+                f"<ul><li>{html.escape(readable_error(exc))}</li></ul></div>",
+                1,
+            )
+        return gr.update(choices=choices), tools_panel(settings, backend)
+
+    demo.load(lambda: tools_panel(settings, backend), None, sb.tools, queue=False)
+    demo.load(on_load, None, [sb.conversations, sb.tools], show_progress="hidden")

@@ -1,0 +1,303 @@
+"""Planner events and stored messages -> gr.ChatMessage lists. Pure: no I/O, the clock is injected.
+
+The live view (RunView) and the restored view (history_from_messages) build the same shapes, so a
+reopened conversation looks like it did while it streamed: a collapsed "Thinking" block, one card
+per tool call, then the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gradio import ChatMessage
+
+from agents.events import (
+    ApprovalRequested,
+    Notice,
+    ReasoningDelta,
+    RunFinished,
+    RunStarted,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    Usage,
+)
+
+THINKING = "Thinking"
+# A card must stay compact: the full result is an artifact in storage, the chat shows a preview.
+PREVIEW_CHARS = 1_500
+ARGS_CHARS = 1_200
+SUMMARY_CHARS = 60
+
+_FINISH_TITLES: dict[str, str] = {
+    "error": "The run failed",
+    "budget": "Budget reached",
+    "loop": "Stopped: the agent kept repeating the same tool call",
+    "stopped": "Stopped",
+}
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rstrip() + f"\n… ({len(text) - limit:,} more characters)"
+
+
+def _fence(text: str, lang: str = "") -> str:
+    # A longer fence than any backtick run inside keeps tool output from closing the block early.
+    ticks = "```"
+    while ticks in text:
+        ticks += "`"
+    return f"{ticks}{lang}\n{text}\n{ticks}"
+
+
+def _parse_args(arguments: Any) -> Any:
+    if isinstance(arguments, str):
+        try:
+            return json.loads(arguments)
+        except ValueError:
+            return arguments
+    return arguments
+
+
+def format_arguments(arguments: Any) -> str:
+    """Tool arguments as a fenced JSON block (raw text when the model sent invalid JSON)."""
+    value = _parse_args(arguments)
+    if isinstance(value, str):
+        return _fence(_clip(value, ARGS_CHARS))
+    return _fence(_clip(json.dumps(value, indent=2, ensure_ascii=False), ARGS_CHARS), "json")
+
+
+def summarize_arguments(arguments: Any) -> str:
+    """One short line for the card header: `path="notes.txt", content="Hel…"`."""
+    value = _parse_args(arguments)
+    if isinstance(value, dict):
+        text = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in value.items())
+    else:
+        text = str(value or "")
+    text = " ".join(text.split())
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+
+
+def tool_card_content(arguments: Any, preview: str | None = None, error: str | None = None) -> str:
+    """Body of a tool card: arguments, then the result preview or the error."""
+    parts = [format_arguments(arguments)]
+    if error:
+        # The class survives Gradio's sanitizer; assets/ui.css paints it red.
+        parts.append(f'<div class="k2-tool-error">✗ {_escape(error)}</div>')
+    elif preview is not None:
+        parts.append("**Result**\n" + _fence(_clip(preview, PREVIEW_CHARS)))
+    return "\n\n".join(parts)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def format_usage(tokens: int, cost_usd: float, cached: int = 0) -> str:
+    """'1,234 tokens · $0.0021' — four decimals below a dollar, where K2's prices live."""
+    cost = f"${cost_usd:.4f}" if cost_usd < 1 else f"${cost_usd:,.2f}"
+    cached_part = f" ({cached:,} cached)" if cached else ""
+    return f"{tokens:,} tokens{cached_part} · {cost}"
+
+
+def tool_card(call_id: str, name: str, arguments: Any) -> ChatMessage:
+    """A pending tool card: the spinner runs until the result arrives."""
+    return ChatMessage(
+        content=tool_card_content(arguments),
+        metadata={"title": f"🛠 {name}", "id": call_id, "status": "pending", "log": summarize_arguments(arguments)},
+    )
+
+
+def finish_tool_card(card: ChatMessage, arguments: Any, preview: str, duration_s: float | None, error: str | None) -> None:
+    card.content = tool_card_content(arguments, preview, error)
+    meta = card.metadata
+    meta["status"] = "done"
+    if duration_s is not None:
+        meta["duration"] = round(duration_s, 2)
+    if error:
+        meta["title"] = f"✗ {meta['title'].removeprefix('🛠 ')} — failed"
+
+
+@dataclass
+class RunView:
+    """Folds one run's events into the assistant messages shown under the user's prompt."""
+
+    clock: Callable[[], float] = time.monotonic
+    messages: list[ChatMessage] = field(default_factory=list)
+    status: str = ""
+    run_id: str = ""
+    conversation_id: str = ""
+    model: str = ""
+    finished: RunFinished | None = None
+    _thinking: ChatMessage | None = None
+    _thinking_since: float = 0.0
+    _answer: ChatMessage | None = None
+    _cards: dict[str, tuple[ChatMessage, Any]] = field(default_factory=dict)
+    _notices: set[str] = field(default_factory=set)
+    _usage: str = ""
+
+    def apply(self, event: Any) -> None:
+        """Update the messages and the status line for one planner event."""
+        if isinstance(event, RunStarted):
+            self.run_id, self.conversation_id, self.model = event.run_id, event.conversation_id, event.model
+            self.status = f"● {event.model} · {'resuming' if event.resumed else 'thinking'}…"
+        elif isinstance(event, ReasoningDelta):
+            self._reason(event.text)
+        elif isinstance(event, TextDelta):
+            self._text(event.text)
+        elif isinstance(event, ToolCallStarted):
+            self._close_segment()
+            card = tool_card(event.call_id, event.name, event.arguments)
+            self._cards[event.call_id] = (card, event.arguments)
+            self.messages.append(card)
+        elif isinstance(event, ToolCallFinished):
+            self._tool_finished(event)
+        elif isinstance(event, ApprovalRequested):
+            self._close_segment()
+            self.messages.append(ChatMessage(content=f"⏸ **Approval needed for `{event.name}`** — {event.reason}"))
+        elif isinstance(event, Usage):
+            self._usage = format_usage(event.prompt_tokens + event.completion_tokens, event.cost_usd, event.cached_tokens)
+            self.status = f"● {self.model} · {self._usage}" if self.model else self._usage
+        elif isinstance(event, Notice):
+            self._notice(event)
+        elif isinstance(event, RunFinished):
+            self._finish(event)
+
+    def _reason(self, text: str) -> None:
+        if self._thinking is None:
+            self._close_segment()
+            self._thinking = ChatMessage(content="", metadata={"title": THINKING, "status": "pending"})
+            self._thinking_since = self.clock()
+            self.messages.append(self._thinking)
+        self._thinking.content = str(self._thinking.content) + text
+
+    def _text(self, text: str) -> None:
+        self._close_thinking()
+        if self._answer is None:
+            if not text.strip():
+                return  # whitespace between a thought and a tool call is not worth a bubble
+            self._answer = ChatMessage(content="")
+            self.messages.append(self._answer)
+        self._answer.content = str(self._answer.content) + text
+
+    def _close_thinking(self) -> None:
+        if self._thinking is not None:
+            self._thinking.metadata["status"] = "done"
+            self._thinking.metadata["duration"] = round(self.clock() - self._thinking_since, 1)
+            self._thinking.content = str(self._thinking.content).strip()
+            self._thinking = None
+
+    def _close_segment(self) -> None:
+        self._close_thinking()
+        self._answer = None
+
+    def _tool_finished(self, event: ToolCallFinished) -> None:
+        self._close_segment()
+        if event.call_id not in self._cards:  # a resumed run may finish a call started before a crash
+            card = tool_card(event.call_id, event.name, "")
+            self._cards[event.call_id] = (card, "")
+            self.messages.append(card)
+        card, arguments = self._cards[event.call_id]
+        finish_tool_card(card, arguments, event.preview, event.duration_s, event.error)
+
+    def _notice(self, event: Notice) -> None:
+        self._close_segment()
+        self._notices.add(event.message.strip())
+        icon = {"info": "ℹ️", "warning": "⚠️", "error": "⛔"}[event.level]
+        body = f"**{event.message}**" if event.level == "error" else f"_{event.message}_"
+        self.messages.append(ChatMessage(content=f"{icon} {body}"))
+
+    def _finish(self, event: RunFinished) -> None:
+        self._close_thinking()
+        for card, _ in self._cards.values():
+            if card.metadata.get("status") == "pending":  # the run ended under a running tool (stop, crash)
+                card.metadata["status"] = "done"
+        self.finished = event
+        shown = str(self._answer.content).strip() if self._answer is not None else ""
+        answer = event.answer.strip()
+        if answer and answer != shown and answer not in self._notices:
+            self._answer = ChatMessage(content=event.answer)
+            self.messages.append(self._answer)
+        if event.reason != "done":
+            title = _FINISH_TITLES[event.reason]
+            detail = (event.error or "").strip()
+            if detail and detail not in self._notices and detail != answer:
+                self.messages.append(ChatMessage(content=f"⛔ **{title}.** {detail}"))
+            elif not answer or event.reason == "stopped":
+                self.messages.append(ChatMessage(content=f"⛔ **{title}.**"))
+        self._answer = None
+        usage = format_usage(event.tokens, event.cost_usd)
+        steps = f"{event.steps} step{'s' if event.steps != 1 else ''}"
+        mark = "✓" if event.reason == "done" else "■"
+        self.status = " · ".join(p for p in (f"{mark} {self.model}".strip(), steps, usage) if p)
+
+
+def _get(row: Any, name: str, default: Any = None) -> Any:
+    """Storage hands back SQLModel rows or dicts depending on the query; read either."""
+    if isinstance(row, Mapping):
+        return row.get(name, default)
+    return getattr(row, name, default)
+
+
+def _tool_calls(raw: Any) -> list[dict[str, Any]]:
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip() else []
+        except ValueError:
+            return []
+    return [c for c in raw or [] if isinstance(c, Mapping)]
+
+
+def _content_text(content: Any) -> str:
+    """Message content may be a string or OpenAI content parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) if isinstance(p, Mapping) else str(p) for p in content)
+    return str(content)
+
+
+def history_from_messages(rows: Iterable[Any], steps: Iterable[Any] = ()) -> list[ChatMessage]:
+    """Rebuild the chat of a stored conversation: user turns, thinking, tool cards, answers.
+
+    `rows` carry role, content, reasoning_content, tool_calls, tool_call_id, name; `steps` (optional)
+    carry call_id, duration_s, error, result_preview and add durations and errors to the cards.
+    """
+    step_by_call = {_get(s, "call_id"): s for s in steps if _get(s, "call_id")}
+    out: list[ChatMessage] = []
+    cards: dict[str, tuple[ChatMessage, Any]] = {}
+    for row in rows:
+        role = _get(row, "role")
+        text = _content_text(_get(row, "content"))
+        if role == "user":
+            out.append(ChatMessage(role="user", content=text))
+        elif role == "assistant":
+            reasoning = (_get(row, "reasoning_content") or "").strip()
+            if reasoning:
+                out.append(ChatMessage(content=reasoning, metadata={"title": THINKING, "status": "done"}))
+            if text.strip():
+                out.append(ChatMessage(content=text))
+            for call in _tool_calls(_get(row, "tool_calls")):
+                fn = call.get("function") or {}
+                call_id, name, args = call.get("id") or "", fn.get("name") or call.get("name") or "tool", fn.get("arguments", "")
+                card = tool_card(call_id, name, args)
+                card.metadata["status"] = "done"  # a stored call whose result never came stays closed
+                cards[call_id] = (card, args)
+                out.append(card)
+        elif role == "tool":
+            call_id = _get(row, "tool_call_id") or ""
+            step = step_by_call.get(call_id)
+            if call_id in cards:
+                card, args = cards[call_id]
+            else:
+                card, args = tool_card(call_id, _get(row, "name") or "tool", ""), ""
+                out.append(card)
+            error = _get(step, "error") if step is not None else None
+            duration = _get(step, "duration_s") if step is not None else None
+            finish_tool_card(card, args, text, duration, error)
+    return out

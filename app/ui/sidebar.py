@@ -1,0 +1,203 @@
+"""The sidebar: conversations, provider and model picker, key status, MCP tools status."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from agents.mcp_config import builtin_servers, load_mcp_json
+from agents.presets import PRESETS
+from agents.providers import discover_models, first_configured_provider, key_env_names
+from agents.secrets import key_status
+from app.ui.backend import Backend, readable_error
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+AUTO = ""  # provider value meaning "the first hosted preset with a key" (agents.providers decides)
+_STATE_DOT = {"ready": "ok", "running": "ok", "connected": "ok", "starting": "wait", "restarting": "wait"}
+
+
+def provider_choices() -> list[tuple[str, str]]:
+    """(label, value) for the provider dropdown; presets that cannot run yet say so in their label."""
+    choices = [("Auto — first provider with a key", AUTO)]
+    for p in PRESETS.values():
+        choices.append((p.label if p.available else f"{p.label} (not available yet)", p.name))
+    return choices
+
+
+def model_choices(provider: str) -> list[str]:
+    """Known model ids of a preset, its default first; the dropdown also accepts any typed id."""
+    preset = PRESETS.get(provider)
+    if preset is None:
+        return []
+    ids = [preset.default_model] if preset.default_model else []
+    return ids + [m for m in preset.models if m not in ids]
+
+
+def wants_base_url(provider: str) -> bool:
+    """vLLM and OpenAI-compatible servers live at a URL the user chooses."""
+    preset = PRESETS.get(provider)
+    return preset is not None and (preset.needs_base_url or preset.name == "vllm")
+
+
+def provider_hint(provider: str, home: Any) -> str:
+    """One line under the picker: what this choice needs or means."""
+    if provider == AUTO:
+        found = first_configured_provider(home)
+        return f"Using **{PRESETS[found].label}**." if found else "No key set yet: set one below, or pick vLLM / a URL."
+    preset = PRESETS.get(provider)
+    if preset is None:
+        return f"Unknown provider `{provider}`."
+    return preset.note
+
+
+def keys_html(status: dict[str, bool]) -> str:
+    """✓/✗ per key variable name. Only names are shown: a value never reaches the page."""
+    rows = "".join(
+        f'<li class="{"ok" if ok else "missing"}"><span class="mark">{"✓" if ok else "✗"}</span>'
+        f"<code>{html.escape(name)}</code></li>"
+        for name, ok in status.items()
+    )
+    return f'<ul class="k2-keys">{rows}</ul>'
+
+
+def _tool_count(tools: Any) -> int:
+    if isinstance(tools, int):
+        return tools
+    try:
+        return len(tools)
+    except TypeError:
+        return 0
+
+
+def tools_html(servers: list[Any], errors: list[str], note: str = "") -> str:
+    """MCP servers with state and tool count, then mcp.json problems (each names its line or field)."""
+    rows = []
+    for s in servers:
+        state = str(getattr(s, "state", "") or "unknown")
+        dot = _STATE_DOT.get(state, "bad" if getattr(s, "error", None) else "wait")
+        count = _tool_count(getattr(s, "tools", 0))
+        error = getattr(s, "error", None)
+        detail = f'<div class="err">{html.escape(str(error))}</div>' if error else ""
+        rows.append(
+            f'<li><span class="dot {dot}"></span><b>{html.escape(str(s.name))}</b>'
+            f'<span class="meta">{html.escape(str(getattr(s, "transport", "")))} · {html.escape(state)}'
+            f" · {count} tool{'s' if count != 1 else ''}</span>{detail}</li>"
+        )
+    body = f'<ul class="k2-servers">{"".join(rows)}</ul>' if rows else '<p class="k2-muted">No MCP servers.</p>'
+    if errors:
+        items = "".join(f"<li>{html.escape(e)}</li>" for e in errors)
+        body += f'<div class="k2-config-errors"><b>mcp.json problems</b><ul>{items}</ul></div>'
+    if note:
+        body += f'<p class="k2-muted">{html.escape(note)}</p>'
+    return f'<div class="k2-tools">{body}</div>'
+
+
+@dataclass
+class _Pending:
+    """A configured server before the hub has started it (same fields as the hub's status rows)."""
+
+    name: str
+    transport: str
+    state: str = "starting"
+    tools: int = 0
+    error: str | None = None
+
+
+def tools_panel(settings: Settings, backend: Backend) -> str:
+    """The Tools panel from the live hub, or from the configuration while the agent is still starting."""
+    agent = backend.opened
+    if agent is not None:
+        return tools_html(list(agent.hub.status()), list(agent.hub.config_errors))
+    configured, errors = load_mcp_json(settings.mcp_json)
+    pending = [_Pending(c.name, c.transport) for c in [*builtin_servers(), *configured]]
+    return tools_html(pending, errors, "Tool servers start with the first page load…")
+
+
+@dataclass
+class Sidebar:
+    """The sidebar's components, for the chat module to read and update."""
+
+    new_chat: gr.Button
+    conversations: gr.Radio
+    provider: gr.Dropdown
+    model: gr.Dropdown
+    base_url: gr.Textbox
+    refresh_models: gr.Button
+    hint: gr.Markdown
+    keys: gr.HTML
+    tools: gr.HTML
+    refresh_tools: gr.Button
+
+
+def build_sidebar(settings: Settings) -> Sidebar:
+    """Lay out the sidebar (inside the caller's Column); wire its own events with `wire_sidebar`."""
+    provider = settings.provider if settings.provider in PRESETS else AUTO
+    gr.HTML('<div class="k2-brand"><span class="logo">K2</span><span>Agent Hub</span></div>')
+    new_chat = gr.Button("＋  New chat", elem_id="k2-new-chat", variant="secondary", size="sm")
+    conversations = gr.Radio(
+        choices=[], value=None, show_label=False, container=False, elem_id="k2-conversations", elem_classes="k2-conv-list"
+    )
+    with gr.Accordion("Model", open=True, elem_classes="k2-panel"):
+        provider_dd = gr.Dropdown(provider_choices(), value=provider, label="Provider", elem_id="k2-provider")
+        models = model_choices(provider)
+        model_dd = gr.Dropdown(
+            models or ([settings.model] if settings.model else []),
+            value=settings.model or (models[0] if models else None),
+            label="Model",
+            allow_custom_value=True,
+            interactive=provider != AUTO,
+            elem_id="k2-model",
+        )
+        base_url = gr.Textbox(
+            value=settings.base_url,
+            label="Base URL",
+            placeholder="http://localhost:8000/v1",
+            visible=wants_base_url(provider),
+            elem_id="k2-base-url",
+        )
+        refresh_models = gr.Button("↻ Refresh models", size="sm", elem_id="k2-refresh-models", visible=provider != AUTO)
+        hint = gr.Markdown(provider_hint(provider, settings.home), elem_classes="k2-hint")
+        keys = gr.HTML(keys_html(key_status(key_env_names(), settings.home)), elem_id="k2-keys")
+    with gr.Accordion("Tools", open=False, elem_classes="k2-panel", elem_id="k2-tools-panel"):
+        tools = gr.HTML("", elem_id="k2-tools")
+        refresh_tools = gr.Button("↻ Refresh", size="sm")
+    return Sidebar(new_chat, conversations, provider_dd, model_dd, base_url, refresh_models, hint, keys, tools, refresh_tools)
+
+
+def wire_sidebar(sb: Sidebar, settings: Settings, backend: Backend) -> None:
+    """Events that only touch the sidebar: provider switch, model discovery, tools refresh."""
+
+    def on_provider(provider: str) -> tuple[Any, Any, Any, Any, str]:
+        models = model_choices(provider)
+        return (
+            gr.update(choices=models, value=models[0] if models else None, interactive=provider != AUTO),
+            gr.update(visible=wants_base_url(provider)),
+            gr.update(visible=provider != AUTO),
+            provider_hint(provider, settings.home),
+            keys_html(key_status(key_env_names(), settings.home)),
+        )
+
+    sb.provider.input(on_provider, sb.provider, [sb.model, sb.base_url, sb.refresh_models, sb.hint, sb.keys])
+
+    async def on_refresh_models(provider: str, base_url: str, current: str | None) -> tuple[Any, str]:
+        try:
+            ids = await discover_models(provider, base_url or None, home=settings.home)
+        except Exception as exc:  # a dead URL or a 401 is a hint for the user, not a crash
+            return gr.update(), f"⚠️ {readable_error(exc)}"
+        if not ids:
+            return gr.update(), "The server lists no models."
+        value = current if current in ids else ids[0]
+        return gr.update(choices=ids, value=value), f"{len(ids)} model{'s' if len(ids) != 1 else ''} found."
+
+    sb.refresh_models.click(on_refresh_models, [sb.provider, sb.base_url, sb.model], [sb.model, sb.hint])
+
+    async def on_refresh_tools() -> str:
+        # Read in the event loop: the hub's state belongs to it, and the read is a few attribute lookups.
+        return tools_panel(settings, backend)
+
+    sb.refresh_tools.click(on_refresh_tools, None, sb.tools)

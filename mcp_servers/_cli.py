@@ -1,0 +1,35 @@
+"""Command line shared by the built-in MCP servers: stdio by default, streamable HTTP with --http PORT."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from mcp.server.mcpserver import MCPServer
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """Return an argument parser with the transport options every built-in server accepts."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument(
+        "--http",
+        metavar="PORT",
+        type=int,
+        help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface for --http (default: 127.0.0.1)")
+    return p
+
+
+def serve(server: MCPServer, args: argparse.Namespace) -> None:
+    """Run the server on the transport the parsed arguments chose."""
+    if args.http is None:
+        # mcp's stdio transport diverts fd 1 to stderr while it owns the wire, so stray prints are harmless.
+        server.run()
+    else:
+        server.run(transport="streamable-http", host=args.host, port=args.http)
+
+
+def main(server: MCPServer, argv: Sequence[str] | None = None) -> None:
+    """Parse the shared options and run the server (for servers without options of their own)."""
+    serve(server, parser(server.name).parse_args(argv))

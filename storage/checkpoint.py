@@ -1,0 +1,65 @@
+"""LangGraph checkpointer in the app's own database: AsyncSqliteSaver on the same file, or AsyncPostgresSaver."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from storage.db import BUSY_TIMEOUT_MS, normalize_url
+from storage.migrations import PG_LOCK_KEY
+from storage.paths import default_database_url
+
+POOL_SIZE = 8
+"""Postgres connections per app process for checkpoints (runs of several users proceed side by side)."""
+
+
+@asynccontextmanager
+async def open_checkpointer(url: str | None = None) -> AsyncIterator[BaseCheckpointSaver]:
+    """A ready checkpointer for the database at `url` (default: the app's); its tables exist on return."""
+    parsed = normalize_url(url or default_database_url())
+    if parsed.get_backend_name() == "postgresql":
+        async with _postgres(parsed.set(drivername="postgresql").render_as_string(hide_password=False)) as saver:
+            yield saver
+        return
+    async with _sqlite(parsed.database or ":memory:") as saver:
+        yield saver
+
+
+@asynccontextmanager
+async def _sqlite(path: str) -> AsyncIterator[BaseCheckpointSaver]:
+    import aiosqlite
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    async with aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000) as conn:
+        # Same settings as storage.db: the app's sessions and this connection write to one WAL file.
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        saver = AsyncSqliteSaver(conn)
+        await saver.setup()
+        yield saver
+
+
+@asynccontextmanager
+async def _postgres(conninfo: str) -> AsyncIterator[BaseCheckpointSaver]:
+    try:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
+    except ImportError as exc:
+        raise ImportError("Postgres needs extra packages: pip install 'k2-agent-hub[postgres]'") from exc
+
+    # The keyword arguments AsyncPostgresSaver requires of its connections (see its from_conn_string).
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    async with AsyncConnectionPool(conninfo, min_size=1, max_size=POOL_SIZE, kwargs=kwargs, open=False) as pool:
+        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        # setup() is not safe when two app processes start together; the migration lock serialises it.
+        async with pool.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (PG_LOCK_KEY,))
+            try:
+                await saver.setup()
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (PG_LOCK_KEY,))
+        yield saver

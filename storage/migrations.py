@@ -1,0 +1,229 @@
+"""Numbered schema migrations recorded in the database's `schema_version` table.
+
+Each migration is a small function `mNNN_name(conn)` that runs inside its own transaction; `migrate()` applies
+the pending ones in order. Two processes starting at once are serialised: SQLite by `BEGIN IMMEDIATE` (the
+write lock), Postgres by a transaction-level advisory lock, and each re-reads the applied versions under the
+lock, so a migration is applied exactly once.
+
+Migrations describe the schema as it was when written (frozen Core tables, not the live models): a later
+migration that adds a column must still apply cleanly on a fresh database. tests/storage checks that the
+migrated schema matches storage.models.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+# Arbitrary 64-bit key for pg_advisory_xact_lock, so app processes sharing Postgres migrate one at a time.
+PG_LOCK_KEY = 0x6B32_6875_625F_6D67  # "k2hub_mg"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: its version number, a name for the record, and the function that applies it."""
+
+    version: int
+    name: str
+    apply: Callable[[Connection], None]
+
+
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Callable[[Connection], None]) -> Callable[[Connection], None]:
+    """Register `fn`, named `mNNN_what_it_does`, as migration NNN; versions must follow each other."""
+    found = re.fullmatch(r"m(\d{3})_(\w+)", fn.__name__)
+    if not found:
+        raise ValueError(f"migration {fn.__name__!r} must be named mNNN_description")
+    version = int(found.group(1))
+    if version != len(MIGRATIONS) + 1:
+        raise ValueError(f"migration {fn.__name__} should be number {len(MIGRATIONS) + 1}")
+    MIGRATIONS.append(Migration(version, found.group(2), fn))
+    return fn
+
+
+class SchemaTooNew(RuntimeError):
+    """Raised by migrate() when the database was migrated by a newer K2 Agent Hub than this one."""
+
+
+_schema_version = Table(
+    "schema_version",
+    MetaData(),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("applied_at", DateTime, nullable=False),
+)
+
+
+@migration
+def m001_initial(conn: Connection) -> None:
+    """Conversations, messages, runs, steps, artifacts, settings."""
+    md = MetaData()
+    Table(
+        "conversations", md,
+        Column("id", String(64), primary_key=True),
+        Column("title", String, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("updated_at", DateTime, nullable=False, index=True),
+        Column("provider", String, nullable=False),
+        Column("model", String, nullable=False),
+    )  # fmt: skip
+    Table(
+        "runs", md,
+        Column("id", String(64), primary_key=True),
+        Column("conversation_id", String, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+        Column("status", String, nullable=False, index=True),
+        Column("provider", String, nullable=False),
+        Column("model", String, nullable=False),
+        Column("started_at", DateTime, nullable=False),
+        Column("finished_at", DateTime),
+        Column("steps", Integer, nullable=False),
+        Column("prompt_tokens", Integer, nullable=False),
+        Column("completion_tokens", Integer, nullable=False),
+        Column("cached_tokens", Integer, nullable=False),
+        Column("cost_usd", Float, nullable=False),
+        Column("error", Text),
+        Column("skills_used", JSON),
+        Column("meta", JSON, nullable=False),
+        Index("ix_runs_conversation_started", "conversation_id", "started_at"),
+    )  # fmt: skip
+    Table(
+        "artifacts", md,
+        Column("id", String(64), primary_key=True),
+        Column("conversation_id", String, ForeignKey("conversations.id", ondelete="CASCADE"), index=True),
+        Column("run_id", String, ForeignKey("runs.id", ondelete="SET NULL"), index=True),
+        Column("kind", String, nullable=False),
+        Column("name", String, nullable=False),
+        Column("mime", String, nullable=False),
+        Column("size", Integer, nullable=False),
+        Column("sha256", String(64), nullable=False, index=True),
+        Column("data", LargeBinary, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+    )  # fmt: skip
+    Table(
+        "messages", md,
+        Column("id", Integer, primary_key=True),
+        Column("conversation_id", String, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+        Column("run_id", String, ForeignKey("runs.id", ondelete="SET NULL"), index=True),
+        Column("seq", Integer, nullable=False),
+        Column("role", String, nullable=False),
+        Column("content", Text),
+        Column("reasoning_content", Text),
+        Column("tool_calls", JSON),
+        Column("tool_call_id", String),
+        Column("name", String),
+        Column("extra", JSON),
+        Column("created_at", DateTime, nullable=False),
+        UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
+    )  # fmt: skip
+    Table(
+        "steps", md,
+        Column("id", Integer, primary_key=True),
+        Column("run_id", String, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+        Column("seq", Integer, nullable=False),
+        Column("kind", String, nullable=False),
+        Column("name", String, nullable=False),
+        Column("call_id", String),
+        Column("args", JSON),
+        Column("result_preview", Text),
+        Column("artifact_id", String, ForeignKey("artifacts.id", ondelete="SET NULL")),
+        Column("prompt_tokens", Integer, nullable=False),
+        Column("completion_tokens", Integer, nullable=False),
+        Column("cached_tokens", Integer, nullable=False),
+        Column("cost_usd", Float, nullable=False),
+        Column("duration_s", Float, nullable=False),
+        Column("error", Text),
+        Column("created_at", DateTime, nullable=False),
+        UniqueConstraint("run_id", "call_id", name="uq_steps_run_call"),
+        Index("ix_steps_run_seq", "run_id", "seq"),
+    )  # fmt: skip
+    Table(
+        "settings", md,
+        Column("key", String(200), primary_key=True),
+        Column("value", JSON),
+        Column("updated_at", DateTime, nullable=False),
+    )  # fmt: skip
+    md.create_all(conn)
+
+
+def _transaction(engine: Engine) -> Connection:
+    """A connection whose transaction holds the migration lock once begun."""
+    return engine.execution_options(sqlite_begin="IMMEDIATE").connect()
+
+
+def _lock(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
+
+
+def _applied(conn: Connection) -> set[int]:
+    return set(conn.execute(_schema_version.select().with_only_columns(_schema_version.c.version)).scalars())
+
+
+def _check_engine(engine: Engine) -> None:
+    # Python's sqlite3 autocommits DDL and ignores BEGIN IMMEDIATE unless the driver is told to keep out of
+    # transactions; storage.db.make_engine does that. Migrating on any other engine would not be atomic.
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        if conn.connection.driver_connection.isolation_level is not None:  # type: ignore[union-attr]
+            raise ValueError("migrate() needs an engine from storage.db.make_engine (transactional SQLite)")
+
+
+def current_version(engine: Engine) -> int:
+    """The highest applied migration, 0 for a new database."""
+    with engine.connect() as conn:
+        if not engine.dialect.has_table(conn, "schema_version"):
+            return 0
+        return max(_applied(conn), default=0)
+
+
+def migrate(engine: Engine, migrations: Sequence[Migration] | None = None) -> list[int]:
+    """Apply pending migrations, each in its own locked transaction; return the versions applied here."""
+    migrations = MIGRATIONS if migrations is None else migrations
+    _check_engine(engine)
+    known = max((m.version for m in migrations), default=0)
+    have = current_version(engine)
+    if have > known:
+        raise SchemaTooNew(f"database schema is version {have}, this K2 Agent Hub knows up to {known}: upgrade it")
+    if have == known:
+        return []  # the common start-up path: no write lock taken
+    with _transaction(engine) as conn, conn.begin():
+        _lock(conn)
+        _schema_version.create(conn, checkfirst=True)
+    done: list[int] = []
+    for step in sorted(migrations, key=lambda m: m.version):
+        with _transaction(engine) as conn, conn.begin():
+            _lock(conn)
+            if step.version in _applied(conn):
+                continue  # another process got there first
+            step.apply(conn)
+            conn.execute(
+                _schema_version.insert().values(
+                    version=step.version, name=step.name, applied_at=datetime.now(UTC).replace(tzinfo=None)
+                )
+            )
+        done.append(step.version)
+    return done

@@ -1,0 +1,1 @@
+"""Tiny MCP servers the hub tests start as subprocesses (stdio or streamable HTTP)."""

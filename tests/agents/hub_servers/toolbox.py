@@ -1,0 +1,79 @@
+"""A test server with one tool per behaviour the hub must handle: plain, slow, crashing, hanging, meta-echoing."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+mcp = MCPServer("toolbox")
+
+
+@mcp.tool()
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@mcp.tool()
+def echo(text: str) -> str:
+    """Return the text unchanged."""
+    return text
+
+
+@mcp.tool()
+def ping() -> str:
+    """Answer pong; the cheapest possible tool, used by the benchmark."""
+    return "pong"
+
+
+@mcp.tool()
+def echo_meta(ctx: Context) -> dict[str, Any]:
+    """Return the request's _meta so tests can see what the client sent."""
+    return dict(ctx.request_context.meta or {})
+
+
+@mcp.tool()
+async def nap(seconds: float) -> str:
+    """Sleep without blocking the server, then answer."""
+    await anyio.sleep(seconds)
+    return f"slept {seconds}"
+
+
+@mcp.tool()
+def crash(code: int = 3) -> str:
+    """Write a last word to stderr and kill the process with the given exit code."""
+    print(f"toolbox: crashing on purpose with code {code}", file=sys.stderr, flush=True)
+    os._exit(code)
+
+
+@mcp.tool()
+async def hang() -> str:
+    """Block the server's event loop for an hour: the server stops answering anything, pings included."""
+    time.sleep(3600)
+    return "unreachable"
+
+
+@mcp.tool()
+def fail(reason: str) -> str:
+    """Raise a tool error with the given reason."""
+    raise ToolError(reason)
+
+
+@mcp.tool()
+def pid() -> int:
+    """Return the server's process id."""
+    return os.getpid()
+
+
+if __name__ == "__main__":
+    print("toolbox: starting", file=sys.stderr, flush=True)
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":
+        mcp.run(transport="streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        mcp.run()

@@ -1,0 +1,391 @@
+"""A real loopback HTTP server that answers OpenAI chat-completions requests the way Kimi K2 providers do."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from tests.fakes.k2_wire import (
+    ToolCall,
+    Turn,
+    build_usage,
+    completion_body,
+    count_replayed_tool_calls,
+    default_error_body,
+    groq_tool_use_failed,
+    k2_native_tool_text,
+    missing_reasoning_body,
+    moonshot_missing_reasoning_error,
+    sse_data,
+    sse_error_event,
+    stream_chunks,
+    text_turn,
+    tool_turn,
+    wire_tool_calls,
+)
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "FakeK2Server",
+    "ToolCall",
+    "Turn",
+    "echo_responder",
+    "groq_tool_use_failed",
+    "k2_native_tool_text",
+    "moonshot_missing_reasoning_error",
+    "text_turn",
+    "tool_turn",
+]
+
+DEFAULT_MODELS = [
+    "kimi-k2-0905-preview",
+    "kimi-k2-turbo-preview",
+    "kimi-k2-thinking",
+    "kimi-k2-thinking-turbo",
+    "kimi-k2.5",
+    "moonshotai/kimi-k2-instruct-0905",
+    "moonshotai/Kimi-K2-Instruct",
+]
+
+Responder = Callable[[dict], Turn]
+
+
+class _Aborted(Exception):
+    """The fake dropped the connection on purpose (a scripted mid-stream reset)."""
+
+
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer that knows its FakeK2Server and stays quiet about client disconnects."""
+
+    daemon_threads = True
+    fake: "FakeK2Server"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore connection errors (clients and scripted resets drop sockets); report the rest."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, _Aborted, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Routes /v1/models and /v1/chat/completions to the FakeK2Server."""
+
+    protocol_version = "HTTP/1.1"
+    # Idle keep-alive connections from litellm's pooled clients must not pin threads forever.
+    timeout = 30
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay silent: tests read the recorded requests instead."""
+
+    def do_GET(self) -> None:
+        """GET /v1/models."""
+        fake = self.server.fake
+        if self.path.rstrip("/") not in ("/v1/models", "/models"):
+            self.send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found_error"}})
+        elif not fake.authorized(self.headers.get("Authorization")):
+            self.send_json(401, _invalid_auth())
+        else:
+            data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in fake.models]
+            self.send_json(200, {"object": "list", "data": data})
+
+    def do_POST(self) -> None:
+        """POST /v1/chat/completions."""
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+            self.send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found_error"}})
+            return
+        try:
+            self.server.fake._serve_chat(self, raw)
+        except _Aborted:
+            self.close_connection = True
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def send_json(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
+        """Send one JSON response with a Content-Length."""
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def start_sse(self) -> None:
+        """Send the headers of a chunked text/event-stream response."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def write_chunk(self, data: bytes) -> None:
+        """Write one HTTP chunk and push it out now, so the client sees each SSE event as it is sent."""
+        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def end_chunks(self) -> None:
+        """Terminate the chunked body."""
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def abort(self) -> None:
+        """Drop the connection without finishing the response, like a reset mid-stream."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        raise _Aborted
+
+
+def _invalid_auth() -> dict:
+    """Moonshot's body for a missing or wrong key."""
+    return {"error": {"message": "Invalid Authentication", "type": "invalid_authentication_error"}}
+
+
+def echo_responder(request: dict) -> Turn:
+    """Answer any request with reasoning and a short echo of the last user message (manual UI runs)."""
+    last = next((m for m in reversed(request.get("messages", [])) if m.get("role") == "user"), {})
+    text = last.get("content") if isinstance(last.get("content"), str) else json.dumps(last.get("content"))
+    return Turn(
+        content=f"(fake K2) You said: {text or '(nothing)'}",
+        reasoning="The user wrote a message; the fake server echoes it back.",
+        chunk_delay_s=0.02,
+    )
+
+
+class FakeK2Server:
+    """Scripted K2 endpoint on 127.0.0.1: enqueue turns, point litellm at `url`, inspect `requests`."""
+
+    def __init__(
+        self,
+        models: list[str] | None = None,
+        thinking_models: set[str] | None = None,
+        responder: Responder | None = None,
+        api_key: str | None = None,
+        port: int = 0,
+        id_scope: Literal["conversation", "server"] = "conversation",
+    ) -> None:
+        self.models = list(models or DEFAULT_MODELS)
+        self.thinking_models = (
+            set(thinking_models) if thinking_models is not None else {m for m in self.models if "thinking" in m}
+        )
+        self.responder = responder
+        self.api_key = api_key
+        self.id_scope = id_scope
+        self.requests: list[dict] = []
+        self.requests_meta: list[dict] = []
+        self._port = port
+        self._queue: deque[Turn] = deque()
+        self._lock = threading.Lock()
+        self._served_tool_calls = 0
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def start(self) -> "FakeK2Server":
+        """Bind a port on 127.0.0.1 and serve in a daemon thread."""
+        if self._httpd is not None:
+            return self
+        httpd = _Server(("127.0.0.1", self._port), _Handler)
+        httpd.fake = self
+        self._httpd = httpd
+        self.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-k2", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> "FakeK2Server":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (0 before start)."""
+        return self._httpd.server_address[1] if self._httpd else 0
+
+    def enqueue(self, *turns: Turn | dict) -> None:
+        """Append turns; each answers one /chat/completions request, in order."""
+        with self._lock:
+            self._queue.extend(t if isinstance(t, Turn) else Turn.from_dict(t) for t in turns)
+
+    def pending(self) -> int:
+        """How many scripted turns are still unserved."""
+        with self._lock:
+            return len(self._queue)
+
+    def reset(self) -> None:
+        """Forget queued turns, recorded requests and the tool-call counter."""
+        with self._lock:
+            self._queue.clear()
+            self.requests.clear()
+            self.requests_meta.clear()
+            self._served_tool_calls = 0
+
+    def authorized(self, header: str | None) -> bool:
+        """True when no key is required or the Bearer token matches."""
+        return self.api_key is None or header == f"Bearer {self.api_key}"
+
+    def is_thinking(self, body: dict) -> bool:
+        """Whether this request runs with thinking on (thinking model, not switched off per request)."""
+        thinking = body.get("thinking")
+        disabled = isinstance(thinking, dict) and thinking.get("type") == "disabled"
+        return body.get("model") in self.thinking_models and not disabled
+
+    def validate(self, body: dict) -> tuple[int, dict] | None:
+        """Provider-side checks; returns (status, error body) for a request a real provider rejects."""
+        model = body.get("model")
+        if model not in self.models:
+            message = f"The model `{model}` does not exist or you do not have access to it."
+            return 400, {"error": {"message": message, "type": "invalid_request_error", "code": "model_not_found"}}
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return 400, {"error": {"message": "messages must be a non-empty list", "type": "invalid_request_error"}}
+        if not self.is_thinking(body):
+            return None
+        for index, message in enumerate(messages):
+            if message.get("role") == "assistant" and message.get("tool_calls") and not message.get("reasoning_content"):
+                return 400, missing_reasoning_body(index)
+        choice = body.get("tool_choice")
+        if choice is not None and choice not in ("auto", "none"):
+            shown = choice if isinstance(choice, str) else json.dumps(choice)
+            message = f"tool_choice '{shown}' is incompatible with thinking enabled"
+            return 400, {"error": {"message": message, "type": "invalid_request_error"}}
+        return None
+
+    def _next_turn(self, body: dict) -> Turn | None:
+        """The next scripted turn, else the responder's, else None."""
+        with self._lock:
+            if self._queue:
+                return self._queue.popleft()
+        return self.responder(body) if self.responder else None
+
+    def _first_tool_index(self, body: dict, count: int) -> int:
+        """Where this turn's tool-call numbering starts (K2 counts across the conversation)."""
+        with self._lock:
+            if self.id_scope == "server":
+                first = self._served_tool_calls
+            else:
+                first = count_replayed_tool_calls(body.get("messages", []))
+            self._served_tool_calls += count
+            return first
+
+    def _serve_chat(self, handler: _Handler, raw: bytes) -> None:
+        """Record, check and answer one chat-completions request."""
+        try:
+            parsed = json.loads(raw or b"null")
+        except ValueError:
+            parsed = None
+        body = parsed if isinstance(parsed, dict) else {}
+        meta = {"path": handler.path, "headers": dict(handler.headers.items()), "time": time.time()}
+        if not isinstance(parsed, dict):
+            meta["raw"] = raw.decode("utf-8", "replace")
+        with self._lock:
+            self.requests.append(body)
+            self.requests_meta.append(meta)
+        if not self.authorized(handler.headers.get("Authorization")):
+            handler.send_json(401, _invalid_auth())
+            return
+        if not isinstance(parsed, dict):
+            handler.send_json(400, {"error": {"message": "request body is not a JSON object", "type": "invalid_request_error"}})
+            return
+        rejected = self.validate(body)
+        if rejected:
+            handler.send_json(*rejected)
+            return
+        turn = self._next_turn(body)
+        if turn is None:
+            handler.send_json(500, {"error": {"message": "fake K2: no scripted turn left", "type": "server_error"}})
+            return
+        self._play(handler, body, turn)
+
+    def _play(self, handler: _Handler, body: dict, turn: Turn) -> None:
+        """Send one turn: an error, a JSON completion or an SSE stream."""
+        if turn.delay_s:
+            time.sleep(turn.delay_s)
+        if turn.status != 200:
+            headers = {"Retry-After": f"{turn.retry_after:g}"} if turn.retry_after is not None else None
+            handler.send_json(turn.status, turn.error or default_error_body(turn.status), headers)
+            return
+        calls = wire_tool_calls(turn, self._first_tool_index(body, len(turn.tool_calls)))
+        usage = build_usage(body, turn, calls)
+        model = body["model"]
+        if not body.get("stream"):
+            if turn.disconnect_after_chunks is not None:
+                handler.abort()
+            handler.send_json(200, completion_body(model, turn, calls, usage))
+            return
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        chunks = list(stream_chunks(model, turn, calls, usage, include_usage))
+        if turn.sse_error is not None:
+            # Groq fails after the text it managed to generate: no tool calls, no finish chunk.
+            chunks = [c for c in chunks if c["choices"] and c["choices"][0]["finish_reason"] is None
+                      and "tool_calls" not in c["choices"][0]["delta"]]
+        handler.start_sse()
+        for sent, payload in enumerate(chunks):
+            if turn.disconnect_after_chunks is not None and sent >= turn.disconnect_after_chunks:
+                handler.abort()
+            if sent and turn.chunk_delay_s:
+                time.sleep(turn.chunk_delay_s)
+            handler.write_chunk(sse_data(payload))
+        if turn.sse_error is not None:
+            handler.write_chunk(sse_error_event(turn.sse_error))
+        else:
+            handler.write_chunk(sse_data("[DONE]"))
+        handler.end_chunks()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the fake server in the foreground for manual UI sessions."""
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.k2_server", description=__doc__)
+    parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--script", type=Path, help="JSON file: a list of Turn objects served in order")
+    parser.add_argument("--echo", action="store_true", help="answer unscripted requests with an echo")
+    parser.add_argument("--api-key", help="require this Bearer token")
+    parser.add_argument("--models", help="comma-separated model ids (default: K2 ids of Moonshot, Groq, vLLM)")
+    args = parser.parse_args(argv)
+    models = args.models.split(",") if args.models else None
+    # Without a script the server would only answer 500s, so echo is the sensible default then.
+    responder = echo_responder if args.echo or not args.script else None
+    server = FakeK2Server(models=models, responder=responder, api_key=args.api_key, port=args.port)
+    if args.script:
+        server.enqueue(*json.loads(args.script.read_text()))
+    server.start()
+    print(f"fake K2 serving at {server.url} (models: {', '.join(server.models)})", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

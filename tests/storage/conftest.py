@@ -1,0 +1,87 @@
+"""Storage fixtures: a fresh SQLite Database per test and, when PostgreSQL is installed, a throwaway cluster."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from storage.db import Database
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """URL of a SQLite file that does not exist yet."""
+    return f"sqlite:///{tmp_path / 'k2hub.db'}"
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """A migrated Database on a fresh SQLite file (test_postgres overrides it with a Postgres one)."""
+    database = Database(db_url)
+    yield database
+    database.close()
+
+
+def _pg_bindir() -> Path | None:
+    found = [shutil.which("pg_ctl"), *sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)]
+    for pg_ctl in filter(None, found):
+        bindir = Path(pg_ctl).resolve().parent  # /usr/local/bin/pg_ctl is a symlink into the versioned dir
+        if (bindir / "initdb").exists() and (bindir / "postgres").exists():
+            return bindir
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """Admin URL of a PostgreSQL server: $K2HUB_TEST_POSTGRES_URL, or a throwaway cluster on a free port."""
+    if os.environ.get("K2HUB_TEST_POSTGRES_URL"):
+        yield os.environ["K2HUB_TEST_POSTGRES_URL"]
+        return
+    bindir = _pg_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL binaries not found (apt install postgresql) and K2HUB_TEST_POSTGRES_URL unset")
+    prefix: list[str] = []
+    owner = None
+    if os.geteuid() == 0:
+        # postgres refuses to run as root: run the cluster as the unprivileged 'postgres' user.
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no unprivileged 'postgres' user to run PostgreSQL")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    home = Path(tempfile.mkdtemp(prefix="k2hub-pg-"))
+    if owner is not None:
+        os.chown(home, owner.pw_uid, owner.pw_gid)
+    data, port = home / "data", _free_port()
+    run = dict(check=True, capture_output=True, timeout=60, cwd=home)  # cwd: readable by postgres
+    try:
+        subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
+                        "-E", "UTF8", "--no-sync"], **run)  # fmt: skip
+        options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(home / "log"), "-w",
+                        "-t", "30", "-o", options, "start"], **run)  # fmt: skip
+    except subprocess.CalledProcessError as exc:
+        log = (home / "log").read_text() if (home / "log").exists() else ""
+        shutil.rmtree(home, ignore_errors=True)
+        pytest.fail(f"could not start PostgreSQL: {exc.stderr.decode()}\n{log}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                       capture_output=True, timeout=60, cwd=home)  # fmt: skip
+        shutil.rmtree(home, ignore_errors=True)

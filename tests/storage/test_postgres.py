@@ -1,0 +1,120 @@
+"""The storage tests again on PostgreSQL (a throwaway cluster, see conftest.pg_url); skipped without Postgres.
+
+The repo tests are imported from test_repo and run here with `db` overridden by a fresh Postgres database.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
+
+from storage import repo
+from storage.db import Database, make_engine
+from storage.migrations import MIGRATIONS, Migration, migrate
+from tests.storage.test_checkpoint import checkpoint_round_trip
+from tests.storage.test_repo import *  # noqa: F403 - rerun every repo test against Postgres
+
+
+def _admin(pg_url: str):  # type: ignore[no-untyped-def]
+    import psycopg
+
+    return psycopg.connect(make_url(pg_url).set(drivername="postgresql").render_as_string(False), autocommit=True)
+
+
+@contextmanager
+def _new_database(pg_url: str, template: str = "template1") -> Iterator[str]:
+    name = f"k2hub_{uuid.uuid4().hex[:12]}"
+    with _admin(pg_url) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield make_url(pg_url).set(database=name).render_as_string(False)
+    with _admin(pg_url) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_database(pg_url: str) -> Iterator[str]:
+    """URL of a new, empty database on the test server, dropped afterwards."""
+    with _new_database(pg_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pg_migrated(pg_url: str) -> Iterator[str]:
+    """Name of a migrated database to copy: cheaper than migrating for every test."""
+    with _new_database(pg_url) as url:
+        Database(url).close()  # migrates; no connection may stay open on a template
+        yield make_url(url).database  # type: ignore[misc]
+
+
+@pytest.fixture
+def db(pg_url: str, pg_migrated: str) -> Iterator[Database]:
+    with _new_database(pg_url, template=pg_migrated) as url:
+        database = Database(url)
+        yield database
+        database.close()
+
+
+def test_postgres_dialect_and_psycopg3(db: Database) -> None:
+    assert db.dialect == "postgresql" and db.url.startswith("postgresql+psycopg://")
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT max(version) FROM schema_version")).scalar() == len(MIGRATIONS)
+
+
+async def test_postgres_checkpoints_survive_reopen(db: Database) -> None:
+    await checkpoint_round_trip(db)
+
+
+def test_postgres_concurrent_migrations_apply_once(pg_database: str) -> None:
+    applied: list[int] = []
+
+    def m002_count(conn: Connection) -> None:
+        conn.execute(text("CREATE TABLE counted (x INTEGER)"))  # fails if applied twice
+        applied.append(1)
+
+    steps = [*MIGRATIONS, Migration(len(MIGRATIONS) + 1, "count", m002_count)]
+    engines = [make_engine(pg_database) for _ in range(3)]
+    barrier, results = threading.Barrier(len(engines)), []
+
+    def start(engine) -> None:  # type: ignore[no-untyped-def]
+        barrier.wait()
+        try:
+            results.append(migrate(engine, steps))
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            results.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert sorted(v for r in results for v in r) == [m.version for m in steps]
+    assert applied == [1]
+    for e in engines:
+        e.dispose()
+
+
+def test_postgres_two_threads_append(db: Database) -> None:
+    conv = repo.create_conversation(db)
+    errors: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        try:
+            for i in range(20):
+                repo.append_messages(db, conv.id, None, [{"role": "user", "content": f"{name}{i}"}])
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [m.seq for m in repo.get_messages(db, conv.id)] == list(range(40))
