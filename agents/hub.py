@@ -169,6 +169,10 @@ class Hub:
     def _unknown_tool(self, name: str) -> str:
         """Say the tool does not exist and name the closest real ones."""
         names = list(self._routes)
+        server = self._servers.get(name.split(SEPARATOR)[0]) if SEPARATOR in name else None
+        if server is not None and not server.tools and server.state != "ready":
+            detail = f": {server.error}" if server.error else ""
+            return f"Tool {name!r} is not available: server {server.name} is {server.state}{detail}"
         bare = name.split(SEPARATOR)[-1]
         close = [r.name for r in self._routes.values() if r.tool == bare]
         close += [n for n in difflib.get_close_matches(name, names, n=5, cutoff=0.5) if n not in close]

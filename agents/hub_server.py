@@ -196,6 +196,11 @@ class ServerConnection:
         if self.link is link:
             self._lost()
 
+    def _on_eof(self) -> None:
+        """The stdio server closed its output; during start-up the failing handshake reports it instead."""
+        if self.link is not None:
+            self._lost()
+
     def _lost(self) -> None:
         """The current link is gone: stop routing calls to it at once, and wake the supervisor."""
         self._drop_link()
@@ -227,6 +232,8 @@ class ServerConnection:
                     self.link = link
                     self.error = None
                     self._set_state("ready")
+                    if link.channel is not None and link.channel.eof:  # died between handshake and now
+                        self._lost()
                     await self._wake.wait()
                     self._drop_link()
                     reason = link.end_reason or ""
@@ -243,17 +250,19 @@ class ServerConnection:
             log.warning("MCP server %s: %s", self.name, self.error)
             if not was_ready and first:  # a broken configuration: wait for a manual restart, do not loop
                 self._set_state("error")
+                self._wake.clear()  # drop wake-ups from the failed attempt itself (e.g. its EOF)
                 await self._wake.wait()
                 continue
             healthy = link is not None and was_ready and time.monotonic() - link.started > HEALTHY_AFTER_S
             self._failures = 0 if healthy else self._failures + 1
             if self._failures > MAX_RESTART_FAILURES:
                 self._set_state("error")
+                self._wake.clear()
                 await self._wake.wait()
                 self._failures = 0
                 continue
             self._set_state("restarting")
-            self.restarts += 1
+            self.restarts += int(was_ready)  # a restart is a lost connection; failed attempts count as failures
             delay = 0.0 if self._failures <= 1 else min(0.5 * 2 ** (self._failures - 2), MAX_BACKOFF_S)
             if delay:
                 with anyio.move_on_after(delay):
@@ -265,7 +274,7 @@ class ServerConnection:
         """Open the transport and session, handshake, and list tools, all within the start-up timeout."""
         channel: StdioChannel | None = None
         if self.config.command is not None:
-            channel = await stack.enter_async_context(stdio_channel(self.config, self.stderr, self._lost))
+            channel = await stack.enter_async_context(stdio_channel(self.config, self.stderr, self._on_eof))
             read, write = channel.read, channel.write
         else:
             assert self.config.url is not None

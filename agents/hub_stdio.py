@@ -42,6 +42,7 @@ class StdioChannel:
     write: MemoryObjectSendStream[SessionMessage]
     stderr: deque[str]
     stderr_done: anyio.Event = field(default_factory=anyio.Event)
+    eof: bool = False  # stdout closed: the server is gone (or going)
 
     @property
     def pid(self) -> int:
@@ -94,6 +95,7 @@ async def stdio_channel(
             pass  # our own shutdown closed a stream under the read
         finally:
             # Tell the owner before the session learns of the closure, so no caller retries on a dead link.
+            channel.eof = True
             on_eof()
             read_writer.close()
 

@@ -20,6 +20,7 @@ from agents.graph import build_graph
 from agents.history import repaired
 from agents.hub import Hub
 from agents.mcp_config import builtin_servers, load_mcp_json
+from agents.presets import PRESETS
 from agents.providers import RetryPolicy
 from agents.state import RunContext
 from storage import repo
@@ -97,6 +98,11 @@ class Agent:
             task.cancel()
         await self._stack.aclose()
 
+    def _explicit_key(self, provider: str | None) -> str | None:
+        # The configured api_key belongs to the self-hosted presets; hosted ones use their own variables.
+        preset = PRESETS.get(provider or "")
+        return self.config.api_key or None if preset is not None and preset.key_optional else None
+
     def _limits(self, max_steps: int | None) -> Limits:
         base = self.config.limits
         return base if not max_steps else Limits(max_steps, base.max_tokens, base.max_cost_usd, base.max_wall_s)
@@ -110,13 +116,15 @@ class Agent:
     async def run(self, req: RunRequest) -> AsyncIterator[Event]:
         """Run one turn, yielding events; the model is resolved before anything is stored."""
         cfg = self.config
+        provider = req.provider or cfg.provider or None
+        same = not req.provider or req.provider == cfg.provider
         try:
             spec = providers.resolve(
-                req.provider or cfg.provider or None,
-                req.model or (cfg.model if not req.provider or req.provider == cfg.provider else None),
-                req.base_url or cfg.base_url or None,
+                provider,
+                req.model or (cfg.model if same else None),
+                req.base_url or (cfg.base_url if same else None) or None,
                 home=cfg.home,
-                api_key=cfg.api_key or None,
+                api_key=self._explicit_key(provider),
             )
         except ConfigError as exc:
             yield Notice(level="error", message=str(exc))
@@ -142,7 +150,7 @@ class Agent:
             raise ConfigError(f"No run {run_id!r}.")
         meta = run.meta or {}
         spec = providers.resolve(run.provider, run.model, meta.get("base_url") or None, home=self.config.home,
-                                 api_key=self.config.api_key or None)
+                                 api_key=self._explicit_key(run.provider))
         chain = providers.resolve_chain(spec, self.config.fallbacks, home=self.config.home)
         limits = self._limits(meta.get("max_steps"))
         if run.status != "running":

@@ -22,6 +22,9 @@ def find_free_port(host: str, start: int, tries: int = PORT_TRIES) -> int:
     """The first port from `start` that `host` can bind; raises OSError naming the range when none can."""
     for port in range(start, start + tries):
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+            if os.name != "nt":
+                # As uvicorn does: a port whose old connections linger in TIME_WAIT is free to serve on.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind((host, port))
             except OSError:

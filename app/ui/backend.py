@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TITLE_CHARS = 60
-
 
 def readable_error(exc: BaseException) -> str:
     """A message for the chat: our own errors already speak to the user; anything else gets its type named."""
@@ -29,15 +27,6 @@ def readable_error(exc: BaseException) -> str:
         return str(exc)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"Unexpected {type(exc).__name__}{': ' + text if text else ''}. The details are in the server log."
-
-
-def title_from_prompt(prompt: str) -> str:
-    """A sidebar title: the first line of the first prompt, cut at a word boundary."""
-    line = " ".join(prompt.strip().split())
-    if len(line) <= TITLE_CHARS:
-        return line or "New chat"
-    cut = line[:TITLE_CHARS].rsplit(" ", 1)[0]
-    return (cut or line[:TITLE_CHARS]) + "…"
 
 
 @dataclass
@@ -48,7 +37,6 @@ class Backend:
     _agent: Agent | None = None
     _lock: asyncio.Lock | None = None
     _loop: asyncio.AbstractEventLoop | None = None
-    _open_error: str | None = None
     active: dict[str, str] = field(default_factory=dict)  # session hash -> run id
     stop_requested: set[str] = field(default_factory=set)  # sessions that pressed Stop before RunStarted
 
@@ -60,11 +48,9 @@ class Backend:
             self._lock = asyncio.Lock()
         async with self._lock:
             if self._agent is None:
-                try:
-                    from agents.runner import Agent
-                except ImportError as exc:  # a broken install, not a user mistake: say which module is missing
-                    raise AppError(f"The agent runtime cannot be imported ({exc}).") from exc
-                self._agent = await Agent.open(self.settings)
+                from app.services import open_agent
+
+                self._agent = await open_agent(self.settings)
                 self._loop = asyncio.get_running_loop()
         return self._agent
 
@@ -114,13 +100,3 @@ class Backend:
         runs = repo.list_runs(db, conversation_id)
         steps = [s for r in runs for s in repo.steps_for_run(db, r.id)]
         return repo.get_messages(db, conversation_id), steps, runs
-
-    def name_conversation(self, conversation_id: str, prompt: str) -> None:
-        """Give a fresh conversation a title from its first prompt (the sidebar would list "New chat" otherwise)."""
-        if self._agent is None:
-            return
-        from storage import repo
-
-        conv = repo.get_conversation(self._agent.db, conversation_id)
-        if conv is not None and conv.title in ("", "New chat"):
-            repo.rename_conversation(self._agent.db, conversation_id, title_from_prompt(prompt))

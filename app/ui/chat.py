@@ -53,8 +53,9 @@ def build_chat() -> Chat:
         elem_id="k2-chat",
         placeholder=PLACEHOLDER,
         feedback_options=None,
-        buttons=["copy", "copy_all"],
-        group_consecutive_messages=False,
+        buttons=["copy_all"],
+        # One bubble per turn: thinking, tool cards and the answer read as one reply.
+        group_consecutive_messages=True,
         scale=1,
         height="100%",
         min_height=360,
@@ -145,7 +146,6 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
         choices: list[tuple[str, str]] = []
         if cid:
             try:
-                await asyncio.to_thread(backend.name_conversation, cid, prompt)
                 choices = await asyncio.to_thread(backend.conversations)
             except Exception:  # the chat already streamed; a failed sidebar refresh must not hide it
                 log.exception("refreshing the conversation list failed")

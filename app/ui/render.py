@@ -8,6 +8,7 @@ per tool call, then the answer.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from agents.events import (
 )
 
 THINKING = "Thinking"
+# Marks from fonts every desktop has (DejaVu, Segoe UI Symbol): emoji fonts are missing on many Linux boxes.
+TOOL_MARK = "⚙"
 # A card must stay compact: the full result is an artifact in storage, the chat shows a preview.
 PREVIEW_CHARS = 1_500
 ARGS_CHARS = 1_200
@@ -39,6 +42,18 @@ _FINISH_TITLES: dict[str, str] = {
     "loop": "Stopped: the agent kept repeating the same tool call",
     "stopped": "Stopped",
 }
+
+
+# The planner reports crashes as "AuthError: Key missing…"; our own error classes need no name in front.
+_OWN_ERROR_PREFIX = re.compile(r"^(AppError|ConfigError|ProviderError|AuthError|ToolFailed|BudgetExceeded): ")
+
+
+def readable(error: str) -> str:
+    """An error message without the name of one of our own error classes in front."""
+    return _OWN_ERROR_PREFIX.sub("", error.strip())
+
+
+_STATUS_WORDS = {"error": "failed", "budget": "budget reached", "loop": "stopped (loop)", "stopped": "stopped"}
 
 
 def _clip(text: str, limit: int) -> str:
@@ -98,16 +113,25 @@ def _escape(text: str) -> str:
 
 def format_usage(tokens: int, cost_usd: float, cached: int = 0) -> str:
     """'1,234 tokens · $0.0021' — four decimals below a dollar, where K2's prices live."""
-    cost = f"${cost_usd:.4f}" if cost_usd < 1 else f"${cost_usd:,.2f}"
+    if cost_usd == 0:
+        cost = "$0"  # unpriced (self-hosted) or free: four zeros would suggest a measured figure
+    else:
+        cost = f"${cost_usd:.4f}" if cost_usd < 1 else f"${cost_usd:,.2f}"
     cached_part = f" ({cached:,} cached)" if cached else ""
     return f"{tokens:,} tokens{cached_part} · {cost}"
+
+
+def notice_html(level: str, text: str, title: str = "") -> str:
+    """A calm coloured box for notices and run errors (the class is styled by assets/ui.css)."""
+    head = f"<b>{_escape(title)}</b> " if title else ""
+    return f'<div class="k2-notice k2-notice-{level}">{head}{_escape(text)}</div>'
 
 
 def tool_card(call_id: str, name: str, arguments: Any) -> ChatMessage:
     """A pending tool card: the spinner runs until the result arrives."""
     return ChatMessage(
         content=tool_card_content(arguments),
-        metadata={"title": f"🛠 {name}", "id": call_id, "status": "pending", "log": summarize_arguments(arguments)},
+        metadata={"title": f"{TOOL_MARK} {name}", "id": call_id, "status": "pending", "log": summarize_arguments(arguments)},
     )
 
 
@@ -118,7 +142,7 @@ def finish_tool_card(card: ChatMessage, arguments: Any, preview: str, duration_s
     if duration_s is not None:
         meta["duration"] = round(duration_s, 2)
     if error:
-        meta["title"] = f"✗ {meta['title'].removeprefix('🛠 ')} — failed"
+        meta["title"] = f"✗ {meta['title'].removeprefix(TOOL_MARK + ' ')} — failed"
 
 
 @dataclass
@@ -157,7 +181,7 @@ class RunView:
             self._tool_finished(event)
         elif isinstance(event, ApprovalRequested):
             self._close_segment()
-            self.messages.append(ChatMessage(content=f"⏸ **Approval needed for `{event.name}`** — {event.reason}"))
+            self.messages.append(ChatMessage(content=notice_html("warning", event.reason, f"Approval needed for {event.name}.")))
         elif isinstance(event, Usage):
             self._usage = format_usage(event.prompt_tokens + event.completion_tokens, event.cost_usd, event.cached_tokens)
             self.status = f"● {self.model} · {self._usage}" if self.model else self._usage
@@ -206,9 +230,7 @@ class RunView:
     def _notice(self, event: Notice) -> None:
         self._close_segment()
         self._notices.add(event.message.strip())
-        icon = {"info": "ℹ️", "warning": "⚠️", "error": "⛔"}[event.level]
-        body = f"**{event.message}**" if event.level == "error" else f"_{event.message}_"
-        self.messages.append(ChatMessage(content=f"{icon} {body}"))
+        self.messages.append(ChatMessage(content=notice_html(event.level, event.message)))
 
     def _finish(self, event: RunFinished) -> None:
         self._close_thinking()
@@ -222,17 +244,21 @@ class RunView:
             self._answer = ChatMessage(content=event.answer)
             self.messages.append(self._answer)
         if event.reason != "done":
-            title = _FINISH_TITLES[event.reason]
-            detail = (event.error or "").strip()
+            title = _FINISH_TITLES[event.reason] + "."
+            detail = readable(event.error or "")
+            level = "info" if event.reason == "stopped" else "error"
             if detail and detail not in self._notices and detail != answer:
-                self.messages.append(ChatMessage(content=f"⛔ **{title}.** {detail}"))
-            elif not answer or event.reason == "stopped":
-                self.messages.append(ChatMessage(content=f"⛔ **{title}.**"))
+                self.messages.append(ChatMessage(content=notice_html(level, detail, title)))
+            elif (not answer and not self._notices) or event.reason == "stopped":
+                self.messages.append(ChatMessage(content=notice_html(level, "", title)))
         self._answer = None
-        usage = format_usage(event.tokens, event.cost_usd)
-        steps = f"{event.steps} step{'s' if event.steps != 1 else ''}"
-        mark = "✓" if event.reason == "done" else "■"
-        self.status = " · ".join(p for p in (f"{mark} {self.model}".strip(), steps, usage) if p)
+        done = event.reason == "done"
+        parts = [f"✓ {self.model}".strip() if done else f"■ {_STATUS_WORDS[event.reason]}", "" if done else self.model]
+        if event.steps:
+            parts.append(f"{event.steps} step{'s' if event.steps != 1 else ''}")
+        if event.tokens or event.cost_usd:
+            parts.append(format_usage(event.tokens, event.cost_usd))
+        self.status = " · ".join(p for p in parts if p)
 
 
 def _get(row: Any, name: str, default: Any = None) -> Any:

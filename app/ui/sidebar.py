@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from app.config import Settings
 
 AUTO = ""  # provider value meaning "the first hosted preset with a key" (agents.providers decides)
-_STATE_DOT = {"ready": "ok", "running": "ok", "connected": "ok", "starting": "wait", "restarting": "wait"}
+_STATE_DOT = {"ready": "ok", "starting": "wait", "restarting": "wait", "stopped": "off", "error": "bad"}
 
 
 def provider_choices() -> list[tuple[str, str]]:
@@ -112,7 +112,9 @@ def tools_panel(settings: Settings, backend: Backend) -> str:
     """The Tools panel from the live hub, or from the configuration while the agent is still starting."""
     agent = backend.opened
     if agent is not None:
-        return tools_html(list(agent.hub.status()), list(agent.hub.config_errors))
+        # The hub lists config errors as pseudo-servers too; show them once, in the errors box.
+        servers = [s for s in agent.hub.status() if s.transport != "config"]
+        return tools_html(servers, list(agent.hub.config_errors))
     configured, errors = load_mcp_json(settings.mcp_json)
     pending = [_Pending(c.name, c.transport) for c in [*builtin_servers(), *configured]]
     return tools_html(pending, errors, "Tool servers start with the first page load…")
@@ -138,7 +140,7 @@ def build_sidebar(settings: Settings) -> Sidebar:
     """Lay out the sidebar (inside the caller's Column); wire its own events with `wire_sidebar`."""
     provider = settings.provider if settings.provider in PRESETS else AUTO
     gr.HTML('<div class="k2-brand"><span class="logo">K2</span><span>Agent Hub</span></div>')
-    new_chat = gr.Button("＋  New chat", elem_id="k2-new-chat", variant="secondary", size="sm")
+    new_chat = gr.Button("+  New chat", elem_id="k2-new-chat", variant="secondary", size="sm")
     conversations = gr.Radio(
         choices=[], value=None, show_label=False, container=False, elem_id="k2-conversations", elem_classes="k2-conv-list"
     )

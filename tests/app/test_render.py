@@ -211,3 +211,11 @@ def test_stored_tool_error_from_steps_and_attribute_rows() -> None:
     assert len(history) == 1
     assert history[0].metadata["title"] == "✗ workspace__read_file — failed"
     assert "k2-tool-error" in history[0].content
+
+
+def test_own_error_class_names_are_not_shown() -> None:
+    view = _view()
+    _started(view)
+    view.apply(RunFinished(answer="", steps=1, tokens=0, cost_usd=0.0, reason="error",
+                           error="AuthError: Key missing or wrong for Groq (401)."))
+    assert view.messages[-1].content == "⛔ **The run failed.** Key missing or wrong for Groq (401)."

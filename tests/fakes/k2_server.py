@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -19,14 +20,18 @@ from tests.fakes.k2_wire import (
     completion_body,
     count_replayed_tool_calls,
     default_error_body,
+    echo_responder,
+    error_body,
     groq_tool_use_failed,
+    invalid_auth_body,
     k2_native_tool_text,
-    missing_reasoning_body,
+    k2_xml_tool_text,
     moonshot_missing_reasoning_error,
     sse_data,
     sse_error_event,
     stream_chunks,
     text_turn,
+    thinking_rejection,
     tool_turn,
     wire_tool_calls,
 )
@@ -39,6 +44,7 @@ __all__ = [
     "echo_responder",
     "groq_tool_use_failed",
     "k2_native_tool_text",
+    "k2_xml_tool_text",
     "moonshot_missing_reasoning_error",
     "text_turn",
     "tool_turn",
@@ -67,10 +73,23 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: "FakeK2Server"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def close_open_connections(self) -> None:
+        """Cut keep-alive connections so a stopped server answers nothing more."""
+        with self.connections_lock:
+            connections = list(self.open_connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Ignore connection errors (clients and scripted resets drop sockets); report the rest."""
-        import sys
-
         if isinstance(sys.exc_info()[1], (ConnectionError, _Aborted, TimeoutError)):
             return
         super().handle_error(request, client_address)
@@ -84,6 +103,18 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30
     server: _Server
 
+    def setup(self) -> None:
+        """Track the connection so stop() can close it."""
+        super().setup()
+        with self.server.connections_lock:
+            self.server.open_connections.add(self.connection)
+
+    def finish(self) -> None:
+        """Forget the connection."""
+        with self.server.connections_lock:
+            self.server.open_connections.discard(self.connection)
+        super().finish()
+
     def log_message(self, format: str, *args: Any) -> None:
         """Stay silent: tests read the recorded requests instead."""
 
@@ -91,9 +122,9 @@ class _Handler(BaseHTTPRequestHandler):
         """GET /v1/models."""
         fake = self.server.fake
         if self.path.rstrip("/") not in ("/v1/models", "/models"):
-            self.send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found_error"}})
+            self.send_json(404, error_body(f"no route {self.path}", "not_found_error"))
         elif not fake.authorized(self.headers.get("Authorization")):
-            self.send_json(401, _invalid_auth())
+            self.send_json(401, invalid_auth_body())
         else:
             data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in fake.models]
             self.send_json(200, {"object": "list", "data": data})
@@ -102,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
         """POST /v1/chat/completions."""
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
-            self.send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found_error"}})
+            self.send_json(404, error_body(f"no route {self.path}", "not_found_error"))
             return
         try:
             self.server.fake._serve_chat(self, raw)
@@ -148,22 +179,6 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
         raise _Aborted
-
-
-def _invalid_auth() -> dict:
-    """Moonshot's body for a missing or wrong key."""
-    return {"error": {"message": "Invalid Authentication", "type": "invalid_authentication_error"}}
-
-
-def echo_responder(request: dict) -> Turn:
-    """Answer any request with reasoning and a short echo of the last user message (manual UI runs)."""
-    last = next((m for m in reversed(request.get("messages", [])) if m.get("role") == "user"), {})
-    text = last.get("content") if isinstance(last.get("content"), str) else json.dumps(last.get("content"))
-    return Turn(
-        content=f"(fake K2) You said: {text or '(nothing)'}",
-        reasoning="The user wrote a message; the fake server echoes it back.",
-        chunk_delay_s=0.02,
-    )
 
 
 class FakeK2Server:
@@ -216,6 +231,7 @@ class FakeK2Server:
             return
         httpd.shutdown()
         httpd.server_close()
+        httpd.close_open_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -263,21 +279,12 @@ class FakeK2Server:
         model = body.get("model")
         if model not in self.models:
             message = f"The model `{model}` does not exist or you do not have access to it."
-            return 400, {"error": {"message": message, "type": "invalid_request_error", "code": "model_not_found"}}
+            return 400, error_body(message, code="model_not_found")
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
-            return 400, {"error": {"message": "messages must be a non-empty list", "type": "invalid_request_error"}}
-        if not self.is_thinking(body):
-            return None
-        for index, message in enumerate(messages):
-            if message.get("role") == "assistant" and message.get("tool_calls") and not message.get("reasoning_content"):
-                return 400, missing_reasoning_body(index)
-        choice = body.get("tool_choice")
-        if choice is not None and choice not in ("auto", "none"):
-            shown = choice if isinstance(choice, str) else json.dumps(choice)
-            message = f"tool_choice '{shown}' is incompatible with thinking enabled"
-            return 400, {"error": {"message": message, "type": "invalid_request_error"}}
-        return None
+            return 400, error_body("messages must be a non-empty list")
+        rejection = thinking_rejection(messages, body.get("tool_choice")) if self.is_thinking(body) else None
+        return (400, rejection) if rejection else None
 
     def _next_turn(self, body: dict) -> Turn | None:
         """The next scripted turn, else the responder's, else None."""
@@ -303,25 +310,31 @@ class FakeK2Server:
         except ValueError:
             parsed = None
         body = parsed if isinstance(parsed, dict) else {}
-        meta = {"path": handler.path, "headers": dict(handler.headers.items()), "time": time.time()}
+        # Lower-case names: clients differ in header capitalisation and tests should not care.
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        meta = {"path": handler.path, "headers": headers, "time": time.time()}
         if not isinstance(parsed, dict):
             meta["raw"] = raw.decode("utf-8", "replace")
         with self._lock:
             self.requests.append(body)
             self.requests_meta.append(meta)
         if not self.authorized(handler.headers.get("Authorization")):
-            handler.send_json(401, _invalid_auth())
+            handler.send_json(401, invalid_auth_body())
             return
         if not isinstance(parsed, dict):
-            handler.send_json(400, {"error": {"message": "request body is not a JSON object", "type": "invalid_request_error"}})
+            handler.send_json(400, error_body("request body is not a JSON object"))
             return
         rejected = self.validate(body)
         if rejected:
             handler.send_json(*rejected)
             return
-        turn = self._next_turn(body)
+        try:
+            turn = self._next_turn(body)
+        except Exception as exc:  # a broken responder must fail the call loudly, not hang it
+            handler.send_json(500, error_body(f"fake K2: responder raised {exc!r}", "server_error"))
+            return
         if turn is None:
-            handler.send_json(500, {"error": {"message": "fake K2: no scripted turn left", "type": "server_error"}})
+            handler.send_json(500, error_body("fake K2: no scripted turn left", "server_error"))
             return
         self._play(handler, body, turn)
 

@@ -77,12 +77,7 @@ def moonshot_missing_reasoning_error(index: int) -> Turn:
 
 def missing_reasoning_body(index: int) -> dict:
     """Error body Moonshot sends when reasoning_content was not replayed."""
-    return {
-        "error": {
-            "message": f"reasoning_content is missing in assistant tool call message at index {index}",
-            "type": "invalid_request_error",
-        }
-    }
+    return error_body(f"reasoning_content is missing in assistant tool call message at index {index}")
 
 
 def groq_tool_use_failed(failed_generation: str, in_stream: bool = False) -> Turn:
@@ -110,6 +105,49 @@ def k2_native_tool_text(name: str, args: str | dict, index: int) -> str:
     )
 
 
+def k2_xml_tool_text(name: str, args: dict) -> str:
+    """The XML-ish tool-call form K2 sometimes writes into content instead of its native tokens."""
+    params = "".join(
+        f'<parameter name="{key}">{v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}</parameter>'
+        for key, v in args.items()
+    )
+    return f'<tool_call><invoke name="{name}">{params}</invoke></tool_call>'
+
+
+def error_body(message: str, kind: str = "invalid_request_error", **extra: Any) -> dict:
+    """An OpenAI-style error body."""
+    return {"error": {"message": message, "type": kind, **extra}}
+
+
+def invalid_auth_body() -> dict:
+    """Moonshot's body for a missing or wrong key."""
+    return error_body("Invalid Authentication", "invalid_authentication_error")
+
+
+def thinking_rejection(messages: list, tool_choice: object) -> dict | None:
+    """Moonshot's 400 body for a thinking request it refuses, else None."""
+    for index, message in enumerate(messages):
+        is_call = isinstance(message, dict) and message.get("role") == "assistant" and message.get("tool_calls")
+        # An empty string counts as missing; litellm's " " placeholder is accepted, as Moonshot accepts it.
+        if is_call and not message.get("reasoning_content"):
+            return missing_reasoning_body(index)
+    if tool_choice is not None and tool_choice not in ("auto", "none"):
+        shown = tool_choice if isinstance(tool_choice, str) else json.dumps(tool_choice)
+        return error_body(f"tool_choice '{shown}' is incompatible with thinking enabled")
+    return None
+
+
+def echo_responder(request: dict) -> Turn:
+    """Answer any request with reasoning and a short echo of the last user message (manual UI runs)."""
+    last = next((m for m in reversed(request.get("messages", [])) if m.get("role") == "user"), {})
+    text = last.get("content") if isinstance(last.get("content"), str) else json.dumps(last.get("content"))
+    return Turn(
+        content=f"(fake K2) You said: {text or '(nothing)'}",
+        reasoning="The user wrote a message; the fake server echoes it back.",
+        chunk_delay_s=0.02,
+    )
+
+
 def default_error_body(status: int) -> dict:
     """A provider-looking error body for an error turn that did not script one."""
     kinds = {
@@ -122,8 +160,7 @@ def default_error_body(status: int) -> dict:
         502: ("Bad gateway", "server_error"),
         503: ("The engine is currently overloaded, please try again later", "engine_overloaded_error"),
     }
-    message, kind = kinds.get(status, (f"fake K2: error {status}", "server_error"))
-    return {"error": {"message": message, "type": kind}}
+    return error_body(*kinds.get(status, (f"fake K2: error {status}", "server_error")))
 
 
 def estimate_tokens(text: str) -> int:

@@ -142,6 +142,7 @@ WORKER = textwrap.dedent(
     from storage.models import Conversation
 
     url, go, name = sys.argv[1:4]
+    Path(go + "." + name).touch()  # imported and ready
     while not Path(go).exists():  # start line: both processes open the fresh file at the same moment
         time.sleep(0.005)
     db = Database(url)
@@ -162,7 +163,9 @@ def test_two_processes_migrate_and_write_one_fresh_file(tmp_path: Path) -> None:
         subprocess.Popen([sys.executable, "-c", WORKER, url, str(go), name], env=env, stderr=subprocess.PIPE)
         for name in "pq"
     ]
-    time.sleep(0.3)  # let both finish importing, so they really start together
+    deadline = time.monotonic() + 60
+    while not all(Path(f"{go}.{name}").exists() for name in "pq") and time.monotonic() < deadline:
+        time.sleep(0.01)  # wait until both have imported, so they really start together
     go.touch()
     for proc in procs:
         _, err = proc.communicate(timeout=60)

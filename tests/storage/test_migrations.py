@@ -49,7 +49,8 @@ def test_migrated_schema_matches_the_models(db: Database) -> None:
         want = {((fk.parent.name,), fk.column.table.name, (fk.ondelete or "").upper()) for fk in table.foreign_keys}
         assert fks == want, name
         uniques = {tuple(u["column_names"]) for u in found.get_unique_constraints(name)}
-        assert uniques == {tuple(c.name for c in u.columns) for u in table.constraints if isinstance(u, UniqueConstraint)}
+        declared = [u for u in table.constraints if isinstance(u, UniqueConstraint)]
+        assert uniques == {tuple(c.name for c in u.columns) for u in declared}, name
         indexes = {tuple(i["column_names"]) for i in found.get_indexes(name) if not i.get("unique")}
         assert indexes == {tuple(c.name for c in i.columns) for i in table.indexes}, name
 

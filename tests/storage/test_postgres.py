@@ -17,6 +17,8 @@ from sqlalchemy.engine import make_url
 from storage import repo
 from storage.db import Database, make_engine
 from storage.migrations import MIGRATIONS, Migration, migrate
+from storage.models import TABLES
+from tests.storage import test_migrations
 from tests.storage.test_checkpoint import checkpoint_round_trip
 from tests.storage.test_repo import *  # noqa: F403 - rerun every repo test against Postgres
 
@@ -28,10 +30,10 @@ def _admin(pg_url: str):  # type: ignore[no-untyped-def]
 
 
 @contextmanager
-def _new_database(pg_url: str, template: str = "template1") -> Iterator[str]:
+def _new_database(pg_url: str) -> Iterator[str]:
     name = f"k2hub_{uuid.uuid4().hex[:12]}"
     with _admin(pg_url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
     yield make_url(pg_url).set(database=name).render_as_string(False)
     with _admin(pg_url) as conn:
         conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
@@ -45,19 +47,41 @@ def pg_database(pg_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def pg_migrated(pg_url: str) -> Iterator[str]:
-    """Name of a migrated database to copy: cheaper than migrating for every test."""
+def pg_shared(pg_url: str) -> Iterator[Database]:
+    """One migrated database for the module's repo tests."""
     with _new_database(pg_url) as url:
-        Database(url).close()  # migrates; no connection may stay open on a template
-        yield make_url(url).database  # type: ignore[misc]
-
-
-@pytest.fixture
-def db(pg_url: str, pg_migrated: str) -> Iterator[Database]:
-    with _new_database(pg_url, template=pg_migrated) as url:
         database = Database(url)
         yield database
         database.close()
+
+
+@pytest.fixture
+def db(pg_shared: Database) -> Iterator[Database]:
+    """The shared database, emptied after each test (much cheaper than CREATE DATABASE per test)."""
+    yield pg_shared
+    names = ", ".join(m.__tablename__ for m in TABLES)  # type: ignore[attr-defined]
+    with pg_shared.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} CASCADE"))
+
+
+@pytest.fixture
+def fresh_db(pg_database: str) -> Iterator[Database]:
+    """A migrated database of its own, for tests that change the schema."""
+    database = Database(pg_database)
+    yield database
+    database.close()
+
+
+def test_postgres_schema_matches_the_models(fresh_db: Database) -> None:
+    test_migrations.test_migrated_schema_matches_the_models(fresh_db)
+
+
+def test_postgres_extra_migration_keeps_data(fresh_db: Database) -> None:
+    test_migrations.test_extra_migration_keeps_data_and_records_version(fresh_db)
+
+
+def test_postgres_failed_migration_rolls_back(fresh_db: Database) -> None:
+    test_migrations.test_failed_migration_rolls_back_its_ddl(fresh_db)
 
 
 def test_postgres_dialect_and_psycopg3(db: Database) -> None:

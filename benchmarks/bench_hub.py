@@ -1,0 +1,73 @@
+"""Overhead of the MCP hub: sequential calls through Hub.call vs a raw ClientSession, same kind of server.
+
+Run: python benchmarks/bench_hub.py   (prints `name: value` lines; targets: ratio <= 1.2, hub p50 <= 2 ms)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mcp import ClientSession  # noqa: E402
+from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
+
+from agents.hub import Hub  # noqa: E402
+from agents.mcp_config import ServerConfig  # noqa: E402
+
+SERVER_ARGS = ["-m", "tests.agents.hub_servers.toolbox"]
+CALLS = 1000
+BLOCK = 100  # alternate hub and raw blocks so machine noise hits both alike
+
+
+async def measure(calls: int = CALLS, block: int = BLOCK) -> dict[str, float]:
+    """Time `calls` sequential trivial tool calls each way; return p50s (ms), means and the p50 ratio."""
+    config = ServerConfig(name="bench", command=sys.executable, args=SERVER_ARGS, cwd=str(ROOT))
+    params = StdioServerParameters(command=sys.executable, args=SERVER_ARGS, cwd=str(ROOT))
+    hub_times: list[float] = []
+    raw_times: list[float] = []
+    async with Hub([config]) as hub, stdio_client(params, errlog=open("/dev/null", "w")) as (r, w):
+        async with ClientSession(r, w) as session:
+            await session.initialize()
+            await session.list_tools()  # the raw side gets the same one-time tool listing the hub does
+            for _ in range(20):  # warm both paths (validator compile, first-call caches)
+                await hub.call("bench__ping", {})
+                await session.call_tool("ping", {})
+            perf = time.perf_counter
+            for _ in range(calls // block):
+                for _ in range(block):
+                    t = perf()
+                    result = await hub.call("bench__ping", {})
+                    hub_times.append(perf() - t)
+                    assert not result.is_error, result.text
+                for _ in range(block):
+                    t = perf()
+                    await session.call_tool("ping", {})
+                    raw_times.append(perf() - t)
+    hub_p50 = statistics.median(hub_times) * 1000
+    raw_p50 = statistics.median(raw_times) * 1000
+    return {
+        "hub_vs_raw_ratio": hub_p50 / raw_p50,
+        "hub_p50_ms": hub_p50,
+        "raw_p50_ms": raw_p50,
+        "hub_mean_ms": statistics.fmean(hub_times) * 1000,
+        "raw_mean_ms": statistics.fmean(raw_times) * 1000,
+        "calls_each": float(len(hub_times)),
+    }
+
+
+def main() -> None:
+    started = time.perf_counter()
+    results = asyncio.run(measure())
+    for name, value in results.items():
+        print(f"{name}: {value:.0f}" if name == "calls_each" else f"{name}: {value:.3f}")
+    print(f"wall_s: {time.perf_counter() - started:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Planner fixtures: the fake K2 server and an Agent wired to it with the real built-in servers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents.budget import Limits
+from agents.events import Event
+from agents.providers import RetryPolicy
+from agents.runner import Agent, AgentConfig
+from tests.fakes.k2_server import FakeK2Server
+
+REPO = Path(__file__).resolve().parents[2]
+FAST_RETRY = RetryPolicy(attempts=3, base_delay_s=0.05, max_delay_s=1.0)
+
+
+@pytest.fixture
+def fake_k2() -> Iterator[FakeK2Server]:
+    """A fresh fake K2 endpoint on 127.0.0.1."""
+    with FakeK2Server() as server:
+        yield server
+
+
+def agent_config(home: Path, url: str, model: str = "kimi-k2-thinking", **kw: Any) -> AgentConfig:
+    """An AgentConfig pointing at a fake endpoint through the openai-compatible preset."""
+    return AgentConfig(home=home, provider="openai-compatible", model=model, base_url=url, retry=FAST_RETRY, **kw)
+
+
+def write_mcp_json(home: Path, servers: dict[str, Any]) -> None:
+    """Register external servers the way a user does: $K2HUB_HOME/mcp.json."""
+    (home / "mcp.json").write_text(json.dumps({"mcpServers": servers}))
+
+
+def toolbox_server() -> dict[str, Any]:
+    """The test toolbox (nap, hang, crash, echo ...) as an mcp.json stdio entry."""
+    return {"command": sys.executable, "args": ["-m", "tests.agents.hub_servers.toolbox"], "cwd": str(REPO),
+            "env": {"PYTHONPATH": str(REPO)}}
+
+
+@pytest.fixture
+async def agent(_isolated_home: Path, fake_k2: FakeK2Server) -> AsyncIterator[Agent]:
+    """An Agent with the built-in workspace server (stdio) and the test toolbox, talking to the fake K2."""
+    write_mcp_json(_isolated_home, {"toolbox": toolbox_server()})
+    opened = await Agent.open(agent_config(_isolated_home, fake_k2.url), database_url=f"sqlite:///{_isolated_home}/k2hub.db")
+    try:
+        yield opened
+    finally:
+        await opened.aclose()
+
+
+async def collect(events: AsyncIterator[Event]) -> list[Event]:
+    """Every event of a run, in order."""
+    return [e async for e in events]
+
+
+def of_type(events: list[Event], kind: str) -> list[Any]:
+    """The events of one type."""
+    return [e for e in events if e.type == kind]
+
+
+def with_limits(agent: Agent, **kw: Any) -> None:
+    """Tighten the agent's budgets for one test."""
+    base = agent.config.limits
+    agent.config.limits = Limits(**{**base.__dict__, **kw})
