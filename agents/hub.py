@@ -128,8 +128,8 @@ class Hub:
 
     async def restart(self, server: str) -> None:
         """Restart one server (for the UI's retry button) and wait until it is ready or failed."""
-        conn = self._servers[server]
-        if not self._started or not conn.config.enabled:
+        conn = self._servers.get(server)
+        if conn is None or not self._started or not conn.config.enabled:
             raise ToolFailed(f"Server {server} is not running")
         conn.restart()
         await conn.start()

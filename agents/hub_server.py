@@ -30,6 +30,7 @@ MAX_RESTART_FAILURES = 5  # consecutive failed restarts before a server is left 
 HEALTHY_AFTER_S = 10.0  # a connection that lived this long resets the backoff
 MAX_BACKOFF_S = 30.0
 WRITE_SLACK_S = 2.0
+RETRY_ON_CALL_S = 10.0  # a call to a server in "error" retries the connection at most this often
 
 
 @dataclass
@@ -62,6 +63,7 @@ class ServerConnection:
         self._wake = asyncio.Event()
         self._stopping = False
         self._failures = 0
+        self._last_attempt = 0.0
         self._task: asyncio.Task[None] | None = None
         self._probes: set[asyncio.Task[None]] = set()
 
@@ -77,9 +79,9 @@ class ServerConnection:
             self._task = asyncio.create_task(self._supervise(), name=f"mcp-server:{self.name}")
         await self._settled.wait()
 
-    def restart(self, reason: str = "restart requested") -> None:
-        """Drop the current connection (killing a stdio process) and connect again."""
-        self._failures = 0
+    def restart(self, reason: str = "restart requested", *, once: bool = False) -> None:
+        """Drop the current connection (killing a stdio process) and connect again; `once`: no retry series."""
+        self._failures = MAX_RESTART_FAILURES if once else 0
         if self.state != "stopped":
             self._set_state("restarting")  # callers waiting for readiness must wait for the new connection
         link = self.link
@@ -135,6 +137,8 @@ class ServerConnection:
 
     async def _wait_ready(self, timeout_s: float) -> Link:
         """Wait for a (re)starting server, up to the call's timeout; fail clearly if it is down."""
+        if self.state == "error" and time.monotonic() - self._last_attempt > RETRY_ON_CALL_S:
+            self.restart("a call arrived", once=True)  # e.g. a remote server that is back after an outage
         if self.state in ("starting", "restarting"):
             with anyio.move_on_after(timeout_s):
                 await self._settled.wait()
@@ -154,18 +158,7 @@ class ServerConnection:
             self._end(link, "the connection closed")
             return f"Server {self.name} closed the connection; reconnecting, retry the call"
         code = await link.channel.exit_code(1.0)
-        return f"Server {self.name} crashed ({self._exit_text(code)}); it is being restarted, retry the call"
-
-    def _exit_text(self, code: int | None) -> str:
-        """'exit code N; last stderr: ...' for messages and status."""
-        if code is None:
-            what = "closed its output"
-        elif code < 0:
-            what = f"killed by signal {-code}"
-        else:
-            what = f"exit code {code}"
-        tail = " | ".join(list(self.stderr)[-3:])[-500:]
-        return f"{what}; last stderr: {tail}" if tail else what
+        return f"Server {self.name} crashed ({_exit_text(code, link.channel)}); it is being restarted, retry the call"
 
     def _probe_later(self, link: Link, label: str) -> None:
         """After a timeout, ping the server; one that cannot answer is hung and gets restarted."""
@@ -224,6 +217,7 @@ class ServerConnection:
         while not self._stopping:
             self._wake.clear()
             self._set_state("starting" if first else "restarting")
+            self._last_attempt = time.monotonic()
             link: Link | None = None
             reason = ""
             try:
@@ -245,7 +239,7 @@ class ServerConnection:
                 break
             was_ready = link is not None  # only a completed handshake produces a link
             if link is not None and link.channel is not None and not link.end_reason:
-                reason = "crashed: " + self._exit_text(link.channel.process.returncode)
+                reason = "crashed: " + _exit_text(link.channel.process.returncode, link.channel)
             self.error = reason or "the connection ended"
             log.warning("MCP server %s: %s", self.name, self.error)
             if not was_ready and first:  # a broken configuration: wait for a manual restart, do not loop
@@ -265,6 +259,7 @@ class ServerConnection:
             self.restarts += int(was_ready)  # a restart is a lost connection; failed attempts count as failures
             delay = 0.0 if self._failures <= 1 else min(0.5 * 2 ** (self._failures - 2), MAX_BACKOFF_S)
             if delay:
+                self._wake.clear()  # the crash itself woke us; only restart() or aclose() may cut the delay
                 with anyio.move_on_after(delay):
                     await self._wake.wait()
             first = False
@@ -291,7 +286,7 @@ class ServerConnection:
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED and channel is not None:
                 code = await channel.exit_code(1.0)
-                raise ToolFailed(f"exited during start-up: {self._exit_text(code)}") from None
+                raise ToolFailed(f"exited during start-up: {_exit_text(code, channel)}") from None
             raise
         changed = [t.model_dump() for t in tools] != [t.model_dump() for t in self.tools]
         self.tools = tools
@@ -311,6 +306,18 @@ async def _list_all_tools(session: ClientSession) -> list[types.Tool]:
         cursor = page.next_cursor
         if not cursor:
             return tools
+
+
+def _exit_text(code: int | None, channel: StdioChannel) -> str:
+    """'exit code N; last stderr: ...' for messages and status."""
+    if code is None:
+        what = "closed its output"
+    elif code < 0:
+        what = f"killed by signal {-code}"
+    else:
+        what = f"exit code {code}"
+    tail = " | ".join(channel.stderr_tail(3))[-500:]
+    return f"{what}; last stderr: {tail}" if tail else what
 
 
 def _describe(exc: BaseException) -> str:

@@ -25,7 +25,6 @@ from mcp.shared.message import SessionMessage
 
 from agents.mcp_config import ServerConfig
 
-log = logging.getLogger(__name__)
 
 STDERR_LINES = 200  # ring buffer size per server
 STDERR_LINE_CHARS = 2000
@@ -43,6 +42,12 @@ class StdioChannel:
     stderr: deque[str]
     stderr_done: anyio.Event = field(default_factory=anyio.Event)
     eof: bool = False  # stdout closed: the server is gone (or going)
+    stderr_count: int = 0  # lines this process wrote (the buffer also holds earlier processes' lines)
+
+    def stderr_tail(self, lines: int) -> list[str]:
+        """The last stderr lines written by this process only."""
+        n = min(lines, self.stderr_count, len(self.stderr))
+        return list(self.stderr)[-n:] if n else []
 
     @property
     def pid(self) -> int:
@@ -88,7 +93,7 @@ async def stdio_channel(
                 lines = (buffer + chunk).split(b"\n")
                 buffer = lines.pop()
                 for line in lines:
-                    message = _parse(line, channel.stderr)
+                    message = _parse(line, channel, logger)
                     if message is not None:
                         await read_writer.send(message)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
@@ -118,12 +123,12 @@ async def stdio_channel(
                 lines = (pending + chunk).split(b"\n")
                 pending = lines.pop()[-STDERR_LINE_CHARS:]
                 for raw in lines:
-                    _remember(channel.stderr, raw, logger)
+                    _remember(channel, raw, logger)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
             pass
         finally:
             if pending:
-                _remember(channel.stderr, pending, logger)
+                _remember(channel, pending, logger)
             channel.stderr_done.set()
 
     async with anyio.create_task_group() as tg:
@@ -175,20 +180,21 @@ async def _exited(process: anyio.abc.Process, timeout: float) -> bool:
     return process.returncode is not None
 
 
-def _parse(line: bytes, stderr: deque[str]) -> SessionMessage | None:
+def _parse(line: bytes, channel: StdioChannel, logger: logging.Logger) -> SessionMessage | None:
     """One stdout line as a message; stray non-JSON output (banners, prints) goes to the stderr buffer."""
     if not line.strip():
         return None
     try:
         return SessionMessage(types.jsonrpc_message_adapter.validate_json(line, by_name=False))
     except ValueError:
-        stderr.append("[stdout] " + line.decode(errors="replace")[:STDERR_LINE_CHARS])
+        _remember(channel, b"[stdout] " + line, logger)
         return None
 
 
-def _remember(buffer: deque[str], raw: bytes, logger: logging.Logger) -> None:
+def _remember(channel: StdioChannel, raw: bytes, logger: logging.Logger) -> None:
     """Keep one stderr line in the ring buffer and hand it to logging at debug level."""
     text = raw.decode(errors="replace").rstrip("\r")[:STDERR_LINE_CHARS]
     if text:
-        buffer.append(text)
+        channel.stderr.append(text)
+        channel.stderr_count += 1
         logger.debug("%s", text)

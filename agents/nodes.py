@@ -1,4 +1,4 @@
-"""The planner's nodes: call the model, run one tool call, review progress, finish."""
+"""The planner's nodes: call the model (after checking budgets and loops) and run one tool call."""
 
 from __future__ import annotations
 
@@ -22,16 +22,35 @@ def _emit(runtime: Runtime[RunContext]):  # noqa: ANN202 - LangGraph's writer ty
     return writer if writer is not None else (lambda _event: None)
 
 
+def _guard(state: RunState, ctx: RunContext) -> tuple[dict[str, Any] | None, list[dict[str, Any]], str]:
+    """Before each model call: a stop (budget, loop), or a nudge and its notice for a model repeating itself."""
+    reason = budget.exceeded(state, ctx.limits)
+    if reason:
+        return {"stop_reason": "budget", "error": reason}, [], ""
+    streak, name = loop_guard.repeat_streak(state["messages"][state.get("base", 0) :])
+    if streak >= loop_guard.STOP_AT:
+        error = f"Stopped: {name} was called {streak} times in a row with the same arguments."
+        return {"stop_reason": "loop", "error": error}, [], ""
+    if streak >= loop_guard.NUDGE_AT and name:
+        return None, [loop_guard.nudge_message(name, streak)], f"{name} repeated {streak}× with the same arguments; nudging the model."
+    return None, [], ""
+
+
 async def call_model(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Ask the model for the next message, streaming reasoning and text as events."""
+    """Check budgets and loops, then ask the model for the next message, streaming reasoning and text as events."""
     ctx = runtime.context
     emit = _emit(runtime)
-    messages = [{"role": "system", "content": ctx.system_prompt}, *state["messages"]]
+    stop, nudge, notice = _guard(state, ctx)
+    if stop is not None:
+        return stop
+    if notice:
+        emit(Notice(level="warning", message=notice))
+    messages = [{"role": "system", "content": ctx.system_prompt}, *state["messages"], *nudge]
     started = time.monotonic()
     try:
         done = await providers.complete(ctx.chain, messages, ctx.tools or None, emit=emit, retry=ctx.retry)
     except AppError as exc:
-        return {"stop_reason": "error", "error": str(exc)}
+        return {"stop_reason": "error", "error": str(exc), "messages": nudge}
     step_no = state.get("steps", 0) + 1
     repo.add_step(
         ctx.db,
@@ -57,7 +76,7 @@ async def call_model(state: RunState, runtime: Runtime[RunContext]) -> dict[str,
         )
     )
     return {
-        "messages": [done.message],
+        "messages": [*nudge, done.message],
         "steps": 1,
         "prompt_tokens": done.prompt_tokens,
         "completion_tokens": done.completion_tokens,
@@ -82,14 +101,12 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
     call = task["call"]
     call_id, name = call["id"], call["function"]["name"]
     args = _parse_args(call["function"].get("arguments"))
-    done = repo.get_step(ctx.db, ctx.run_id, call_id)
+    # After a crash, a call that finished before it is answered from its step row instead of running again.
+    done = repo.get_step(ctx.db, ctx.run_id, call_id) if ctx.resumed else None
     if done is not None:
-        content = _stored_view(ctx, done)
-        return {"messages": [_tool_message(call_id, name, content)]}
+        return {"messages": [_tool_message(call_id, name, done.result_preview or done.error or "")]}
     emit(ToolCallStarted(call_id=call_id, name=name, arguments=args))
-    result = await ctx.hub.call(
-        name, args, meta={"k2hub/conversation": ctx.conversation_id}, timeout_s=ctx.tool_timeout_s
-    )
+    result = await ctx.hub.call(name, args, meta={"k2hub/conversation": ctx.conversation_id})
     view, artifact_id = _bounded_view(ctx, name, result.text)
     error = result.text[:PREVIEW_CHARS] if result.is_error else None
     repo.add_step(
@@ -133,24 +150,3 @@ def _bounded_view(ctx: RunContext, name: str, text: str) -> tuple[str, str | Non
     return text[: ctx.result_chars] + note, artifact.id
 
 
-def _stored_view(ctx: RunContext, step: Any) -> str:
-    # result_preview holds exactly the view the model was given.
-    return step.result_preview or (step.error or "")
-
-
-def review(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """After tools: stop on a budget or a loop, nudge the model when it starts repeating itself."""
-    ctx = runtime.context
-    reason = budget.exceeded(state, ctx.limits)
-    if reason:
-        return {"stop_reason": "budget", "error": reason}
-    streak, name = loop_guard.repeat_streak(state["messages"][state.get("base", 0) :])
-    if streak >= loop_guard.STOP_AT:
-        return {
-            "stop_reason": "loop",
-            "error": f"Stopped: {name} was called {streak} times in a row with the same arguments.",
-        }
-    if streak >= loop_guard.NUDGE_AT and name:
-        _emit(runtime)(Notice(level="warning", message=f"{name} repeated {streak}× with the same arguments; nudging the model."))
-        return {"messages": [loop_guard.nudge_message(name, streak)]}
-    return {}

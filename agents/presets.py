@@ -68,7 +68,9 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="groq",
             label="Groq",
-            prefix="groq/",
+            # litellm's groq/ transform strips reasoning_content from replayed assistant messages (measured with
+            # litellm 1.110.2); K2 needs it replayed, so Groq is reached through the OpenAI-compatible transport.
+            prefix="openai/",
             default_model="moonshotai/kimi-k2-instruct-0905",
             api_base="https://api.groq.com/openai/v1",
             key_env="GROQ_API_KEY",

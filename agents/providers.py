@@ -230,7 +230,8 @@ def _retry_after(exc: BaseException) -> float | None:
 
 def _failed_generation(exc: BaseException) -> str | None:
     text = str(exc)
-    if "tool_use_failed" not in text:
+    # Groq's code in a 400 body, or its message when the error arrives inside the stream.
+    if "tool_use_failed" not in text and "Failed to call a function" not in text:
         return None
     marker = '"failed_generation":'
     at = text.find(marker)

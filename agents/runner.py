@@ -43,6 +43,8 @@ class RunRequest:
     model: str | None = None
     base_url: str | None = None
     max_steps: int | None = None
+    # An explicit model chain (sub-agents, benchmarks) replaces provider/model/base_url.
+    chain: list[providers.ModelSpec] | None = None
 
 
 @dataclass
@@ -116,6 +118,10 @@ class Agent:
     async def run(self, req: RunRequest) -> AsyncIterator[Event]:
         """Run one turn, yielding events; the model is resolved before anything is stored."""
         cfg = self.config
+        if req.chain:
+            async for event in self._start(req, req.chain):
+                yield event
+            return
         provider = req.provider or cfg.provider or None
         same = not req.provider or req.provider == cfg.provider
         try:
@@ -130,7 +136,11 @@ class Agent:
             yield Notice(level="error", message=str(exc))
             yield RunFinished(answer="", steps=0, tokens=0, cost_usd=0.0, reason="error", error=str(exc))
             return
-        chain = providers.resolve_chain(spec, cfg.fallbacks, home=cfg.home)
+        async for event in self._start(req, providers.resolve_chain(spec, cfg.fallbacks, home=cfg.home)):
+            yield event
+
+    async def _start(self, req: RunRequest, chain: list[providers.ModelSpec]) -> AsyncIterator[Event]:
+        spec = chain[0]
         conversation = repo.get_conversation(self.db, req.conversation_id) if req.conversation_id else None
         if conversation is None:
             conversation = repo.create_conversation(self.db, _title(req.prompt), spec.provider, spec.model)
@@ -180,6 +190,7 @@ class Agent:
             tool_timeout_s=self.config.tool_timeout_s,
             result_chars=self.config.result_chars,
             retry=self.config.retry,
+            resumed=resumed,
         )
         config = {"configurable": {"thread_id": run_id}}
         yield RunStarted(run_id=run_id, conversation_id=conversation_id, provider=chain[0].provider,

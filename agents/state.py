@@ -48,3 +48,4 @@ class RunContext:
     tool_timeout_s: float = 120.0
     result_chars: int = 12_000
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    resumed: bool = False  # only a resumed run can meet tool calls that already ran

@@ -6,6 +6,7 @@ Run: python benchmarks/bench_hub.py   (prints `name: value` lines; targets: rati
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -31,8 +32,8 @@ async def measure(calls: int = CALLS, block: int = BLOCK) -> dict[str, float]:
     params = StdioServerParameters(command=sys.executable, args=SERVER_ARGS, cwd=str(ROOT))
     hub_times: list[float] = []
     raw_times: list[float] = []
-    async with Hub([config]) as hub, stdio_client(params, errlog=open("/dev/null", "w")) as (r, w):
-        async with ClientSession(r, w) as session:
+    with open(os.devnull, "w") as devnull:  # the raw side's server stderr, silenced like the hub's
+        async with Hub([config]) as hub, stdio_client(params, errlog=devnull) as (r, w), ClientSession(r, w) as session:
             await session.initialize()
             await session.list_tools()  # the raw side gets the same one-time tool listing the hub does
             for _ in range(20):  # warm both paths (validator compile, first-call caches)

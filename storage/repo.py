@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from storage.db import Database
@@ -262,32 +264,27 @@ def add_step(
     """Record a step at the end of the run; a call_id already recorded returns that step unchanged."""
     if kind not in STEP_KINDS:
         raise ValueError(f"step kind must be one of {STEP_KINDS}, not {kind!r}")
+    values = {
+        "run_id": run_id, "kind": kind, "name": name, "call_id": call_id, "args": args,
+        "result_preview": result_preview, "artifact_id": artifact_id, "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens, "cached_tokens": cached_tokens, "cost_usd": cost_usd,
+        "duration_s": duration_s, "error": error, "created_at": utcnow(),
+    }
+    # The planner's hot path (two per step): one INSERT ... RETURNING with seq computed in SQL. The foreign key
+    # refuses an unknown run; the unique (run_id, call_id) index turns a repeated call_id into a no-op.
+    next_seq = select(func.coalesce(func.max(Step.seq), -1) + 1).where(Step.run_id == run_id).scalar_subquery()
+    insert = sqlite_insert if db.dialect == "sqlite" else pg_insert
+    stmt = (
+        insert(Step)
+        .values(seq=next_seq, **values)
+        .on_conflict_do_nothing(index_elements=["run_id", "call_id"])
+        .returning(*Step.__table__.c)
+    )
     with db.session() as s:
-        _get(s, Run, run_id, lock=True)
-        if call_id is not None:
-            found = s.exec(select(Step).where(Step.run_id == run_id, Step.call_id == call_id)).first()
-            if found is not None:
-                return found
-        last = s.exec(select(func.max(Step.seq)).where(Step.run_id == run_id)).one()
-        step = Step(
-            run_id=run_id,
-            seq=0 if last is None else last + 1,
-            kind=kind,
-            name=name,
-            call_id=call_id,
-            args=args,
-            result_preview=result_preview,
-            artifact_id=artifact_id,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            cached_tokens=cached_tokens,
-            cost_usd=cost_usd,
-            duration_s=duration_s,
-            error=error,
-        )
-        s.add(step)
-        s.flush()
-    return step
+        row = s.execute(stmt).first()
+        if row is not None:
+            return Step.model_validate(dict(row._mapping))
+        return s.exec(select(Step).where(Step.run_id == run_id, Step.call_id == call_id)).one()
 
 
 def get_step(db: Database, run_id: str, call_id: str) -> Step | None:

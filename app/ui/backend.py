@@ -37,11 +37,12 @@ class Backend:
     _agent: Agent | None = None
     _lock: asyncio.Lock | None = None
     _loop: asyncio.AbstractEventLoop | None = None
+    open_error: str = ""  # why the last attempt to start the Agent failed (the Tools panel shows it)
     active: dict[str, str] = field(default_factory=dict)  # session hash -> run id
     stop_requested: set[str] = field(default_factory=set)  # sessions that pressed Stop before RunStarted
 
     async def agent(self) -> Agent:
-        """The Agent, opened on first use; raises AppError with a readable message when it cannot start."""
+        """The Agent, opened on first use; raises what kept it from starting (callers show it via readable_error)."""
         if self._agent is not None:
             return self._agent
         if self._lock is None:
@@ -50,7 +51,12 @@ class Backend:
             if self._agent is None:
                 from app.services import open_agent
 
-                self._agent = await open_agent(self.settings)
+                try:
+                    self._agent = await open_agent(self.settings)
+                except Exception as exc:
+                    self.open_error = readable_error(exc)
+                    raise
+                self.open_error = ""
                 self._loop = asyncio.get_running_loop()
         return self._agent
 

@@ -15,8 +15,8 @@ import gradio as gr
 
 from agents.events import RunStarted
 from app.ui.backend import Backend, readable_error
-from app.ui.render import RunView, format_usage, history_from_messages
-from app.ui.sidebar import AUTO, Sidebar, tools_panel
+from app.ui.render import RunView, format_usage, history_from_messages, notice_html
+from app.ui.sidebar import AUTO, Sidebar, tools_need_attention, tools_panel, wants_base_url
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             chat.prompt: "",
             chat.status: status_html("● starting…"),
             chat.send: gr.update(visible=False),
-            chat.stop: gr.update(visible=True),
+            chat.stop: gr.update(visible=True, interactive=True),
         }
         try:
             agent = await backend.agent()
@@ -121,7 +121,8 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
                 conversation_id=conversation_id,
                 provider=None if auto else provider,
                 model=None if auto else (model or None),
-                base_url=None if auto else (base_url or None),
+                # The box keeps its text while hidden: only providers that show it may use it.
+                base_url=(base_url or None) if wants_base_url(provider) else None,
             )
             last = 0.0
             async with aclosing(agent.run(req)) as events:
@@ -137,8 +138,8 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
                         yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status)}
         except Exception as exc:  # the boundary: whatever broke becomes a message in the chat, never a toast
             log.exception("run failed")
-            view.messages.append(gr.ChatMessage(content=f"⛔ **Something went wrong.** {readable_error(exc)}"))
-            view.status = view.status or "■ failed"
+            view.messages.append(gr.ChatMessage(content=notice_html("error", readable_error(exc), "Something went wrong.")))
+            view.status = "■ failed"
         finally:
             backend.active.pop(session, None)
             backend.stop_requested.discard(session)
@@ -165,11 +166,12 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
     for trigger in (chat.prompt.submit, chat.send.click):
         trigger(send, send_inputs, send_outputs, concurrency_limit=None, show_progress="hidden")
 
-    def stop(request: gr.Request) -> str:
+    def stop(request: gr.Request) -> Any:
         backend.stop(request.session_hash or "")
-        return status_html("■ stopping…")
+        # Only the button changes: the run's own last frame may already be on its way with the final status.
+        return gr.update(interactive=False)
 
-    chat.stop.click(stop, None, chat.status, queue=False)
+    chat.stop.click(stop, None, chat.stop, queue=False)
 
     def new_chat() -> tuple[list[Any], None, str, Any, str]:
         return [], None, status_html(""), gr.update(value=None), ""
@@ -184,7 +186,8 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             rows, steps, runs = await asyncio.to_thread(backend.conversation, conversation_id)
         except Exception as exc:
             log.exception("loading conversation %s failed", conversation_id)
-            return [gr.ChatMessage(content=f"⛔ **Cannot open this conversation.** {readable_error(exc)}")], None, ""
+            error = notice_html("error", readable_error(exc), "Cannot open this conversation.")
+            return [gr.ChatMessage(content=error)], None, ""
         return history_from_messages(rows, steps), conversation_id, status_html(_runs_summary(runs))
 
     sb.conversations.input(open_conversation, sb.conversations, [chat.chatbot, chat.conversation_id, chat.status])
@@ -194,20 +197,15 @@ def wire_startup(demo: gr.Blocks, chat: Chat, sb: Sidebar, backend: Backend) -> 
     """On page load: start the agent (once per process), then fill the conversation list and the Tools panel."""
     settings = backend.settings
 
-    async def on_load() -> tuple[Any, str]:
+    async def on_load() -> tuple[Any, str, Any]:
         try:
             await backend.agent()
             choices = await asyncio.to_thread(backend.conversations)
-        except Exception as exc:
+        except Exception:
             log.exception("the agent failed to start")
-            panel = tools_panel(settings, backend)
-            return gr.update(), panel.replace(
-                '<div class="k2-tools">',
-                f'<div class="k2-tools"><div class="k2-config-errors"><b>Agent not started</b>'
-                f"<ul><li>{html.escape(readable_error(exc))}</li></ul></div>",
-                1,
-            )
-        return gr.update(choices=choices), tools_panel(settings, backend)
+            return gr.update(), tools_panel(settings, backend), gr.update(open=True)
+        attention = tools_need_attention(settings, backend)
+        return gr.update(choices=choices), tools_panel(settings, backend), gr.update(open=True) if attention else gr.update()
 
     demo.load(lambda: tools_panel(settings, backend), None, sb.tools, queue=False)
-    demo.load(on_load, None, [sb.conversations, sb.tools], show_progress="hidden")
+    demo.load(on_load, None, [sb.conversations, sb.tools, sb.tools_box], show_progress="hidden")

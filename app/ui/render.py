@@ -162,12 +162,13 @@ class RunView:
     _cards: dict[str, tuple[ChatMessage, Any]] = field(default_factory=dict)
     _notices: set[str] = field(default_factory=set)
     _usage: str = ""
+    _phase: str = ""
 
     def apply(self, event: Any) -> None:
         """Update the messages and the status line for one planner event."""
         if isinstance(event, RunStarted):
             self.run_id, self.conversation_id, self.model = event.run_id, event.conversation_id, event.model
-            self.status = f"● {event.model} · {'resuming' if event.resumed else 'thinking'}…"
+            self._live("resuming…" if event.resumed else "thinking…")
         elif isinstance(event, ReasoningDelta):
             self._reason(event.text)
         elif isinstance(event, TextDelta):
@@ -177,6 +178,7 @@ class RunView:
             card = tool_card(event.call_id, event.name, event.arguments)
             self._cards[event.call_id] = (card, event.arguments)
             self.messages.append(card)
+            self._live(f"running {event.name}…")
         elif isinstance(event, ToolCallFinished):
             self._tool_finished(event)
         elif isinstance(event, ApprovalRequested):
@@ -184,14 +186,20 @@ class RunView:
             self.messages.append(ChatMessage(content=notice_html("warning", event.reason, f"Approval needed for {event.name}.")))
         elif isinstance(event, Usage):
             self._usage = format_usage(event.prompt_tokens + event.completion_tokens, event.cost_usd, event.cached_tokens)
-            self.status = f"● {self.model} · {self._usage}" if self.model else self._usage
+            self._live(self._phase)
         elif isinstance(event, Notice):
             self._notice(event)
         elif isinstance(event, RunFinished):
             self._finish(event)
 
+    def _live(self, phase: str) -> None:
+        """The status line while the run streams: model · what it is doing · tokens and cost so far."""
+        self._phase = phase
+        self.status = " · ".join(p for p in (f"● {self.model}" if self.model else "●", phase, self._usage) if p)
+
     def _reason(self, text: str) -> None:
         if self._thinking is None:
+            self._live("thinking…")
             self._close_segment()
             self._thinking = ChatMessage(content="", metadata={"title": THINKING, "status": "pending"})
             self._thinking_since = self.clock()
@@ -205,6 +213,7 @@ class RunView:
                 return  # whitespace between a thought and a tool call is not worth a bubble
             self._answer = ChatMessage(content="")
             self.messages.append(self._answer)
+            self._live("writing…")
         self._answer.content = str(self._answer.content) + text
 
     def _close_thinking(self) -> None:
@@ -247,6 +256,8 @@ class RunView:
             title = _FINISH_TITLES[event.reason] + "."
             detail = readable(event.error or "")
             level = "info" if event.reason == "stopped" else "error"
+            if event.reason == "stopped" and detail:
+                title = ""  # "Stopped. Stopped by the user." says it twice
             if detail and detail not in self._notices and detail != answer:
                 self.messages.append(ChatMessage(content=notice_html(level, detail, title)))
             elif (not answer and not self._notices) or event.reason == "stopped":

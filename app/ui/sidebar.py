@@ -18,12 +18,16 @@ if TYPE_CHECKING:
     from app.config import Settings
 
 AUTO = ""  # provider value meaning "the first hosted preset with a key" (agents.providers decides)
-_STATE_DOT = {"ready": "ok", "starting": "wait", "restarting": "wait", "stopped": "off", "error": "bad"}
+_STATE_DOT = {"ready": "ok", "starting": "wait", "restarting": "wait", "stopped": "off", "not started": "off",
+              "error": "bad"}
+ERROR_CHARS = 240  # a crashed server's stderr can be long: the panel shows the gist, the server log the rest
+# Presets whose endpoint the user may change: self-hosted ones, and Moonshot (api.moonshot.cn for mainland China).
+_EDITABLE_BASE_URL = ("vllm", "moonshot")
 
 
 def provider_choices() -> list[tuple[str, str]]:
     """(label, value) for the provider dropdown; presets that cannot run yet say so in their label."""
-    choices = [("Auto — first provider with a key", AUTO)]
+    choices = [("Auto", AUTO)]
     for p in PRESETS.values():
         choices.append((p.label if p.available else f"{p.label} (not available yet)", p.name))
     return choices
@@ -39,16 +43,26 @@ def model_choices(provider: str) -> list[str]:
 
 
 def wants_base_url(provider: str) -> bool:
-    """vLLM and OpenAI-compatible servers live at a URL the user chooses."""
+    """Show the base-URL box: vLLM and OpenAI-compatible servers live where the user runs them; Moonshot has two."""
     preset = PRESETS.get(provider)
-    return preset is not None and (preset.needs_base_url or preset.name == "vllm")
+    return preset is not None and (preset.needs_base_url or preset.name in _EDITABLE_BASE_URL)
+
+
+def base_url_for(provider: str, settings: Settings) -> dict[str, Any]:
+    """Value and placeholder of the base-URL box for a provider (the configured URL belongs to the configured one)."""
+    preset = PRESETS.get(provider)
+    value = settings.base_url if provider == settings.provider else ""
+    placeholder = (preset.api_base if preset is not None else None) or "http://localhost:8000/v1"
+    return {"value": value, "placeholder": placeholder, "visible": wants_base_url(provider)}
 
 
 def provider_hint(provider: str, home: Any) -> str:
     """One line under the picker: what this choice needs or means."""
     if provider == AUTO:
         found = first_configured_provider(home)
-        return f"Using **{PRESETS[found].label}**." if found else "No key set yet: set one below, or pick vLLM / a URL."
+        if found:
+            return f"Auto uses the first provider with a key: **{PRESETS[found].label}**."
+        return "Auto uses the first provider with a key, and none is set yet: set one below, or pick vLLM / a URL."
     preset = PRESETS.get(provider)
     if preset is None:
         return f"Unknown provider `{provider}`."
@@ -65,6 +79,10 @@ def keys_html(status: dict[str, bool]) -> str:
     return f'<ul class="k2-keys">{rows}</ul>'
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _tool_count(tools: Any) -> int:
     if isinstance(tools, int):
         return tools
@@ -74,7 +92,7 @@ def _tool_count(tools: Any) -> int:
         return 0
 
 
-def tools_html(servers: list[Any], errors: list[str], note: str = "") -> str:
+def tools_html(servers: list[Any], errors: list[str], note: str = "", startup_error: str = "") -> str:
     """MCP servers with state and tool count, then mcp.json problems (each names its line or field)."""
     rows = []
     for s in servers:
@@ -82,13 +100,15 @@ def tools_html(servers: list[Any], errors: list[str], note: str = "") -> str:
         dot = _STATE_DOT.get(state, "bad" if getattr(s, "error", None) else "wait")
         count = _tool_count(getattr(s, "tools", 0))
         error = getattr(s, "error", None)
-        detail = f'<div class="err">{html.escape(str(error))}</div>' if error else ""
+        detail = f'<div class="err">{html.escape(_clip(str(error), ERROR_CHARS))}</div>' if error else ""
         rows.append(
             f'<li><span class="dot {dot}"></span><b>{html.escape(str(s.name))}</b>'
             f'<span class="meta">{html.escape(str(getattr(s, "transport", "")))} · {html.escape(state)}'
             f" · {count} tool{'s' if count != 1 else ''}</span>{detail}</li>"
         )
     body = f'<ul class="k2-servers">{"".join(rows)}</ul>' if rows else '<p class="k2-muted">No MCP servers.</p>'
+    if startup_error:
+        body = f'<div class="k2-config-errors"><b>Agent not started</b><ul><li>{html.escape(startup_error)}</li></ul></div>' + body
     if errors:
         items = "".join(f"<li>{html.escape(e)}</li>" for e in errors)
         body += f'<div class="k2-config-errors"><b>mcp.json problems</b><ul>{items}</ul></div>'
@@ -108,16 +128,28 @@ class _Pending:
     error: str | None = None
 
 
-def tools_panel(settings: Settings, backend: Backend) -> str:
-    """The Tools panel from the live hub, or from the configuration while the agent is still starting."""
+def tools_state(settings: Settings, backend: Backend) -> tuple[list[Any], list[str]]:
+    """(servers, config errors) from the live hub, or from the configuration while the agent is still starting."""
     agent = backend.opened
     if agent is not None:
         # The hub lists config errors as pseudo-servers too; show them once, in the errors box.
-        servers = [s for s in agent.hub.status() if s.transport != "config"]
-        return tools_html(servers, list(agent.hub.config_errors))
+        return [s for s in agent.hub.status() if s.transport != "config"], list(agent.hub.config_errors)
     configured, errors = load_mcp_json(settings.mcp_json)
-    pending = [_Pending(c.name, c.transport) for c in [*builtin_servers(), *configured]]
-    return tools_html(pending, errors, "Tool servers start with the first page load…")
+    state = "not started" if backend.open_error else "starting"
+    return [_Pending(c.name, c.transport, state) for c in [*builtin_servers(), *configured]], errors
+
+
+def tools_panel(settings: Settings, backend: Backend) -> str:
+    """The Tools panel's HTML, with the reason when the agent (and so its tool servers) could not start."""
+    servers, errors = tools_state(settings, backend)
+    note = "" if backend.opened is not None or backend.open_error else "Tool servers start with the first page load…"
+    return tools_html(servers, errors, note, backend.open_error)
+
+
+def tools_need_attention(settings: Settings, backend: Backend) -> bool:
+    """A failed server or a bad mcp.json: the Tools panel opens by itself so the user sees why."""
+    servers, errors = tools_state(settings, backend)
+    return bool(errors or backend.open_error) or any(getattr(s, "error", None) for s in servers)
 
 
 @dataclass
@@ -132,6 +164,7 @@ class Sidebar:
     refresh_models: gr.Button
     hint: gr.Markdown
     keys: gr.HTML
+    tools_box: gr.Accordion
     tools: gr.HTML
     refresh_tools: gr.Button
 
@@ -155,20 +188,15 @@ def build_sidebar(settings: Settings) -> Sidebar:
             interactive=provider != AUTO,
             elem_id="k2-model",
         )
-        base_url = gr.Textbox(
-            value=settings.base_url,
-            label="Base URL",
-            placeholder="http://localhost:8000/v1",
-            visible=wants_base_url(provider),
-            elem_id="k2-base-url",
-        )
+        base_url = gr.Textbox(label="Base URL", elem_id="k2-base-url", **base_url_for(provider, settings))
         refresh_models = gr.Button("↻ Refresh models", size="sm", elem_id="k2-refresh-models", visible=provider != AUTO)
         hint = gr.Markdown(provider_hint(provider, settings.home), elem_classes="k2-hint")
         keys = gr.HTML(keys_html(key_status(key_env_names(), settings.home)), elem_id="k2-keys")
-    with gr.Accordion("Tools", open=False, elem_classes="k2-panel", elem_id="k2-tools-panel"):
+    with gr.Accordion("Tools", open=False, elem_classes="k2-panel", elem_id="k2-tools-panel") as tools_box:
         tools = gr.HTML("", elem_id="k2-tools")
         refresh_tools = gr.Button("↻ Refresh", size="sm")
-    return Sidebar(new_chat, conversations, provider_dd, model_dd, base_url, refresh_models, hint, keys, tools, refresh_tools)
+    return Sidebar(new_chat, conversations, provider_dd, model_dd, base_url, refresh_models, hint, keys, tools_box, tools,
+                   refresh_tools)
 
 
 def wire_sidebar(sb: Sidebar, settings: Settings, backend: Backend) -> None:
@@ -178,7 +206,7 @@ def wire_sidebar(sb: Sidebar, settings: Settings, backend: Backend) -> None:
         models = model_choices(provider)
         return (
             gr.update(choices=models, value=models[0] if models else None, interactive=provider != AUTO),
-            gr.update(visible=wants_base_url(provider)),
+            gr.update(**base_url_for(provider, settings)),
             gr.update(visible=provider != AUTO),
             provider_hint(provider, settings.home),
             keys_html(key_status(key_env_names(), settings.home)),
@@ -190,7 +218,7 @@ def wire_sidebar(sb: Sidebar, settings: Settings, backend: Backend) -> None:
         try:
             ids = await discover_models(provider, base_url or None, home=settings.home)
         except Exception as exc:  # a dead URL or a 401 is a hint for the user, not a crash
-            return gr.update(), f"⚠️ {readable_error(exc)}"
+            return gr.update(), f"⚠ {readable_error(exc)}"
         if not ids:
             return gr.update(), "The server lists no models."
         value = current if current in ids else ids[0]

@@ -20,6 +20,7 @@ import pytest_asyncio
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
+from agents import hub_server
 from agents.hub import Hub, tool_name
 from agents.mcp_config import ServerConfig, builtin_servers, load_mcp_json
 
@@ -44,35 +45,51 @@ async def wait_for(predicate, timeout: float = 15.0) -> None:  # type: ignore[no
 
 
 def children() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE}
+    """Pids of this process's descendants, zombies included (an unreaped child is a leak too)."""
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_http_toolbox(port: int) -> subprocess.Popen[bytes]:
+    """The toolbox server over streamable HTTP on 127.0.0.1:port, once it accepts connections."""
+    proc = subprocess.Popen(
+        [sys.executable, *TOOLBOX, "--http", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop(proc)
+                raise AssertionError("HTTP test server did not start") from None
+            time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="module")
 def http_url() -> Iterator[str]:
-    """The toolbox server over streamable HTTP on a free 127.0.0.1 port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, *TOOLBOX, "--http", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    """The toolbox server over streamable HTTP, shared by the module."""
+    port = free_port()
+    proc = start_http_toolbox(port)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "HTTP test server did not start"
-                time.sleep(0.05)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -207,6 +224,32 @@ async def test_crashed_server_gives_clear_error_and_is_restarted() -> None:
         status = hub.status()[0]
         assert (status.state, status.restarts) == ("ready", 1)
         assert any("crashing on purpose" in line for line in status.stderr_tail)
+        await hub.restart("tb")  # the UI's retry button: a fresh process, counted as a restart
+        assert (await hub.call("tb__pid", {})).structured not in (first_pid, again.structured)
+        assert hub.status()[0].restarts == 2
+
+
+async def test_http_server_that_goes_away_is_reconnected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub_server, "MAX_RESTART_FAILURES", 1)  # give up after one failed reconnect...
+    monkeypatch.setattr(hub_server, "RETRY_ON_CALL_S", 0.3)  # ...and let the next call retry soon after
+    port = free_port()
+    proc = start_http_toolbox(port)
+    try:
+        async with Hub([ServerConfig(name="web", url=f"http://127.0.0.1:{port}/mcp")], default_timeout_s=5) as hub:
+            assert (await hub.call("web__add", {"a": 1, "b": 1})).text == "2"
+            stop(proc)
+            down = await hub.call("web__add", {"a": 1, "b": 1})
+            assert down.is_error and "Server web" in down.text and "retry" in down.text, down.text
+            await wait_for(lambda: hub.status()[0].state == "error")
+            assert "ConnectError" in (hub.status()[0].error or "")
+            unavailable = await hub.call("web__add", {"a": 1, "b": 1})
+            assert unavailable.is_error and "Server web is unavailable: ConnectError" in unavailable.text
+            proc = start_http_toolbox(port)
+            await asyncio.sleep(0.4)
+            result = await hub.call("web__add", {"a": 2, "b": 2})  # retries the connection, then calls
+            assert result.text == "4" and hub.status()[0].state == "ready"
+    finally:
+        stop(proc)
 
 
 async def test_hanging_tool_times_out_and_server_is_restarted() -> None:
@@ -232,7 +275,8 @@ async def test_slow_but_alive_server_is_not_restarted_on_timeout() -> None:
 
 
 async def test_broken_servers_fail_alone(tmp_path: Path) -> None:
-    quitter = ServerConfig(name="quits", command=sys.executable, args=["-c", "import sys; print('no config', file=sys.stderr); sys.exit(2)"])
+    script = "import sys; print('no config', file=sys.stderr); sys.exit(2)"
+    quitter = ServerConfig(name="quits", command=sys.executable, args=["-c", script])
     missing = ServerConfig(name="missing", command=str(tmp_path / "no-such-server"))
     started = time.perf_counter()
     async with Hub([missing, toolbox(), quitter], config_errors=["mcp.json: invalid JSON at line 2, column 1"]) as hub:
@@ -290,12 +334,14 @@ async def test_external_npm_filesystem_server_via_mcp_json(tmp_path: Path) -> No
     data.mkdir()
     (data / "hello.txt").write_text("hello from an external server\n")
     config = tmp_path / "mcp.json"
-    config.write_text(json.dumps({"mcpServers": {"fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", str(data)]}}}))
+    fs = {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", str(data)]}
+    config.write_text(json.dumps({"mcpServers": {"fs": fs}}))
     configs, errors = load_mcp_json(config)
     assert errors == [] and [c.name for c in configs] == ["fs"]
     async with Hub(configs, startup_timeout_s=150) as hub:
         status = hub.status()[0]
-        if status.state != "ready" and re.search(r"ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|network", " ".join(status.stderr_tail)):
+        offline = re.search(r"ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|network", " ".join(status.stderr_tail))
+        if status.state != "ready" and offline:
             pytest.skip(f"npm registry unreachable: {status.stderr_tail[-1:]}")
         assert status.state == "ready", (status.error, status.stderr_tail)
         names = {t["function"]["name"] for t in hub.tools()}

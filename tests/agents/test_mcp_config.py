@@ -73,7 +73,8 @@ def test_invalid_entries_are_reported_and_valid_ones_kept(tmp_path: Path) -> Non
 
 
 def test_wrong_top_level_shapes(tmp_path: Path) -> None:
-    assert load_mcp_json(write(tmp_path, "[1, 2]"))[1][0].endswith("top level must be an object with an 'mcpServers' key")
+    errors = load_mcp_json(write(tmp_path, "[1, 2]"))[1]
+    assert errors[0].endswith("top level must be an object with an 'mcpServers' key")
     configs, errors = load_mcp_json(write(tmp_path, {"mcpServers": ["a"]}))
     assert configs == [] and "'mcpServers' must be an object" in errors[0]
 

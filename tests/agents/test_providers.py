@@ -32,7 +32,7 @@ async def call(spec: ModelSpec | list[ModelSpec], messages: list[dict], tools: l
 
 
 @pytest.mark.parametrize("provider,model", [("moonshot", "kimi-k2-thinking"), ("openai-compatible", "kimi-k2-thinking"),
-                                            ("vllm", "kimi-k2-thinking")])
+                                            ("vllm", "kimi-k2-thinking"), ("groq", "moonshotai/kimi-k2-instruct-0905")])
 async def test_reasoning_is_streamed_and_replayed_with_tool_call_messages(fake_k2, _isolated_home, provider, model):
     fake_k2.enqueue(Turn(reasoning="Need the weather.", tool_calls=[ToolCall("get_weather", {"city": "Paris"})]),
                     Turn(reasoning="Sunny, say so.", content="It is sunny."))
@@ -120,6 +120,13 @@ async def test_groq_tool_use_failed_gets_a_corrective_retry(fake_k2, _isolated_h
     assert done.message["tool_calls"][0]["function"]["name"] == "get_weather"
     assert "could not be parsed" in fake_k2.requests[1]["messages"][-1]["content"]
     assert any(isinstance(e, Notice) and "malformed tool call" in e.message for e in events)
+
+
+async def test_groq_tool_use_failed_inside_the_stream_is_retried(fake_k2, _isolated_home):
+    fake_k2.enqueue(groq_tool_use_failed("<garbled>", in_stream=True), Turn(content="recovered"))
+    done, _ = await call(spec_for(fake_k2, "groq", "moonshotai/kimi-k2-instruct-0905", _isolated_home),
+                         [{"role": "user", "content": "weather?"}])
+    assert done.message["content"] == "recovered" and len(fake_k2.requests) == 2
 
 
 async def test_connection_reset_mid_stream_retries_the_step(fake_k2, _isolated_home):

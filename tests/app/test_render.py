@@ -68,7 +68,7 @@ def test_tool_card_shows_args_then_result_and_duration() -> None:
                                arguments={"path": "notes.txt", "content": "hi"}))
     card = view.messages[-1]
     assert view.messages[0].metadata["status"] == "done"
-    assert card.metadata["title"] == "🛠 workspace__write_file"
+    assert card.metadata["title"] == "⚙ workspace__write_file"
     assert card.metadata["status"] == "pending"
     assert 'path="notes.txt"' in card.metadata["log"]
     assert '"content": "hi"' in card.content
@@ -106,16 +106,21 @@ def test_text_after_a_tool_call_starts_a_new_bubble() -> None:
 def test_usage_updates_the_status_line_and_finish_summarizes() -> None:
     view = _view()
     _started(view)
+    assert view.status == "● kimi-k2 · thinking…"
     view.apply(Usage(prompt_tokens=1000, completion_tokens=234, cached_tokens=0, cost_usd=0.0021))
-    assert view.status == "● kimi-k2 · 1,234 tokens · $0.0021"
+    assert view.status == "● kimi-k2 · thinking… · 1,234 tokens · $0.0021"
+    view.apply(ToolCallStarted(call_id="c0", name="workspace__grep", arguments={}))
+    assert view.status == "● kimi-k2 · running workspace__grep… · 1,234 tokens · $0.0021"
     view.apply(TextDelta(text="ok"))
+    assert view.status == "● kimi-k2 · writing… · 1,234 tokens · $0.0021"
     view.apply(RunFinished(answer="ok", steps=3, tokens=1234, cost_usd=0.0021))
     assert view.status == "✓ kimi-k2 · 3 steps · 1,234 tokens · $0.0021"
-    assert [m.content for m in view.messages] == ["ok"]  # the streamed answer is not repeated
+    assert [m.content for m in view.messages if not m.metadata] == ["ok"]  # the streamed answer is not repeated
 
 
 def test_format_usage_shows_cached_tokens_and_large_costs() -> None:
     assert format_usage(5_000, 1.5, cached=4_000) == "5,000 tokens (4,000 cached) · $1.50"
+    assert format_usage(10, 0.0) == "10 tokens · $0"
 
 
 def test_answer_without_streaming_is_added_at_finish() -> None:
@@ -127,14 +132,13 @@ def test_answer_without_streaming_is_added_at_finish() -> None:
 
 def test_no_key_error_reads_as_a_message_once() -> None:
     message = "No model configured: set GROQ_API_KEY or MOONSHOT_API_KEY, or choose vLLM / an OpenAI-compatible URL."
-    view = _view()
-    _started(view)
+    view = _view()  # the runner fails before RunStarted: nothing was resolved or stored
     view.apply(Notice(level="error", message=message))
     view.apply(RunFinished(answer="", steps=0, tokens=0, cost_usd=0.0, reason="error", error=message))
     texts = [str(m.content) for m in view.messages]
     assert sum(message in t for t in texts) == 1
     assert "Traceback" not in "".join(texts)
-    assert view.status.startswith("■")
+    assert view.status == "■ failed"  # no model was resolved, nothing was spent
 
 
 def test_error_without_notice_is_shown_with_its_reason() -> None:
@@ -142,7 +146,10 @@ def test_error_without_notice_is_shown_with_its_reason() -> None:
     _started(view)
     view.apply(RunFinished(answer="", steps=1, tokens=0, cost_usd=0.0, reason="error",
                            error="Key missing or wrong for groq (401)."))
-    assert view.messages[-1].content == "⛔ **The run failed.** Key missing or wrong for groq (401)."
+    assert view.messages[-1].content == (
+        '<div class="k2-notice k2-notice-error"><b>The run failed.</b> Key missing or wrong for groq (401).</div>'
+    )
+    assert view.status == "■ failed · kimi-k2 · 1 step"
 
 
 def test_budget_finish_shows_answer_and_reason() -> None:
@@ -154,7 +161,8 @@ def test_budget_finish_shows_answer_and_reason() -> None:
     contents = [m.content for m in view.messages]
     assert view.messages[0].metadata["status"] == "done"
     assert "I ran out of steps before finishing." in contents
-    assert contents[-1] == "⛔ **Budget reached.** max steps (300) reached"
+    assert contents[-1] == '<div class="k2-notice k2-notice-error"><b>Budget reached.</b> max steps (300) reached</div>'
+    assert view.status == "■ budget reached · kimi-k2 · 300 steps · 9 tokens · $0.1000"
 
 
 def test_stop_closes_pending_cards_and_says_stopped() -> None:
@@ -163,7 +171,18 @@ def test_stop_closes_pending_cards_and_says_stopped() -> None:
     view.apply(ToolCallStarted(call_id="c0", name="slow", arguments={}))
     view.apply(RunFinished(answer="", steps=1, tokens=0, cost_usd=0.0, reason="stopped"))
     assert view.messages[0].metadata["status"] == "done"
-    assert view.messages[-1].content == "⛔ **Stopped.**"
+    assert view.messages[-1].content == '<div class="k2-notice k2-notice-info"><b>Stopped.</b> </div>'
+
+
+def test_stop_with_reason_does_not_say_stopped_twice() -> None:
+    view = _view()
+    _started(view)
+    view.apply(TextDelta(text="Partial"))
+    view.apply(RunFinished(answer="Partial", steps=1, tokens=5, cost_usd=0.0, reason="stopped", error="Stopped by the user."))
+    assert [m.content for m in view.messages] == [
+        "Partial", '<div class="k2-notice k2-notice-info">Stopped by the user.</div>'
+    ]
+    assert view.status == "■ stopped · kimi-k2 · 1 step · 5 tokens · $0"
 
 
 def test_summarize_arguments_is_short() -> None:
@@ -190,7 +209,7 @@ def test_stored_conversation_restores_like_the_live_view() -> None:
     assert history[0].content == "Write a file"
     assert history[1].metadata == {"title": THINKING, "status": "done"}
     card = history[2]
-    assert card.metadata["title"] == "🛠 workspace__write_file"
+    assert card.metadata["title"] == "⚙ workspace__write_file"
     assert card.metadata["status"] == "done" and card.metadata["duration"] == 0.5
     assert '"path": "a.txt"' in card.content and "wrote 0 bytes" in card.content
     assert history[3].content == "It worked." and history[3].metadata["title"] == THINKING
@@ -218,4 +237,4 @@ def test_own_error_class_names_are_not_shown() -> None:
     _started(view)
     view.apply(RunFinished(answer="", steps=1, tokens=0, cost_usd=0.0, reason="error",
                            error="AuthError: Key missing or wrong for Groq (401)."))
-    assert view.messages[-1].content == "⛔ **The run failed.** Key missing or wrong for Groq (401)."
+    assert "<b>The run failed.</b> Key missing or wrong for Groq (401)." in view.messages[-1].content

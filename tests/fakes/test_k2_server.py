@@ -187,7 +187,7 @@ async def test_missing_reasoning_is_rejected_for_thinking_models(k2_server: Fake
 
 
 async def test_litellm_moonshot_fills_placeholder_reasoning_only_for_models_it_knows(k2_server: FakeK2Server) -> None:
-    """moonshot/ injects reasoning_content=' ' only for models its cost map calls reasoning (kimi-k2.5, not k2-thinking)."""
+    """moonshot/ injects reasoning_content=' ' only for models its cost map marks as reasoning (kimi-k2.5)."""
     k2_server.thinking_models = {"kimi-k2.5", "kimi-k2-thinking"}
     k2_server.enqueue(text_turn("ok"))
     await complete(k2_server, "moonshot", "kimi-k2.5", messages=history(None), tools=TOOLS)
