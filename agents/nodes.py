@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -52,7 +53,8 @@ async def call_model(state: RunState, runtime: Runtime[RunContext]) -> dict[str,
     except AppError as exc:
         return {"stop_reason": "error", "error": str(exc), "messages": nudge}
     step_no = state.get("steps", 0) + 1
-    repo.add_step(
+    await asyncio.to_thread(
+        repo.add_step,
         ctx.db,
         ctx.run_id,
         kind="model",
@@ -102,14 +104,15 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
     call_id, name = call["id"], call["function"]["name"]
     args = _parse_args(call["function"].get("arguments"))
     # After a crash, a call that finished before it is answered from its step row instead of running again.
-    done = repo.get_step(ctx.db, ctx.run_id, call_id) if ctx.resumed else None
+    done = await asyncio.to_thread(repo.get_step, ctx.db, ctx.run_id, call_id) if ctx.resumed else None
     if done is not None:
         return {"messages": [_tool_message(call_id, name, done.result_preview or done.error or "")]}
     emit(ToolCallStarted(call_id=call_id, name=name, arguments=args))
     result = await ctx.hub.call(name, args, meta={"k2hub/conversation": ctx.conversation_id})
-    view, artifact_id = _bounded_view(ctx, name, result.text)
+    view, artifact_id = await asyncio.to_thread(_bounded_view, ctx, name, result.text)
     error = result.text[:PREVIEW_CHARS] if result.is_error else None
-    repo.add_step(
+    await asyncio.to_thread(
+        repo.add_step,
         ctx.db,
         ctx.run_id,
         kind="tool",

@@ -31,6 +31,7 @@ from storage.transcript import store_run_result
 SYSTEM_PROMPT = (Path(__file__).parent / "prompts" / "system.md").read_text(encoding="utf-8")
 _STATUS = {"done": "done", "budget": "budget", "loop": "loop", "error": "failed", "stopped": "stopped"}
 _END = object()
+DURABILITY = os.environ.get("K2HUB_DURABILITY", "sync")
 
 
 @dataclass
@@ -140,22 +141,27 @@ class Agent:
             yield event
 
     async def _start(self, req: RunRequest, chain: list[providers.ModelSpec]) -> AsyncIterator[Event]:
-        spec = chain[0]
+        # Database work runs off the event loop: a blocking write there would stall the checkpointer's connection.
+        conversation_id, run_id, history = await asyncio.to_thread(self._open_run, req, chain[0])
+        user = {"role": "user", "content": req.prompt}
+        state = {"messages": [*history, user], "base": len(history) + 1, "started_at": time.time()}
+        limits = self._limits(req.max_steps)
+        async for event in self._drive(run_id, conversation_id, chain, limits, state, resumed=False):
+            yield event
+
+    def _open_run(self, req: RunRequest, spec: providers.ModelSpec) -> tuple[str, str, list[dict[str, Any]]]:
+        """The conversation (created if new), its history made valid, and a new run holding the user's prompt."""
         conversation = repo.get_conversation(self.db, req.conversation_id) if req.conversation_id else None
         if conversation is None:
             conversation = repo.create_conversation(self.db, _title(req.prompt), spec.provider, spec.model)
         history = repaired(repo.messages_as_openai(self.db, conversation.id), "the run that asked for it ended first")
         run = repo.create_run(self.db, conversation.id, spec.provider, spec.model, meta=_meta(spec, req))
-        user = {"role": "user", "content": req.prompt}
-        repo.append_messages(self.db, conversation.id, run.id, [user])
-        limits = self._limits(req.max_steps)
-        state = {"messages": [*history, user], "base": len(history) + 1, "started_at": time.time()}
-        async for event in self._drive(run.id, conversation.id, chain, limits, state, resumed=False):
-            yield event
+        repo.append_messages(self.db, conversation.id, run.id, [{"role": "user", "content": req.prompt}])
+        return conversation.id, run.id, history
 
     async def resume(self, run_id: str) -> AsyncIterator[Event]:
         """Continue a run from its last checkpoint (after a crash or kill): completed steps are not run again."""
-        run = repo.get_run(self.db, run_id)
+        run = await asyncio.to_thread(repo.get_run, self.db, run_id)
         if run is None:
             raise ConfigError(f"No run {run_id!r}.")
         meta = run.meta or {}
@@ -164,7 +170,7 @@ class Agent:
         chain = providers.resolve_chain(spec, self.config.fallbacks, home=self.config.home)
         limits = self._limits(meta.get("max_steps"))
         if run.status != "running":
-            repo.update_run(self.db, run_id, status="running", finished_at=None, error=None)
+            await asyncio.to_thread(repo.update_run, self.db, run_id, status="running", finished_at=None, error=None)
         async for event in self._drive(run.id, run.conversation_id, chain, limits, None, resumed=True):
             yield event
 
@@ -200,7 +206,7 @@ class Agent:
         async def pump() -> None:
             try:
                 async for chunk in self.graph.astream(
-                    state, config, context=ctx, stream_mode="custom", durability="sync"
+                    state, config, context=ctx, stream_mode="custom", durability=DURABILITY
                 ):
                     queue.put_nowait(chunk)
             finally:
@@ -234,8 +240,8 @@ class Agent:
             error = "Stopped by the user."
         new = repaired(messages[base:], error or "the run ended first") if reason != "done" else messages[base:]
         # One transaction: a crash here leaves the run 'running' with no half-written answer; resume redoes it.
-        store_run_result(
-            self.db, run_id, conversation_id, new, status=_STATUS[reason], error=error,
+        await asyncio.to_thread(
+            store_run_result, self.db, run_id, conversation_id, new, status=_STATUS[reason], error=error,
             steps=values.get("steps", 0), prompt_tokens=values.get("prompt_tokens", 0),
             completion_tokens=values.get("completion_tokens", 0), cached_tokens=values.get("cached_tokens", 0),
             cost_usd=values.get("cost_usd", 0.0),

@@ -202,6 +202,12 @@ def update_run(db: Database, run_id: str, **fields: Any) -> Run:
     return run
 
 
+def _check_final_status(status: str) -> None:
+    """Refuse a status a finished run cannot have ('running' or unknown)."""
+    if status == "running" or status not in RUN_STATUSES:
+        raise ValueError(f"a finished run's status is one of {RUN_STATUSES[1:]}, not {status!r}")
+
+
 def finish_run(
     db: Database,
     run_id: str,
@@ -215,8 +221,7 @@ def finish_run(
     cost_usd: float | None = None,
 ) -> Run:
     """End a run with a final status; totals given here replace the stored ones."""
-    if status == "running" or status not in RUN_STATUSES:
-        raise ValueError(f"a finished run's status is one of {RUN_STATUSES[1:]}, not {status!r}")
+    _check_final_status(status)
     totals = {
         "steps": steps,
         "prompt_tokens": prompt_tokens,

@@ -9,7 +9,7 @@ from sqlmodel import col, delete, func, select
 
 from storage.db import Database
 from storage.models import Conversation, Message, Run, utcnow
-from storage.repo import RUN_STATUSES, _get, _message_row
+from storage.repo import _check_final_status, _get, _message_row
 
 
 def store_run_result(
@@ -30,8 +30,7 @@ def store_run_result(
 
     Idempotent: a resumed run that stores again replaces what an interrupted store wrote.
     """
-    if status not in RUN_STATUSES or status == "running":
-        raise ValueError(f"a finished run's status is one of {RUN_STATUSES[1:]}, not {status!r}")
+    _check_final_status(status)
     with db.session() as s:
         conv = _get(s, Conversation, conversation_id, lock=True)
         run = _get(s, Run, run_id, lock=True)

@@ -6,7 +6,6 @@ import asyncio
 import json
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from agents import hub_server
 from agents.hub import Hub, tool_name
 from agents.mcp_config import ServerConfig, builtin_servers, load_mcp_json
+from tests.helpers import free_port, stop, wait_until_listening
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLBOX = ["-m", "tests.agents.hub_servers.toolbox"]
@@ -49,36 +49,15 @@ def children() -> set[int]:
     return {p.pid for p in psutil.Process().children(recursive=True)}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_http_toolbox(port: int) -> subprocess.Popen[bytes]:
     """The toolbox server over streamable HTTP on 127.0.0.1:port, once it accepts connections."""
     proc = subprocess.Popen(
         [sys.executable, *TOOLBOX, "--http", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                stop(proc)
-                raise AssertionError("HTTP test server did not start") from None
-            time.sleep(0.05)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    if not wait_until_listening(proc, port, timeout=20):
+        stop(proc)
+        raise AssertionError("HTTP test server did not start")
+    return proc
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from agents.runner import Agent, RunRequest
 from storage import repo
 from tests.agents.conftest import REPO, agent_config, collect, of_type, with_limits, write_mcp_json
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
-from tests.mcp_servers.conftest import free_port
+from tests.helpers import free_port
 
 
 def ws_call(tool: str, **args) -> Turn:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
+from tests.helpers import free_port, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,12 +29,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium (apt install chromium)"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -56,7 +50,7 @@ def app_url(fake_k2: FakeK2Server, tmp_path: Path) -> Iterator[str]:
         PYTHONUNBUFFERED="1",
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.server", "--port", str(_free_port()), "--no-browser"],
+        [sys.executable, "-m", "app.server", "--port", str(free_port()), "--no-browser"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     lines: list[str] = []
@@ -71,12 +65,7 @@ def app_url(fake_k2: FakeK2Server, tmp_path: Path) -> Iterator[str]:
         assert url, "the app did not start:\n" + "".join(lines)
         yield url
     finally:
-        proc.terminate()  # SIGTERM takes the Ctrl+C path: the agent and its MCP servers are closed
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=30)  # SIGTERM takes the Ctrl+C path: the agent and its MCP servers are closed
         proc.stdout.close()  # type: ignore[union-attr]
 
 

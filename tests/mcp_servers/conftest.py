@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,6 +17,8 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
+
+from tests.helpers import free_port, stop, wait_until_listening
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -82,13 +82,6 @@ async def connect(server: MCPServer) -> AsyncIterator[ToolCaller]:
         await task
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def http_server() -> Iterator[Any]:
     """Start `python -m <module> --http PORT <args>` and yield its /mcp URL once it accepts connections."""
@@ -106,24 +99,14 @@ def http_server() -> Iterator[Any]:
             stderr=log,
         )
         procs.append((proc, log))
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"{module} exited early: {log.read().decode(errors='replace')}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return f"http://127.0.0.1:{port}/mcp"
-            except OSError:
-                time.sleep(0.05)
+        if wait_until_listening(proc, port, timeout=20):
+            return f"http://127.0.0.1:{port}/mcp"
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"{module} exited early: {log.read().decode(errors='replace')}")
         raise RuntimeError(f"{module} did not listen on port {port} within 20 s")
 
     yield start
     for proc, log in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=5)
         log.close()

@@ -6,15 +6,20 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from storage.db import Database
+from tests.helpers import free_port
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @pytest.fixture
@@ -31,6 +36,27 @@ def db(db_url: str) -> Iterator[Database]:
     database.close()
 
 
+def run_in_threads(work: Callable[[T], R], args: Iterable[T]) -> list[R | BaseException]:
+    """Run work(arg) for each arg in a thread of its own, all released together; return each result or exception."""
+    args = list(args)
+    barrier = threading.Barrier(len(args))
+    results: list[R | BaseException] = []
+
+    def run(arg: T) -> None:
+        barrier.wait()
+        try:
+            results.append(work(arg))
+        except BaseException as exc:  # noqa: BLE001 - returned for the caller to assert on
+            results.append(exc)
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in args]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def _pg_bindir() -> Path | None:
     found = [shutil.which("pg_ctl"), *sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)]
     for pg_ctl in filter(None, found):
@@ -38,12 +64,6 @@ def _pg_bindir() -> Path | None:
         if (bindir / "initdb").exists() and (bindir / "postgres").exists():
             return bindir
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +87,7 @@ def pg_url() -> Iterator[str]:
     home = Path(tempfile.mkdtemp(prefix="k2hub-pg-"))
     if owner is not None:
         os.chown(home, owner.pw_uid, owner.pw_gid)
-    data, port = home / "data", _free_port()
+    data, port = home / "data", free_port()
     run = dict(check=True, capture_output=True, timeout=60, cwd=home)  # cwd: readable by postgres
     try:
         subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",

@@ -20,6 +20,7 @@ from storage.db import Database, normalize_url
 from storage.migrations import MIGRATIONS
 from storage.models import Conversation, Message
 from storage.paths import data_home, default_database_url
+from tests.storage.conftest import run_in_threads
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,27 +111,24 @@ def test_in_memory_database_shared_across_threads() -> None:
     db.close()
 
 
-def test_two_threads_append_to_one_conversation(db: Database) -> None:
+def two_threads_append(db: Database, per_thread: int) -> None:
+    """Two threads append `per_thread` messages each to one conversation: no error, no gap, nothing lost."""
     conv = repo.create_conversation(db)
-    errors: list[BaseException] = []
 
     def writer(name: str) -> None:
-        try:
-            for i in range(40):
-                # read max(seq) then insert: the pattern that fails with 'database is locked' under BEGIN DEFERRED
-                repo.append_messages(db, conv.id, None, [{"role": "user", "content": f"{name}{i}"}])
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
+        for i in range(per_thread):
+            # read max(seq) then insert: the pattern that fails with 'database is locked' under BEGIN DEFERRED
+            repo.append_messages(db, conv.id, None, [{"role": "user", "content": f"{name}{i}"}])
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in "ab"]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    results = run_in_threads(writer, "ab")
+    assert [r for r in results if isinstance(r, BaseException)] == []
     msgs = repo.get_messages(db, conv.id)
-    assert [m.seq for m in msgs] == list(range(80))
-    assert sorted(m.content or "" for m in msgs) == sorted(f"{n}{i}" for n in "ab" for i in range(40))
+    assert [m.seq for m in msgs] == list(range(2 * per_thread))
+    assert sorted(m.content or "" for m in msgs) == sorted(f"{n}{i}" for n in "ab" for i in range(per_thread))
+
+
+def test_two_threads_append_to_one_conversation(db: Database) -> None:
+    two_threads_append(db, per_thread=40)
 
 
 WORKER = textwrap.dedent(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from storage import repo
 from storage.db import Database, make_engine
 from storage.migrations import MIGRATIONS, Migration, SchemaTooNew, current_version, migrate, migration
 from storage.models import TABLES
+from tests.storage.conftest import run_in_threads
 
 
 def m002_add_pinned(conn: Connection) -> None:
@@ -84,8 +84,8 @@ def test_newer_schema_refused(db: Database) -> None:
         migrate(db.engine)
 
 
-def test_concurrent_migrations_apply_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'race.db'}"
+def concurrent_migrations_apply_once(url: str, engines: int) -> None:
+    """`engines` engines migrate one fresh database at the same moment: each migration is applied exactly once."""
     applied: list[int] = []
 
     def m002_count(conn: Connection) -> None:
@@ -94,27 +94,19 @@ def test_concurrent_migrations_apply_once(tmp_path: Path) -> None:
         applied.append(1)
 
     steps = [*MIGRATIONS, Migration(len(MIGRATIONS) + 1, "count", m002_count)]
-    engines = [make_engine(url) for _ in range(4)]
-    results: list[list[int] | BaseException] = []
-    barrier = threading.Barrier(len(engines))
+    opened = [make_engine(url) for _ in range(engines)]
+    try:
+        results = run_in_threads(lambda engine: migrate(engine, steps), opened)
+        assert not [r for r in results if isinstance(r, BaseException)], results
+        assert sorted(v for r in results for v in r) == [m.version for m in steps]  # type: ignore[union-attr]
+        assert applied == [1]
+    finally:
+        for e in opened:
+            e.dispose()
 
-    def start(engine: object) -> None:
-        barrier.wait()
-        try:
-            results.append(migrate(engine, steps))  # type: ignore[arg-type]
-        except BaseException as exc:  # noqa: BLE001 - asserted below
-            results.append(exc)
 
-    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not [r for r in results if isinstance(r, BaseException)], results
-    assert sorted(v for r in results for v in r) == [m.version for m in steps]  # type: ignore[union-attr]
-    assert applied == [1]
-    for e in engines:
-        e.dispose()
+def test_concurrent_migrations_apply_once(tmp_path: Path) -> None:
+    concurrent_migrations_apply_once(f"sqlite:///{tmp_path / 'race.db'}", engines=4)
 
 
 def test_migrate_needs_a_transactional_sqlite_engine(tmp_path: Path) -> None:

@@ -5,21 +5,20 @@ The repo tests are imported from test_repo and run here with `db` overridden by 
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from storage import repo
-from storage.db import Database, make_engine
-from storage.migrations import MIGRATIONS, Migration, migrate
+from storage.db import Database
+from storage.migrations import MIGRATIONS
 from storage.models import TABLES
 from tests.storage import test_migrations
 from tests.storage.test_checkpoint import checkpoint_round_trip
+from tests.storage.test_db import two_threads_append
 from tests.storage.test_repo import *  # noqa: F403 - rerun every repo test against Postgres
 
 
@@ -95,50 +94,8 @@ async def test_postgres_checkpoints_survive_reopen(db: Database) -> None:
 
 
 def test_postgres_concurrent_migrations_apply_once(pg_database: str) -> None:
-    applied: list[int] = []
-
-    def m002_count(conn: Connection) -> None:
-        conn.execute(text("CREATE TABLE counted (x INTEGER)"))  # fails if applied twice
-        applied.append(1)
-
-    steps = [*MIGRATIONS, Migration(len(MIGRATIONS) + 1, "count", m002_count)]
-    engines = [make_engine(pg_database) for _ in range(3)]
-    barrier, results = threading.Barrier(len(engines)), []
-
-    def start(engine) -> None:  # type: ignore[no-untyped-def]
-        barrier.wait()
-        try:
-            results.append(migrate(engine, steps))
-        except BaseException as exc:  # noqa: BLE001 - asserted below
-            results.append(exc)
-
-    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not [r for r in results if isinstance(r, BaseException)], results
-    assert sorted(v for r in results for v in r) == [m.version for m in steps]
-    assert applied == [1]
-    for e in engines:
-        e.dispose()
+    test_migrations.concurrent_migrations_apply_once(pg_database, engines=3)
 
 
 def test_postgres_two_threads_append(db: Database) -> None:
-    conv = repo.create_conversation(db)
-    errors: list[BaseException] = []
-
-    def writer(name: str) -> None:
-        try:
-            for i in range(20):
-                repo.append_messages(db, conv.id, None, [{"role": "user", "content": f"{name}{i}"}])
-        except BaseException as exc:  # noqa: BLE001 - asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=writer, args=(n,)) for n in "ab"]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert [m.seq for m in repo.get_messages(db, conv.id)] == list(range(40))
+    two_threads_append(db, per_thread=20)

@@ -1,0 +1,37 @@
+"""The README documents every setting and the interfaces scripts rely on."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from app.cli import _parser
+from app.config import Settings
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+# Read outside Settings: by providers, storage, the launcher and the built-in servers.
+OTHER_VARIABLES = {"K2HUB_PRICES", "K2HUB_WORKSPACE_ROOT", "K2HUB_VENV", "GROQ_API_KEY", "MOONSHOT_API_KEY",
+                   "DATABASE_URL"}
+
+
+def documented_variables() -> set[str]:
+    return set(re.findall(r"^\| `([A-Z0-9_]+)` \|", README, re.M))
+
+
+def test_every_setting_is_in_the_configuration_table():
+    settings = {f"K2HUB_{name.upper()}" for name in Settings.model_fields}
+    assert settings <= documented_variables(), settings - documented_variables()
+
+
+def test_the_table_lists_nothing_the_code_does_not_read():
+    settings = {f"K2HUB_{name.upper()}" for name in Settings.model_fields}
+    assert documented_variables() - settings == OTHER_VARIABLES
+
+
+def test_the_two_commands_and_cli_verbs_are_documented():
+    assert "python run.py          # start the app" in README and "python run.py test     #" in README
+    verbs = _parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for verb in verbs:
+        assert f"python run.py {verb}" in README or verb == "serve", verb
+    for flag in ("--provider", "--model", "--base-url", "--max-steps", "--json"):
+        assert flag in README
