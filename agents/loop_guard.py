@@ -21,16 +21,21 @@ def _signature(call: dict[str, Any]) -> str:
 
 def repeat_streak(messages: list[dict[str, Any]]) -> tuple[int, str | None]:
     """How many times the latest tool call was repeated identically in a row, and its tool name."""
-    sigs = [_signature(c) for m in messages if m.get("role") == "assistant" for c in m.get("tool_calls") or []]
-    if not sigs:
-        return 0, None
-    last = sigs[-1]
+    # Walk back from the end and stop at the first different call: the check runs before every model call,
+    # so it must not grow with the length of the run.
+    last: str | None = None
     streak = 0
-    for sig in reversed(sigs):
-        if sig != last:
-            break
-        streak += 1
-    return streak, last.split(":", 1)[0]
+    for message in reversed(messages):
+        if message.get("role") != "assistant":
+            continue
+        for call in reversed(message.get("tool_calls") or []):
+            sig = _signature(call)
+            if last is None:
+                last = sig
+            elif sig != last:
+                return streak, last.split(":", 1)[0]
+            streak += 1
+    return streak, (last.split(":", 1)[0] if last else None)
 
 
 def nudge_message(name: str, streak: int) -> dict[str, Any]:

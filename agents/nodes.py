@@ -46,45 +46,57 @@ async def call_model(state: RunState, runtime: Runtime[RunContext]) -> dict[str,
         return stop
     if notice:
         emit(Notice(level="warning", message=notice))
+    step_id = f"model:{state.get('steps', 0) + 1}"
+    recorded = await asyncio.to_thread(repo.get_step, ctx.db, ctx.run_id, step_id) if ctx.resumed else None
+    if recorded is not None and recorded.message is not None:
+        # An answer recorded before a crash is replayed, not asked for (and paid for) again.
+        usage = (recorded.prompt_tokens, recorded.completion_tokens, recorded.cached_tokens, recorded.cost_usd)
+        return _model_update(state, emit, [*nudge, recorded.message], *usage, price_source="recorded step")
     messages = [{"role": "system", "content": ctx.system_prompt}, *state["messages"], *nudge]
     started = time.monotonic()
     try:
         done = await providers.complete(ctx.chain, messages, ctx.tools or None, emit=emit, retry=ctx.retry)
     except AppError as exc:
         return {"stop_reason": "error", "error": str(exc), "messages": nudge}
-    step_no = state.get("steps", 0) + 1
+    # The step row is written before the node returns: it, not the checkpoint, is what a resumed run trusts.
     await asyncio.to_thread(
         repo.add_step,
         ctx.db,
         ctx.run_id,
         kind="model",
         name=done.spec.label,
-        call_id=f"model:{step_no}",
+        call_id=step_id,
         args={"messages": len(messages), "tools": len(ctx.tools)},
         result_preview=(done.message.get("content") or "")[:PREVIEW_CHARS],
+        message=done.message,
         prompt_tokens=done.prompt_tokens,
         completion_tokens=done.completion_tokens,
         cached_tokens=done.cached_tokens,
         cost_usd=done.cost_usd,
         duration_s=time.monotonic() - started,
     )
+    return _model_update(
+        state, emit, [*nudge, done.message], done.prompt_tokens, done.completion_tokens, done.cached_tokens,
+        done.cost_usd, price_source=done.price_source,
+    )
+
+
+def _model_update(
+    state: RunState, emit: Any, new: list[dict[str, Any]], prompt: int, completion: int, cached: int, cost: float,
+    *, price_source: str,
+) -> dict[str, Any]:
+    """The state update of one model step, announced with the run's cumulative usage."""
     emit(
         Usage(
-            prompt_tokens=state.get("prompt_tokens", 0) + done.prompt_tokens,
-            completion_tokens=state.get("completion_tokens", 0) + done.completion_tokens,
-            cached_tokens=state.get("cached_tokens", 0) + done.cached_tokens,
-            cost_usd=state.get("cost_usd", 0.0) + done.cost_usd,
-            price_source=done.price_source,
+            prompt_tokens=state.get("prompt_tokens", 0) + prompt,
+            completion_tokens=state.get("completion_tokens", 0) + completion,
+            cached_tokens=state.get("cached_tokens", 0) + cached,
+            cost_usd=state.get("cost_usd", 0.0) + cost,
+            price_source=price_source,
         )
     )
-    return {
-        "messages": [*nudge, done.message],
-        "steps": 1,
-        "prompt_tokens": done.prompt_tokens,
-        "completion_tokens": done.completion_tokens,
-        "cached_tokens": done.cached_tokens,
-        "cost_usd": done.cost_usd,
-    }
+    return {"messages": new, "steps": 1, "prompt_tokens": prompt, "completion_tokens": completion,
+            "cached_tokens": cached, "cost_usd": cost}
 
 
 def _parse_args(raw: Any) -> Any:

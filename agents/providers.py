@@ -333,7 +333,10 @@ def _short(exc: BaseException) -> str:
 
 
 def prepare_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Messages as K2 needs them: reasoning_content replayed with every assistant message that had it."""
+    """Stored messages as a request needs them: no None fields, content on assistant tool-call messages.
+
+    reasoning_content stays on every assistant message that had it: K2 needs it replayed.
+    """
     out = []
     for m in messages:
         msg = {k: v for k, v in m.items() if v is not None and not k.startswith("_")}
@@ -365,7 +368,8 @@ async def _stream_once(
     litellm = litellm_module()
     kwargs: dict[str, Any] = {
         "model": spec.litellm_model,
-        "messages": prepare_messages(messages),
+        # Shallow copies: litellm must not be able to change the checkpointed messages.
+        "messages": [dict(m) for m in messages],
         "api_base": spec.api_base,
         "api_key": spec.api_key,
         "stream": True,

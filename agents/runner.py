@@ -31,7 +31,9 @@ from storage.transcript import store_run_result
 SYSTEM_PROMPT = (Path(__file__).parent / "prompts" / "system.md").read_text(encoding="utf-8")
 _STATUS = {"done": "done", "budget": "budget", "loop": "loop", "error": "failed", "stopped": "stopped"}
 _END = object()
-DURABILITY = os.environ.get("K2HUB_DURABILITY", "sync")
+# Checkpoints are written while the next step runs ("async"): every model and tool step is first recorded in its
+# Step row, and a resumed run replays those instead of running them again, so no completed step is lost or repeated.
+DURABILITY = "async"
 
 
 @dataclass
@@ -154,7 +156,8 @@ class Agent:
         conversation = repo.get_conversation(self.db, req.conversation_id) if req.conversation_id else None
         if conversation is None:
             conversation = repo.create_conversation(self.db, _title(req.prompt), spec.provider, spec.model)
-        history = repaired(repo.messages_as_openai(self.db, conversation.id), "the run that asked for it ended first")
+        stored = providers.prepare_messages(repo.messages_as_openai(self.db, conversation.id))
+        history = repaired(stored, "the run that asked for it ended first")
         run = repo.create_run(self.db, conversation.id, spec.provider, spec.model, meta=_meta(spec, req))
         repo.append_messages(self.db, conversation.id, run.id, [{"role": "user", "content": req.prompt}])
         return conversation.id, run.id, history

@@ -50,6 +50,7 @@ class ZeroLatencyK2(CustomLLM):
 
 
 litellm.custom_provider_map = [{"provider": "zerok2", "custom_handler": ZeroLatencyK2()}]
+SYSTEM = (ROOT / "agents" / "prompts" / "system.md").read_text().format(today="2026-01-01")
 SPEC = ModelSpec("zerok2", "k2", None, "none", ModelInfo(fixed_sampling=True), "zerok2/")
 
 
@@ -61,7 +62,8 @@ def tool_server() -> ServerConfig:
 async def bare_loop(hub: Any, tools: list[dict[str, Any]]) -> float:
     """The irreducible work: the same litellm stream and hub call per step, no graph, no storage."""
     started = time.perf_counter()
-    messages: list[dict[str, Any]] = [{"role": "user", "content": "go"}]
+    # The same request the planner sends: system prompt, user turn, then assistant/tool pairs.
+    messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "go"}]
     while True:
         resp = await litellm.acompletion(model=SPEC.litellm_model, messages=messages, tools=tools, stream=True,
                                          api_key="none", stream_options={"include_usage": True})
@@ -76,7 +78,8 @@ async def bare_loop(hub: Any, tools: list[dict[str, Any]]) -> float:
             return time.perf_counter() - started
         for c in calls:
             result = await hub.call(c["function"]["name"], c["function"]["arguments"])
-            messages.append({"role": "tool", "tool_call_id": c["id"], "content": result.text})
+            messages.append({"role": "tool", "tool_call_id": c["id"], "name": c["function"]["name"],
+                             "content": result.text})
 
 
 async def planner_run(agent: Any) -> float:

@@ -148,6 +148,7 @@ def m001_initial(conn: Connection) -> None:
         Column("call_id", String),
         Column("args", JSON),
         Column("result_preview", Text),
+        Column("message", JSON),
         Column("artifact_id", String, ForeignKey("artifacts.id", ondelete="SET NULL")),
         Column("prompt_tokens", Integer, nullable=False),
         Column("completion_tokens", Integer, nullable=False),

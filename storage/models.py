@@ -131,6 +131,9 @@ class Step(SQLModel, table=True):
     call_id: str | None = Field(default=None, description="Tool call id, e.g. 'functions.read_file:3'.")
     args: dict[str, Any] | None = Field(default=None, sa_column=_json())
     result_preview: str | None = Field(default=None, sa_type=Text, description="The bounded view the model saw.")
+    message: dict[str, Any] | None = Field(
+        default=None, sa_column=_json(), description="Model steps: the whole assistant message, replayed on resume."
+    )
     artifact_id: str | None = Field(default=None, foreign_key="artifacts.id", ondelete="SET NULL")
     prompt_tokens: int = 0
     completion_tokens: int = 0

@@ -258,6 +258,7 @@ def add_step(
     call_id: str | None = None,
     args: dict[str, Any] | None = None,
     result_preview: str | None = None,
+    message: dict[str, Any] | None = None,
     artifact_id: str | None = None,
     prompt_tokens: int = 0,
     completion_tokens: int = 0,
@@ -271,7 +272,7 @@ def add_step(
         raise ValueError(f"step kind must be one of {STEP_KINDS}, not {kind!r}")
     values = {
         "run_id": run_id, "kind": kind, "name": name, "call_id": call_id, "args": args,
-        "result_preview": result_preview, "artifact_id": artifact_id, "prompt_tokens": prompt_tokens,
+        "result_preview": result_preview, "message": message, "artifact_id": artifact_id, "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens, "cached_tokens": cached_tokens, "cost_usd": cost_usd,
         "duration_s": duration_s, "error": error, "created_at": utcnow(),
     }
@@ -285,11 +286,12 @@ def add_step(
         .on_conflict_do_nothing(index_elements=["run_id", "call_id"])
         .returning(*Step.__table__.c)
     )
-    with db.session() as s:
-        row = s.execute(stmt).first()
-        if row is not None:
-            return Step.model_validate(dict(row._mapping))
-        return s.exec(select(Step).where(Step.run_id == run_id, Step.call_id == call_id)).one()
+    # A Core connection, not an ORM session: a session costs more than the insert itself here.
+    with db.write_connection() as conn:
+        row = conn.execute(stmt).first()
+        if row is None:
+            row = conn.execute(select(Step.__table__).where(Step.run_id == run_id, Step.call_id == call_id)).one()
+    return Step(**row._mapping)
 
 
 def get_step(db: Database, run_id: str, call_id: str) -> Step | None:

@@ -60,6 +60,7 @@ def test_kill_minus_nine_mid_run_then_resume(fake_k2: FakeK2Server, _isolated_ho
     rerun = [e["name"] for e in events if e["type"] == "tool_call_started"]
     assert rerun == ["toolbox__nap"]  # only the step that had not finished runs again
     assert events[-1]["type"] == "run_finished" and events[-1]["answer"] == "All done."
+    assert len(fake_k2.requests) == 2  # the model step finished before the kill was not asked again
     assert (workspace / "log.txt").read_text() == "x\n"  # the append ran exactly once
     assert repo.get_run(db, run_id).status == "done"
     roles = [m["role"] for m in repo.messages_as_openai(db, conversation)]
