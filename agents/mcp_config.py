@@ -22,6 +22,8 @@ BUILTIN_SERVERS: list[tuple[str, str]] = [
 # What a built-in server may inherit from the app's environment (mcp's stdio client passes almost nothing).
 BUILTIN_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "SYSTEMROOT")
 BUILTIN_ENV_PREFIXES = ("K2HUB_",)
+# Keys stay with the app: a built-in server (later: the code sandbox) must never see them.
+BUILTIN_ENV_DENY = ("K2HUB_API_KEY",)
 
 
 class ServerConfig(BaseModel):
@@ -109,7 +111,9 @@ def builtin_servers(env: dict[str, str] | None = None) -> list[ServerConfig]:
     """The servers shipped with the app, each run as `python -m <module>` with the environment it needs."""
     env = dict(os.environ if env is None else env)
     passed = {
-        k: v for k, v in env.items() if k in BUILTIN_ENV_KEYS or k.startswith(BUILTIN_ENV_PREFIXES)
+        k: v
+        for k, v in env.items()
+        if (k in BUILTIN_ENV_KEYS or k.startswith(BUILTIN_ENV_PREFIXES)) and k not in BUILTIN_ENV_DENY
     }
     # Built-ins must import the project's packages whatever the app's working directory is.
     root = str(Path(__file__).resolve().parent.parent)

@@ -85,7 +85,8 @@ def test_missing_or_empty_file_means_no_servers_and_no_error(tmp_path: Path) -> 
 
 
 def test_builtin_servers_run_with_this_interpreter_and_pass_only_needed_env() -> None:
-    env = {"PATH": "/usr/bin", "HOME": "/h", "K2HUB_HOME": "/data", "K2HUB_WORKSPACE_ROOT": "/ws", "GROQ_API_KEY": "k"}
+    env = {"PATH": "/usr/bin", "HOME": "/h", "K2HUB_HOME": "/data", "K2HUB_WORKSPACE_ROOT": "/ws", "GROQ_API_KEY": "k",
+           "K2HUB_API_KEY": "k2"}
     servers = builtin_servers(env)
     assert [s.name for s in servers] == [name for name, _ in BUILTIN_SERVERS]
     workspace = servers[0]
@@ -93,7 +94,7 @@ def test_builtin_servers_run_with_this_interpreter_and_pass_only_needed_env() ->
     assert workspace.args == ["-m", "mcp_servers.workspace"]
     assert workspace.env["K2HUB_HOME"] == "/data" and workspace.env["K2HUB_WORKSPACE_ROOT"] == "/ws"
     assert workspace.env["PATH"] == "/usr/bin"
-    assert "GROQ_API_KEY" not in workspace.env  # provider keys never reach tool servers
+    assert "GROQ_API_KEY" not in workspace.env and "K2HUB_API_KEY" not in workspace.env  # keys never reach tools
     assert Path(workspace.env["PYTHONPATH"].split(":")[0], "agents").is_dir()
 
 
