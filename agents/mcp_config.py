@@ -17,6 +17,7 @@ SERVER_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,48}$")
 # Built-in servers: (name, module). Each later issue adds its server here with one line.
 BUILTIN_SERVERS: list[tuple[str, str]] = [
     ("workspace", "mcp_servers.workspace"),
+    ("sandbox", "mcp_servers.sandbox"),
 ]
 
 # What a built-in server may inherit from the app's environment (mcp's stdio client passes almost nothing).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -36,11 +38,25 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # busy_timeout first, so that switching a fresh file to WAL waits for a concurrent opener.
     cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    cur.execute("PRAGMA journal_mode = WAL")
+    _enable_wal(cur)
     cur.execute("PRAGMA foreign_keys = ON")
     # NORMAL is durable across application crashes in WAL mode; only a power loss may drop the last commits.
     cur.execute("PRAGMA synchronous = NORMAL")
     cur.close()
+
+
+def _enable_wal(cur: Any) -> None:
+    # Switching a fresh file to WAL needs an exclusive lock, and SQLite may answer "database is locked" at once
+    # instead of calling the busy handler when several processes open the new file together: retry briefly.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _sqlite_begin(conn: Any) -> None:
