@@ -29,6 +29,9 @@ class ModelInfo:
     # Models that fix sampling server-side reject or ignore other values: send none.
     fixed_sampling: bool = False
     price: Price | None = None
+    temperature: float | None = None  # overrides the K2 rule (small local models)
+    result_chars: int | None = None  # a harder cut of tool results than K2HUB_TOOL_RESULT_CHARS (small contexts)
+    max_tools: int | None = None  # send only this many tools, the ones most relevant to the request
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,14 @@ class Preset:
     needs_base_url: bool = False
     available: bool = True
     note: str = ""
+    other_models: ModelInfo | None = None  # facts for ids not listed in `models`; None: K2 defaults
 
     def info(self, model: str) -> ModelInfo:
-        """Known facts about a model, or sensible K2 defaults for ids discovered at run time."""
+        """Known facts about a model, or sensible defaults for ids discovered at run time."""
         if model in self.models:
             return self.models[model]
+        if self.other_models is not None:
+            return self.other_models
         return ModelInfo(thinking="thinking" in model.lower())
 
 
@@ -61,6 +67,16 @@ _MOONSHOT_MODELS = {
     "kimi-k2-thinking-turbo": ModelInfo(thinking=True, price=Price(1.15, 0.15, 8.00, PRICE_SOURCE_MOONSHOT)),
     "kimi-k2.5": ModelInfo(thinking=True, fixed_sampling=True, price=Price(0.60, 0.10, 3.00, PRICE_SOURCE_MOONSHOT)),
 }
+
+# The embedded model (agents/local): free, small context, greedy sampling (measured: the 0.5B model makes well-formed
+# tool calls and answers from tool results more often at temperature 0 than at 0.3), results cut to 2,000 characters.
+LOCAL_MODEL_ID = "qwen2.5-coder-0.5b-instruct"
+LOCAL_LABEL = "Local: Qwen2.5-Coder-0.5B (small, offline)"
+LOCAL_NOTE = ("A small model running on this machine (Qwen2.5-Coder-0.5B, no key, works offline): fine for short "
+              "questions and one simple tool call, not for real agent work. For Kimi K2, set GROQ_API_KEY or "
+              "MOONSHOT_API_KEY, or point 'Local vLLM' / 'OpenAI-compatible URL' at a K2 server.")
+_LOCAL_INFO = ModelInfo(context_window=8192, price=Price(0.0, 0.0, 0.0, "local model (free)"), temperature=0.0,
+                        result_chars=2000, max_tools=4)
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -113,13 +129,15 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             name="local",
-            label="Embedded local model",
-            prefix="",
-            default_model="",
+            label=LOCAL_LABEL,
+            # Our own OpenAI-compatible server on 127.0.0.1 (agents/local); its URL is known once it runs.
+            prefix="openai/",
+            default_model=LOCAL_MODEL_ID,
             api_base=None,
             key_env=None,
-            available=False,
-            note="The embedded local model is not available yet (it lands with the next release).",
+            models={LOCAL_MODEL_ID: _LOCAL_INFO},
+            other_models=_LOCAL_INFO,  # any GGUF chosen with K2HUB_LOCAL_MODEL
+            note=LOCAL_NOTE,
         ),
     )
 }

@@ -22,8 +22,10 @@ from agents.presets import (
     Preset,
     Price,
 )
+from agents.local.installer import INSTALLER, ready_on_disk
+from agents.local.weights import local_model_id
 from agents.secrets import get_secret
-from agents.toolcall_text import MarkerFilter, parse_text_tool_calls
+from agents.toolcall_text import JSON_MARKERS, MARKERS, MarkerFilter, parse_text_tool_calls
 
 # litellm fetches its cost map from the network at import unless told not to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -64,9 +66,11 @@ class ModelSpec:
         return f"{self.provider}/{self.model}"
 
     def sampling(self) -> dict[str, float]:
-        """K2's recommended sampling, unless the model fixes it server-side."""
+        """K2's recommended sampling, unless the model fixes it server-side (or is a small local one)."""
         if self.info.fixed_sampling:
             return {}
+        if self.info.temperature is not None:
+            return {"temperature": self.info.temperature}
         if self.info.thinking:
             return {"temperature": THINKING_TEMPERATURE, "top_p": THINKING_TOP_P}
         return {"temperature": INSTRUCT_TEMPERATURE}
@@ -95,6 +99,7 @@ class RetryPolicy:
     max_delay_s: float = 60.0
 
 
+NO_LOCAL_DEFAULT = "The local model is installed but --no-local keeps it from being the default: pick it explicitly."
 NO_MODEL_MESSAGE = (
     "No model configured. Set GROQ_API_KEY or MOONSHOT_API_KEY (in the environment or in {home}/.env, mode 600), "
     "or choose 'Local vLLM' / 'OpenAI-compatible URL' and give its base URL."
@@ -111,14 +116,23 @@ def resolve(
 ) -> ModelSpec:
     """Turn the user's choice into a ModelSpec, or raise ConfigError saying exactly what to set."""
     if not provider:
-        provider = first_configured_provider(home)
+        provider = default_provider(home)
         if provider is None:
-            raise ConfigError(NO_MODEL_MESSAGE.format(home=home))
+            status = INSTALLER.status()
+            if status.busy:  # say first what is happening and how long it takes
+                raise ConfigError(f"No model configured yet. {status.line()} It answers here once ready. For Kimi K2 "
+                                  f"now: {NO_MODEL_MESSAGE.format(home=home).removeprefix('No model configured. ')}")
+            local = NO_LOCAL_DEFAULT if status.phase == "ready" else status.line()
+            raise ConfigError(f"{NO_MODEL_MESSAGE.format(home=home)} {local}")
     preset = PRESETS.get(provider)
     if preset is None:
         raise ConfigError(f"Unknown provider {provider!r}. Choose one of: {', '.join(PRESETS)}.")
     if not preset.available:
         raise ConfigError(f"{preset.label}: {preset.note}")
+    if preset.name == "local":
+        if INSTALLER.status().busy or not ready_on_disk():
+            raise ConfigError(INSTALLER.status().line())
+        model = model or local_model_id()
     key = api_key or (get_secret(preset.key_env, home) if preset.key_env else None)
     if preset.key_env and not key and not preset.key_optional:
         raise ConfigError(f"{preset.key_env} is not set: {preset.label} needs it (environment or {home}/.env).")
@@ -138,6 +152,14 @@ def first_configured_provider(home: Path) -> str | None:
         if preset.key_env and not preset.key_optional and get_secret(preset.key_env, home):
             return preset.name
     return None
+
+
+def default_provider(home: Path) -> str | None:
+    """A hosted preset with a key; else the embedded local model when it is ready and not turned off; else None."""
+    found = first_configured_provider(home)
+    if found is None and INSTALLER.enabled and ready_on_disk():
+        return "local"
+    return found
 
 
 def resolve_chain(primary: ModelSpec, fallbacks: list[str], *, home: Path) -> list[ModelSpec]:
@@ -165,6 +187,8 @@ async def discover_models(provider: str, base_url: str | None = None, *, home: P
     preset = PRESETS.get(provider)
     if preset is None or not preset.available:
         raise ConfigError(f"Unknown or unavailable provider {provider!r}.")
+    if preset.name == "local":
+        return [local_model_id()]  # one model: the file the local server loads
     base = (base_url or preset.api_base or "").rstrip("/")
     if not base:
         raise ConfigError(f"{preset.label} needs a base URL.")
@@ -366,11 +390,16 @@ async def _stream_once(
     timeout_s: float,
 ) -> Completion:
     litellm = litellm_module()
+    api_base = spec.api_base
+    if spec.provider == "local":
+        from agents.local.adapter import prepare
+
+        api_base, messages, tools = await prepare(spec.info, messages, tools)
     kwargs: dict[str, Any] = {
         "model": spec.litellm_model,
         # Shallow copies: litellm must not be able to change the checkpointed messages.
         "messages": [dict(m) for m in messages],
-        "api_base": spec.api_base,
+        "api_base": api_base,
         "api_key": spec.api_key,
         "stream": True,
         "stream_options": {"include_usage": True},
@@ -383,14 +412,20 @@ async def _stream_once(
         # Forced tool_choice is rejected while thinking; "auto" is valid everywhere.
         kwargs["tool_choice"] = "auto"
     acc = _Assembly()
-    shown = MarkerFilter()
+    names = [t["function"]["name"] for t in tools or []]
+    # While tools are offered, JSON that may be a call is held back too; what turns out not to be one follows below.
+    shown = MarkerFilter(MARKERS + JSON_MARKERS if names else MARKERS)
     response = await litellm.acompletion(**kwargs)
     async for chunk in response:
         _absorb(chunk, acc, shown, emit)
     tail = shown.flush()
     if tail:
         emit(TextDelta(text=tail))
-    return _finish(spec, acc)
+    done = _finish(spec, acc, names)
+    rest = shown.rest_of(done.message.get("content") or "")
+    if rest:
+        emit(TextDelta(text=rest))
+    return done
 
 
 def _absorb(chunk: Any, acc: _Assembly, shown: MarkerFilter, emit: Callable[[Event], None]) -> None:
@@ -421,7 +456,7 @@ def _absorb(chunk: Any, acc: _Assembly, shown: MarkerFilter, emit: Callable[[Eve
             acc.finish = choice.finish_reason
 
 
-def _finish(spec: ModelSpec, acc: _Assembly) -> Completion:
+def _finish(spec: ModelSpec, acc: _Assembly, tool_names: list[str]) -> Completion:
     content = "".join(acc.text)
     calls = [
         {
@@ -432,7 +467,7 @@ def _finish(spec: ModelSpec, acc: _Assembly) -> Completion:
         for i, slot in sorted(acc.calls.items())
     ]
     if not calls:
-        content, calls = parse_text_tool_calls(content)
+        content, calls = parse_text_tool_calls(content, tool_names=tool_names)
     message: dict[str, Any] = {"role": "assistant", "content": content}
     reasoning = "".join(acc.reasoning)
     if reasoning:

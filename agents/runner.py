@@ -197,7 +197,8 @@ class Agent:
             system_prompt=SYSTEM_PROMPT.format(today=date.today().isoformat()),
             tools=self.hub.tools(),
             tool_timeout_s=self.config.tool_timeout_s,
-            result_chars=self.config.result_chars,
+            # A small local model gets a smaller view; the rest of a long result is kept as an artifact.
+            result_chars=min(self.config.result_chars, chain[0].info.result_chars or self.config.result_chars),
             retry=self.config.retry,
             resumed=resumed,
         )

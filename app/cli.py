@@ -1,4 +1,4 @@
-"""Command line: `k2hub [serve|ask|resume|runs|models|test]` (also `python run.py ...`)."""
+"""Command line: `k2hub [serve|ask|resume|runs|models|local|test]` (also `python run.py ...`)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,18 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 DIM, RESET, CYAN, RED, YELLOW, BOLD = "\033[2m", "\033[0m", "\033[36m", "\033[31m", "\033[33m", "\033[1m"
 PROVIDERS = ["groq", "moonshot", "vllm", "openai-compatible", "local"]
+NO_LOCAL_HELP = "do not install the embedded local model in the background, nor use it when no key is set"
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="k2hub", description="K2 Agent Hub: an agent workbench for Kimi K2.")
+    p.add_argument("--no-local", action="store_true", help=NO_LOCAL_HELP)
     sub = p.add_subparsers(dest="verb")
     serve = sub.add_parser("serve", help="start the web UI (the default)")
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 7860, next free one if taken)")
     serve.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    serve.add_argument("--no-local", dest="no_local_serve", action="store_true", help=NO_LOCAL_HELP)
     ask = sub.add_parser("ask", help="run one headless turn and stream it to the terminal")
     ask.add_argument("prompt", help="the question or task")
     _model_flags(ask)
@@ -36,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("runs", help="list interrupted runs that can be resumed")
     models = sub.add_parser("models", help="list the models a provider serves (GET /models)")
     _model_flags(models)
+    local = sub.add_parser("local", help="install the embedded local model in the foreground, or show its status")
+    local.add_argument("action", nargs="?", choices=["install", "status"], default="status")
     test = sub.add_parser("test", help="run the test suite (pytest)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
     return p
@@ -53,11 +58,17 @@ def main(argv: list[str] | None = None) -> int:
     verb = args.verb or "serve"
     if verb == "test":
         return run_tests(args.pytest_args)
+    if verb == "local":
+        from app.local_cli import local_verb
+
+        return local_verb(args.action)
+    no_local = args.no_local or getattr(args, "no_local_serve", False)
     if verb == "serve":
         from app.server import serve
 
         kw = {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}
-        serve(_settings(**kw), open_browser=not getattr(args, "no_browser", False))
+        settings = _settings(**kw, local=False if no_local else None)
+        serve(settings, open_browser=not getattr(args, "no_browser", False), install_local=settings.local)
         return 0
     try:
         return asyncio.run(_async_main(verb, args))
@@ -83,7 +94,7 @@ async def _async_main(verb: str, args: argparse.Namespace) -> int:
 
     settings = _settings(
         provider=getattr(args, "provider", None), model=getattr(args, "model", None),
-        base_url=getattr(args, "base_url", None),
+        base_url=getattr(args, "base_url", None), local=False if args.no_local else None,
     )
     try:
         if verb == "models":

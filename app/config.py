@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Host the UI binds to.")
     port: int = Field(7860, description="Port the UI listens on (the next free one if taken).")
     open_browser: bool = Field(True, description="Open the browser on start when a display is available.")
+    local: bool = Field(True, description="Install the embedded local model in the background (UI) and use it when no "
+                        "key is set; false is the same as --no-local.")
 
     @property
     def mcp_json(self) -> Path:

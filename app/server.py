@@ -45,11 +45,21 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def serve(settings: Settings, host: str | None = None, port: int | None = None, open_browser: bool | None = None) -> None:
-    """Start the UI and block until Ctrl+C; MCP servers and the database are closed on the way out."""
+def serve(settings: Settings, host: str | None = None, port: int | None = None, open_browser: bool | None = None,
+          *, install_local: bool = False) -> None:
+    """Start the UI and block until Ctrl+C; MCP servers, the local model server and the database close on the way out.
+
+    With install_local, the local model's runtime and weights install in a background thread while the UI serves.
+    """
     # Gradio phones home at import unless told not to; this must precede the import.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from agents.local import runtime
+    from agents.local.installer import INSTALLER
     from app.ui import CSS_PATH, THEME, build_ui
+
+    INSTALLER.enabled = settings.local
+    if install_local:
+        INSTALLER.start()  # never blocks: the UI shows its progress in the sidebar
 
     host = host or settings.host
     port = find_free_port(host, port or settings.port)
@@ -78,7 +88,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     except KeyboardInterrupt:
         print("\nStopping…", flush=True)
     finally:
+        INSTALLER.cancel()
         backend.close()
+        runtime.stop_server()
         demo.close()
 
 

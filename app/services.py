@@ -33,8 +33,10 @@ def agent_config(settings: "Settings"):  # noqa: ANN201 - AgentConfig imported l
 async def open_agent(settings: "Settings") -> "Agent":
     """An Agent with its database, checkpointer and MCP servers running (close it with aclose)."""
     from agents import providers
+    from agents.local.installer import INSTALLER
     from agents.runner import Agent
 
+    INSTALLER.enabled = settings.local  # --no-local: the local model is never the automatic default
     # litellm takes seconds to import: do it while the MCP servers start.
     threading.Thread(target=providers.litellm_module, daemon=True).start()
     url = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{settings.home / 'k2hub.db'}"

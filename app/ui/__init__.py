@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,7 @@ import gradio as gr
 
 from app.ui.backend import Backend
 from app.ui.chat import build_chat, wire_chat, wire_startup
+from app.ui.render import notice_html
 from app.ui.sidebar import build_sidebar, wire_sidebar
 
 if TYPE_CHECKING:
@@ -26,6 +28,12 @@ THEME = gr.themes.Soft(
 )
 
 
+UNSAFE_SANDBOX = (
+    "K2HUB_SANDBOX=unsafe-local: generated code runs on this machine WITHOUT isolation, with your files and network. "
+    "Unset it to run code in the bubblewrap sandbox."
+)
+
+
 def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blocks, Backend]:
     """The Blocks app and the Backend it drives (the server closes the Backend on exit)."""
     backend = backend or Backend(settings)
@@ -34,6 +42,8 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
             with gr.Column(scale=0, min_width=280, elem_id="k2-sidebar"):
                 sb = build_sidebar(settings)
             with gr.Column(scale=1, elem_id="k2-main"):
+                if os.environ.get("K2HUB_SANDBOX") == "unsafe-local":
+                    gr.HTML(notice_html("error", UNSAFE_SANDBOX, title="Sandbox off."), elem_id="k2-unsafe-banner")
                 chat = build_chat()
         wire_sidebar(sb, settings, backend)
         wire_chat(chat, sb, backend)

@@ -121,6 +121,9 @@ def format_usage(tokens: int, cost_usd: float, cached: int = 0) -> str:
     return f"{tokens:,} tokens{cached_part} · {cost}"
 
 
+UNSAFE_MARK = "⚠ UNSAFE"
+
+
 def notice_html(level: str, text: str, title: str = "") -> str:
     """A calm coloured box for notices and run errors (the class is styled by assets/ui.css)."""
     head = f"<b>{_escape(title)}</b> " if title else ""
@@ -143,6 +146,10 @@ def finish_tool_card(card: ChatMessage, arguments: Any, preview: str, duration_s
         meta["duration"] = round(duration_s, 2)
     if error:
         meta["title"] = f"✗ {meta['title'].removeprefix(TOOL_MARK + ' ')} — failed"
+    if preview.startswith(UNSAFE_MARK):
+        # The sandbox ran this code without isolation (K2HUB_SANDBOX=unsafe-local): say so where the result shows.
+        meta["title"] += " — ⚠ UNSAFE: no sandbox"
+        card.content = notice_html("error", preview.splitlines()[0]) + card.content
 
 
 @dataclass

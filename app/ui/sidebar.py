@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from agents.local.installer import INSTALLER
+from agents.local.weights import local_model_id
 from agents.mcp_config import builtin_servers, load_mcp_json
 from agents.presets import PRESETS
-from agents.providers import discover_models, first_configured_provider, key_env_names
+from agents.providers import default_provider, discover_models, key_env_names
 from agents.secrets import key_status
 from app.ui.backend import Backend, readable_error
+from app.ui.local_panel import local_html, local_label, wire_local_timer
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -29,7 +32,8 @@ def provider_choices() -> list[tuple[str, str]]:
     """(label, value) for the provider dropdown; presets that cannot run yet say so in their label."""
     choices = [("Auto", AUTO)]
     for p in PRESETS.values():
-        choices.append((p.label if p.available else f"{p.label} (not available yet)", p.name))
+        label = local_label() if p.name == "local" else p.label
+        choices.append((label if p.available else f"{p.label} (not available yet)", p.name))
     return choices
 
 
@@ -38,6 +42,8 @@ def model_choices(provider: str) -> list[str]:
     preset = PRESETS.get(provider)
     if preset is None:
         return []
+    if provider == "local":
+        return [local_model_id()]  # the one file the local server loads
     ids = [preset.default_model] if preset.default_model else []
     return ids + [m for m in preset.models if m not in ids]
 
@@ -59,13 +65,21 @@ def base_url_for(provider: str, settings: Settings) -> dict[str, Any]:
 def provider_hint(provider: str, home: Any) -> str:
     """One line under the picker: what this choice needs or means."""
     if provider == AUTO:
-        found = first_configured_provider(home)
+        found = default_provider(home)
+        if found == "local":
+            return ("No key is set, so Auto uses the **small local model** (Qwen2.5-Coder-0.5B). For Kimi K2, set "
+                    "GROQ_API_KEY or MOONSHOT_API_KEY below.")
         if found:
             return f"Auto uses the first provider with a key: **{PRESETS[found].label}**."
+        if INSTALLER.status().busy:
+            return ("No key is set: Auto will use the small local model once it is installed (progress below). For "
+                    "Kimi K2, set a key below, or pick vLLM / a URL.")
         return "Auto uses the first provider with a key, and none is set yet: set one below, or pick vLLM / a URL."
     preset = PRESETS.get(provider)
     if preset is None:
         return f"Unknown provider `{provider}`."
+    if provider == "local" and INSTALLER.status().phase != "ready":
+        return f"{preset.note} {INSTALLER.status().line()}"
     return preset.note
 
 
@@ -167,6 +181,9 @@ class Sidebar:
     tools_box: gr.Accordion
     tools: gr.HTML
     refresh_tools: gr.Button
+    local: gr.HTML
+    local_timer: gr.Timer
+    local_phase: gr.State
 
 
 def build_sidebar(settings: Settings) -> Sidebar:
@@ -192,11 +209,15 @@ def build_sidebar(settings: Settings) -> Sidebar:
         refresh_models = gr.Button("↻ Refresh models", size="sm", elem_id="k2-refresh-models", visible=provider != AUTO)
         hint = gr.Markdown(provider_hint(provider, settings.home), elem_classes="k2-hint")
         keys = gr.HTML(keys_html(key_status(key_env_names(), settings.home)), elem_id="k2-keys")
+        status = INSTALLER.status()
+        local = gr.HTML(local_html(status), elem_id="k2-local")
+        local_timer = gr.Timer(2.0, active=status.phase not in ("ready", "disabled"))
+        local_phase = gr.State(status.phase)
     with gr.Accordion("Tools", open=False, elem_classes="k2-panel", elem_id="k2-tools-panel") as tools_box:
         tools = gr.HTML("", elem_id="k2-tools")
         refresh_tools = gr.Button("↻ Refresh", size="sm")
     return Sidebar(new_chat, conversations, provider_dd, model_dd, base_url, refresh_models, hint, keys, tools_box, tools,
-                   refresh_tools)
+                   refresh_tools, local, local_timer, local_phase)
 
 
 def wire_sidebar(sb: Sidebar, settings: Settings, backend: Backend) -> None:
@@ -231,3 +252,5 @@ def wire_sidebar(sb: Sidebar, settings: Settings, backend: Backend) -> None:
         return tools_panel(settings, backend)
 
     sb.refresh_tools.click(on_refresh_tools, None, sb.tools)
+    wire_local_timer(sb.local_timer, sb.local, sb.local_phase, sb.provider, sb.hint, provider_choices,
+                     lambda provider: provider_hint(provider, settings.home))

@@ -166,7 +166,7 @@ def test_resolve_explains_what_to_set(_isolated_home, monkeypatch):
         resolve("moonshot", home=_isolated_home)
     with pytest.raises(ConfigError, match="needs a base URL"):
         resolve("openai-compatible", "m", home=_isolated_home)
-    with pytest.raises(ConfigError, match="not available yet"):
+    with pytest.raises(ConfigError, match="local model is not installed: run `python run.py local install`"):
         resolve("local", home=_isolated_home)
     (_isolated_home / ".env").write_text("GROQ_API_KEY=from-dotenv\n")
     (_isolated_home / ".env").chmod(0o600)

@@ -38,7 +38,7 @@ def test_tools_panel_lists_servers_and_config_errors() -> None:
 def test_provider_picker_offers_every_preset_and_marks_local_unavailable() -> None:
     choices = dict((value, label) for label, value in provider_choices())
     assert set(choices) == {AUTO, "groq", "moonshot", "vllm", "openai-compatible", "local"}
-    assert choices["local"].endswith("(not available yet)")
+    assert choices["local"] == "Local: Qwen2.5-Coder-0.5B (small, offline) (not installed)"
     assert wants_base_url("vllm") and wants_base_url("openai-compatible")
     assert wants_base_url("moonshot")  # api.moonshot.cn for mainland China accounts
     assert not wants_base_url("groq") and not wants_base_url(AUTO)

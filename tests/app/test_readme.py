@@ -9,9 +9,10 @@ from app.cli import _parser
 from app.config import Settings
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-# Read outside Settings: by providers, storage, the launcher and the built-in servers.
+# Read outside Settings: by providers, storage, the launcher, the built-in servers and agents/local.
 OTHER_VARIABLES = {"K2HUB_PRICES", "K2HUB_WORKSPACE_ROOT", "K2HUB_VENV", "GROQ_API_KEY", "MOONSHOT_API_KEY",
-                   "DATABASE_URL"}
+                   "DATABASE_URL", "K2HUB_MODELS_DIR", "K2HUB_LOCAL_MODEL", "K2HUB_LOCAL_CONTEXT",
+                   "K2HUB_SANDBOX", "K2HUB_SANDBOX_MEMORY_MB", "K2HUB_GO_CACHE"}
 
 
 def documented_variables() -> set[str]:
@@ -33,5 +34,5 @@ def test_the_two_commands_and_cli_verbs_are_documented():
     verbs = _parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     for verb in verbs:
         assert f"python run.py {verb}" in README or verb == "serve", verb
-    for flag in ("--provider", "--model", "--base-url", "--max-steps", "--json"):
+    for flag in ("--provider", "--model", "--base-url", "--max-steps", "--json", "--no-local"):
         assert flag in README

@@ -238,3 +238,16 @@ def test_own_error_class_names_are_not_shown() -> None:
     view.apply(RunFinished(answer="", steps=1, tokens=0, cost_usd=0.0, reason="error",
                            error="AuthError: Key missing or wrong for Groq (401)."))
     assert "<b>The run failed.</b> Key missing or wrong for Groq (401)." in view.messages[-1].content
+
+
+def test_unsafe_sandbox_result_is_flagged_red() -> None:
+    view = _view()
+    _started(view)
+    view.apply(ToolCallStarted(call_id="functions.sandbox__run_python:0", name="sandbox__run_python",
+                               arguments={"code": "print(1)"}))
+    card = view.messages[-1]
+    view.apply(ToolCallFinished(call_id="functions.sandbox__run_python:0", name="sandbox__run_python",
+                                preview="⚠ UNSAFE: ran without isolation (K2HUB_SANDBOX=unsafe-local)\nrun_python: exit code 0",
+                                duration_s=0.1))
+    assert card.metadata["title"].endswith("⚠ UNSAFE: no sandbox")
+    assert 'k2-notice-error">⚠ UNSAFE: ran without isolation' in card.content

@@ -1,0 +1,1 @@
+"""The embedded local model: pinned weights, the llama-cpp-python runtime installed on demand, a loopback server."""
