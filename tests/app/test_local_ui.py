@@ -32,7 +32,7 @@ def test_labels_and_hints_follow_the_install(monkeypatch: pytest.MonkeyPatch, _i
     assert "Auto will use the small local model once it is installed" in provider_hint(AUTO, _isolated_home)
     assert poll("runtime")[1:] == ("weights", True) and poll("weights")[2] is False
     monkeypatch.setattr(installer, "ready_on_disk", lambda: True)
-    monkeypatch.setattr("agents.providers.ready_on_disk", lambda: True)
+    monkeypatch.setattr("agents.model_spec.ready_on_disk", lambda: True)
     monkeypatch.setattr(INSTALLER, "_status", LocalStatus("ready"))
     assert local_label() == "Local: Qwen2.5-Coder-0.5B (small, offline)"
     assert "small local model" in provider_hint(AUTO, _isolated_home)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents import providers
+from agents import model_spec
 from agents.errors import ConfigError
 from agents.local import installer
 from agents.local.installer import INSTALLER, LocalStatus
@@ -16,7 +16,7 @@ from agents.providers import default_provider, resolve
 
 @pytest.fixture
 def local_ready(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(providers, "ready_on_disk", lambda: True)
+    monkeypatch.setattr(model_spec, "ready_on_disk", lambda: True)
     monkeypatch.setattr(installer, "ready_on_disk", lambda: True)
 
 
@@ -56,4 +56,4 @@ def test_a_user_gguf_gives_the_model_its_name(_isolated_home: Path, local_ready,
 
 
 async def test_models_of_the_local_preset(_isolated_home: Path):
-    assert await providers.discover_models("local", home=_isolated_home) == ["qwen2.5-coder-0.5b-instruct"]
+    assert await model_spec.discover_models("local", home=_isolated_home) == ["qwen2.5-coder-0.5b-instruct"]
