@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
 
@@ -33,3 +34,20 @@ def serve(server: MCPServer, args: argparse.Namespace) -> None:
 def main(server: MCPServer, argv: Sequence[str] | None = None) -> None:
     """Parse the shared options and run the server (for servers without options of their own)."""
     serve(server, parser(server.name).parse_args(argv))
+
+
+def workspace_main(description: str, create: Callable[[Path | None], MCPServer], argv: Sequence[str] | None) -> None:
+    """Run a server that serves per-conversation workspaces under --root (workspace, sandbox)."""
+    p = parser(description)
+    p.add_argument("--root", type=Path, help="directory holding one workspace per conversation")
+    args = p.parse_args(argv)
+    serve(create(args.root), args)
+
+
+def human_size(n: int) -> str:
+    """Byte count for people: 512 B, 3.4 KB, 1.2 MB."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / (1024 * 1024):.1f} MB"

@@ -7,6 +7,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mcp_servers._cli import human_size
+
 MAX_ENTRIES = 50_000
 MAX_LISTED = 30
 # The server's own files (saved full outputs) are not the code's doing.
@@ -38,7 +40,7 @@ class Changes:
         budget = MAX_LISTED
         for label, items in (("created", self.created), ("changed", self.changed)):
             if items:
-                shown = [f"{p} ({_size(n)})" for p, n in items[:budget]]
+                shown = [f"{p} ({human_size(n)})" for p, n in items[:budget]]
                 budget -= len(shown)
                 more = f", … {len(items) - len(shown)} more" if len(items) > len(shown) else ""
                 lines.append(f"files {label}: " + ", ".join(shown) + more)
@@ -113,10 +115,3 @@ def _adopt(info: os.stat_result, owner: int, name: str | Path, dir_fd: int | Non
 def _own(path: str) -> bool:
     return path == OWN_DIR or path.startswith(OWN_DIR + "/")
 
-
-def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / (1024 * 1024):.1f} MB"

@@ -262,10 +262,7 @@ def _go_summary(args: list[str], text: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the sandbox server on stdio, or on streamable HTTP with --http PORT."""
-    p = _cli.parser("K2 Agent Hub code sandbox MCP server")
-    p.add_argument("--root", type=Path, help="directory holding one workspace per conversation")
-    args = p.parse_args(argv)
-    _cli.serve(create_server(args.root), args)
+    _cli.workspace_main("K2 Agent Hub code sandbox MCP server", create_server, argv)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ import re
 import secrets
 import stat
 import sys
-from pathlib import Path
 from typing import Annotated, BinaryIO
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -19,6 +18,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from mcp_servers import _cli
+from mcp_servers._cli import human_size
 from mcp_servers._paths import Workspace, conversation_id, workspace_root
 
 MAX_READ_BYTES = 64 * 1024
@@ -90,7 +90,7 @@ def create_server(root: str | os.PathLike[str] | None = None) -> MCPServer:
                 head = f.read(SNIFF_BYTES)
                 if b"\x00" in head:
                     kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
-                    return f"{path}: binary file ({_size(info.st_size)}, {kind}); its bytes are not shown"
+                    return f"{path}: binary file ({human_size(info.st_size)}, {kind}); its bytes are not shown"
                 f.seek(0)
                 return _read_lines(f, path, start_line, max_lines)
 
@@ -111,10 +111,10 @@ def create_server(root: str | os.PathLike[str] | None = None) -> MCPServer:
             old, mode = _existing(dir_fd, parts[-1], path, read=append)
             data = old + added
             if len(data) > MAX_WRITE_BYTES:
-                raise ToolError(f"{path}: refused: files larger than {_size(MAX_WRITE_BYTES)} cannot be written")
+                raise ToolError(f"{path}: refused: files larger than {human_size(MAX_WRITE_BYTES)} cannot be written")
             _replace_atomically(dir_fd, parts[-1], data, mode)
         verb = "appended" if append else "wrote"
-        return f"{verb} {len(added)} bytes to {path} (file is now {_size(len(data))})"
+        return f"{verb} {len(added)} bytes to {path} (file is now {human_size(len(data))})"
 
     @server.tool(annotations=DESTRUCTIVE, structured_output=False)
     def delete_path(ctx: Context, path: PathArg) -> str:
@@ -216,7 +216,7 @@ class _Search:
             if not stat.S_ISREG(info.st_mode):
                 return self._skip("special files")
             if info.st_size > MAX_GREP_FILE_BYTES:
-                return self._skip(f"files over {_size(MAX_GREP_FILE_BYTES)}")
+                return self._skip(f"files over {human_size(MAX_GREP_FILE_BYTES)}")
             if self.scanned + info.st_size > MAX_GREP_SCAN_BYTES:
                 self.budget_hit = True
                 return
@@ -246,7 +246,7 @@ class _Search:
         if self.skipped:
             lines.append("[skipped: " + ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items())) + "]")
         if self.budget_hit:
-            lines.append(f"[search stopped after {_size(MAX_GREP_SCAN_BYTES)}; narrow the path or glob]")
+            lines.append(f"[search stopped after {human_size(MAX_GREP_SCAN_BYTES)}; narrow the path or glob]")
         return "\n".join(lines)
 
 
@@ -275,7 +275,7 @@ def _describe(name: str, dir_fd: int) -> str:
         return f"{name} -> {os.readlink(name, dir_fd=dir_fd)}"
     if stat.S_ISDIR(info.st_mode):
         return f"{name}/"
-    return f"{name} ({_size(info.st_size)})"
+    return f"{name} ({human_size(info.st_size)})"
 
 
 def _read_lines(f: BinaryIO, path: str, start_line: int, max_lines: int) -> str:
@@ -302,7 +302,7 @@ def _read_lines(f: BinaryIO, path: str, start_line: int, max_lines: int) -> str:
     text = "".join(out)
     end = start_line + len(out) - 1
     if truncated_line:
-        return f"{text}\n[line {start_line} is longer than {_size(MAX_READ_BYTES)} and was cut; {total} lines in total]"
+        return f"{text}\n[line {start_line} is longer than {human_size(MAX_READ_BYTES)} and was cut; {total} lines in total]"
     if start_line == 1 and end == total:
         return text
     more = f"; use start_line={end + 1} to continue" if end < total else ""
@@ -322,7 +322,7 @@ def _existing(dir_fd: int, name: str, path: str, read: bool) -> tuple[bytes, int
         if not stat.S_ISREG(info.st_mode):
             raise ToolError(f"{path}: not a regular file")
         if read and info.st_size > MAX_WRITE_BYTES:
-            raise ToolError(f"{path}: refused: appending would exceed {_size(MAX_WRITE_BYTES)}")
+            raise ToolError(f"{path}: refused: appending would exceed {human_size(MAX_WRITE_BYTES)}")
         return (f.read() if read else b""), stat.S_IMODE(info.st_mode)
 
 
@@ -342,14 +342,6 @@ def _replace_atomically(dir_fd: int, name: str, data: bytes, mode: int) -> None:
         raise
 
 
-def _size(n: int) -> str:
-    """Human-readable byte count."""
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / (1024 * 1024):.1f} MB"
-
 
 def _clip(line: str) -> str:
     """Shorten a long matching line for display."""
@@ -363,10 +355,7 @@ def _display(path: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the workspace server on stdio, or on streamable HTTP with --http PORT."""
-    p = _cli.parser("K2 Agent Hub workspace files MCP server")
-    p.add_argument("--root", type=Path, help="directory holding one workspace per conversation")
-    args = p.parse_args(argv)
-    _cli.serve(create_server(args.root), args)
+    _cli.workspace_main("K2 Agent Hub workspace files MCP server", create_server, argv)
 
 
 if __name__ == "__main__":
