@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
 
 from storage.db import Database
@@ -276,22 +277,34 @@ def add_step(
         "completion_tokens": completion_tokens, "cached_tokens": cached_tokens, "cost_usd": cost_usd,
         "duration_s": duration_s, "error": error, "created_at": utcnow(),
     }
-    # The planner's hot path (two per step): one INSERT ... RETURNING with seq computed in SQL. The foreign key
-    # refuses an unknown run; the unique (run_id, call_id) index turns a repeated call_id into a no-op.
-    next_seq = select(func.coalesce(func.max(Step.seq), -1) + 1).where(Step.run_id == run_id).scalar_subquery()
-    insert = sqlite_insert if db.dialect == "sqlite" else pg_insert
-    stmt = (
-        insert(Step)
-        .values(seq=next_seq, **values)
-        .on_conflict_do_nothing(index_elements=["run_id", "call_id"])
-        .returning(*Step.__table__.c)
-    )
-    # A Core connection, not an ORM session: a session costs more than the insert itself here.
+    # The planner's hot path (two per step): one prebuilt INSERT ... RETURNING on a Core connection (an ORM session
+    # or building the statement each time costs more than the insert itself).
     with db.write_connection() as conn:
-        row = conn.execute(stmt).first()
+        row = conn.execute(_step_insert(db.dialect), values).first()
         if row is None:
             row = conn.execute(select(Step.__table__).where(Step.run_id == run_id, Step.call_id == call_id)).one()
     return Step(**row._mapping)
+
+
+_STEP_INSERTS: dict[str, Any] = {}
+
+
+def _step_insert(dialect: str) -> Any:
+    """INSERT of one step with seq computed in SQL; a repeated (run_id, call_id) is a no-op (the unique index)."""
+    if dialect not in _STEP_INSERTS:
+        table = Step.__table__
+        columns = [c.name for c in table.c if c.name not in ("id", "seq")]
+        next_seq = (
+            select(func.coalesce(func.max(table.c.seq), -1) + 1).where(table.c.run_id == bindparam("run_id"))
+        ).scalar_subquery()
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        _STEP_INSERTS[dialect] = (
+            insert(table)
+            .values(seq=next_seq, **{c: bindparam(c) for c in columns})
+            .on_conflict_do_nothing(index_elements=["run_id", "call_id"])
+            .returning(*table.c)
+        )
+    return _STEP_INSERTS[dialect]
 
 
 def get_step(db: Database, run_id: str, call_id: str) -> Step | None:
