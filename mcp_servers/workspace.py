@@ -37,7 +37,7 @@ DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_
 ADDITIVE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 PathArg = Annotated[
-    str, Field(description="Path relative to the workspace, e.g. 'src/main.go'; '.' is the workspace itself")
+    str, Field(description="Path of the file or folder, relative to the workspace ('.' is the workspace itself)")
 ]
 
 
