@@ -52,8 +52,15 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", default=None, help="API base URL (vllm, openai-compatible)")
 
 
+SERVE_FLAGS = ("--host", "--port", "--no-browser")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `k2hub` console script and of run.py."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].split("=")[0] in SERVE_FLAGS:
+        # `python run.py --port 8000` means `python run.py serve --port 8000`.
+        argv.insert(0, "serve")
     args = _parser().parse_args(argv)
     verb = args.verb or "serve"
     if verb == "test":

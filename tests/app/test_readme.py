@@ -36,3 +36,13 @@ def test_the_two_commands_and_cli_verbs_are_documented():
         assert f"python run.py {verb}" in README or verb == "serve", verb
     for flag in ("--provider", "--model", "--base-url", "--max-steps", "--json", "--no-local"):
         assert flag in README
+
+
+def test_serve_flags_work_without_the_verb(monkeypatch):
+    import app.cli as cli
+    import app.server
+
+    seen = {}
+    monkeypatch.setattr(app.server, "serve", lambda settings, **kw: seen.update(port=settings.port, **kw))
+    assert cli.main(["--port", "7999", "--no-browser"]) == 0
+    assert seen["port"] == 7999 and seen["open_browser"] is False
