@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.events import event_from_dict
 from agents.runner import Agent, RunRequest
 from storage import repo
 from tests.agents.conftest import REPO, agent_config, collect, of_type, with_limits, write_mcp_json
@@ -200,7 +201,8 @@ def test_cli_ask_json_streams_typed_events(fake_k2: FakeK2Server, _isolated_home
     )
     assert out.returncode == 0, out.stderr[-2000:]
     events = [json.loads(line) for line in out.stdout.splitlines()]
-    assert all("type" in e for e in events)
+    # Every line is one of the typed events consumers can rebuild.
+    assert [event_from_dict(e).type for e in events] == [e["type"] for e in events]
     assert events[0]["type"] == "run_started" and events[-1]["type"] == "run_finished"
     assert {"answer": "Done.", "steps": 2}.items() <= events[-1].items()
     assert events[-1]["tokens"] > 0 and "cost_usd" in events[-1]
