@@ -39,7 +39,7 @@ LOOP = ("Use the workspace__write_file tool to write the text 'The secret word i
 
 def raw_generation(model: Path, prompt_tokens: list[int]) -> tuple[int, float]:
     """(completion tokens, seconds from first to last token) for raw llama-cpp-python, greedy, until EOS."""
-    from llama_cpp import Llama, StoppingCriteriaList
+    from llama_cpp import StoppingCriteriaList
 
     llm = _raw_llm(model)
     count = [0]

@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from agents.events import event_from_dict
 from agents.runner import Agent, RunRequest
