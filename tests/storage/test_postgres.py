@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from storage.db import Database
 from storage.migrations import MIGRATIONS
-from storage.models import TABLES
+from storage.schema import TABLES
 from tests.storage import test_migrations
 from tests.storage.test_checkpoint import checkpoint_round_trip
 from tests.storage.test_db import two_threads_append

@@ -7,32 +7,30 @@ lock, so a migration is applied exactly once.
 
 Migrations describe the schema as it was when written (frozen Core tables, not the live models): a later
 migration that adds a column must still apply cleanly on a fresh database. tests/storage checks that the
-migrated schema matches storage.models.
+migrated schema matches storage.schema.TABLES.
+
+Each migration lives in its own module here, `mNNN_<what>.py`, next to nothing else, so features added in
+parallel never edit the same file; importing this package imports them all (in version order).
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import (
-    JSON,
     Column,
     Connection,
     DateTime,
     Engine,
-    Float,
-    ForeignKey,
-    Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
-    Text,
-    UniqueConstraint,
     text,
 )
 
@@ -53,14 +51,15 @@ MIGRATIONS: list[Migration] = []
 
 
 def migration(fn: Callable[[Connection], None]) -> Callable[[Connection], None]:
-    """Register `fn`, named `mNNN_what_it_does`, as migration NNN; versions must follow each other."""
+    """Register `fn`, named `mNNN_what_it_does`, as migration NNN (each number once; tests check there are no gaps)."""
     found = re.fullmatch(r"m(\d{3})_(\w+)", fn.__name__)
     if not found:
         raise ValueError(f"migration {fn.__name__!r} must be named mNNN_description")
     version = int(found.group(1))
-    if version != len(MIGRATIONS) + 1:
-        raise ValueError(f"migration {fn.__name__} should be number {len(MIGRATIONS) + 1}")
+    if any(m.version == version for m in MIGRATIONS):
+        raise ValueError(f"migration {fn.__name__}: number {version} is taken")
     MIGRATIONS.append(Migration(version, found.group(2), fn))
+    MIGRATIONS.sort(key=lambda m: m.version)
     return fn
 
 
@@ -75,98 +74,6 @@ _schema_version = Table(
     Column("name", String(200), nullable=False),
     Column("applied_at", DateTime, nullable=False),
 )
-
-
-@migration
-def m001_initial(conn: Connection) -> None:
-    """Conversations, messages, runs, steps, artifacts, settings."""
-    md = MetaData()
-    Table(
-        "conversations", md,
-        Column("id", String(64), primary_key=True),
-        Column("title", String, nullable=False),
-        Column("created_at", DateTime, nullable=False),
-        Column("updated_at", DateTime, nullable=False, index=True),
-        Column("provider", String, nullable=False),
-        Column("model", String, nullable=False),
-    )  # fmt: skip
-    Table(
-        "runs", md,
-        Column("id", String(64), primary_key=True),
-        Column("conversation_id", String, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
-        Column("status", String, nullable=False, index=True),
-        Column("provider", String, nullable=False),
-        Column("model", String, nullable=False),
-        Column("started_at", DateTime, nullable=False),
-        Column("finished_at", DateTime),
-        Column("steps", Integer, nullable=False),
-        Column("prompt_tokens", Integer, nullable=False),
-        Column("completion_tokens", Integer, nullable=False),
-        Column("cached_tokens", Integer, nullable=False),
-        Column("cost_usd", Float, nullable=False),
-        Column("error", Text),
-        Column("skills_used", JSON),
-        Column("meta", JSON, nullable=False),
-        Index("ix_runs_conversation_started", "conversation_id", "started_at"),
-    )  # fmt: skip
-    Table(
-        "artifacts", md,
-        Column("id", String(64), primary_key=True),
-        Column("conversation_id", String, ForeignKey("conversations.id", ondelete="CASCADE"), index=True),
-        Column("run_id", String, ForeignKey("runs.id", ondelete="SET NULL"), index=True),
-        Column("kind", String, nullable=False),
-        Column("name", String, nullable=False),
-        Column("mime", String, nullable=False),
-        Column("size", Integer, nullable=False),
-        Column("sha256", String(64), nullable=False, index=True),
-        Column("data", LargeBinary, nullable=False),
-        Column("created_at", DateTime, nullable=False),
-    )  # fmt: skip
-    Table(
-        "messages", md,
-        Column("id", Integer, primary_key=True),
-        Column("conversation_id", String, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
-        Column("run_id", String, ForeignKey("runs.id", ondelete="SET NULL"), index=True),
-        Column("seq", Integer, nullable=False),
-        Column("role", String, nullable=False),
-        Column("content", Text),
-        Column("reasoning_content", Text),
-        Column("tool_calls", JSON),
-        Column("tool_call_id", String),
-        Column("name", String),
-        Column("extra", JSON),
-        Column("created_at", DateTime, nullable=False),
-        UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
-    )  # fmt: skip
-    Table(
-        "steps", md,
-        Column("id", Integer, primary_key=True),
-        Column("run_id", String, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
-        Column("seq", Integer, nullable=False),
-        Column("kind", String, nullable=False),
-        Column("name", String, nullable=False),
-        Column("call_id", String),
-        Column("args", JSON),
-        Column("result_preview", Text),
-        Column("message", JSON),
-        Column("artifact_id", String, ForeignKey("artifacts.id", ondelete="SET NULL")),
-        Column("prompt_tokens", Integer, nullable=False),
-        Column("completion_tokens", Integer, nullable=False),
-        Column("cached_tokens", Integer, nullable=False),
-        Column("cost_usd", Float, nullable=False),
-        Column("duration_s", Float, nullable=False),
-        Column("error", Text),
-        Column("created_at", DateTime, nullable=False),
-        UniqueConstraint("run_id", "call_id", name="uq_steps_run_call"),
-        Index("ix_steps_run_seq", "run_id", "seq"),
-    )  # fmt: skip
-    Table(
-        "settings", md,
-        Column("key", String(200), primary_key=True),
-        Column("value", JSON),
-        Column("updated_at", DateTime, nullable=False),
-    )  # fmt: skip
-    md.create_all(conn)
 
 
 def _transaction(engine: Engine) -> Connection:
@@ -228,3 +135,12 @@ def migrate(engine: Engine, migrations: Sequence[Migration] | None = None) -> li
             )
         done.append(step.version)
     return done
+
+
+def _load_all() -> None:
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if re.fullmatch(r"m\d{3}_\w+", info.name):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_load_all()
