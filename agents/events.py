@@ -47,11 +47,14 @@ class ToolCallFinished(_Event):
 
 
 class ApprovalRequested(_Event):
+    """A risky call waits for the user: what would run (name, arguments), what it does (risk) and why it asks."""
+
     type: Literal["approval_requested"] = "approval_requested"
     call_id: str
     name: str
     arguments: Any
     reason: str
+    risk: str = ""
 
 
 class Usage(_Event):
@@ -63,6 +66,23 @@ class Usage(_Event):
     cached_tokens: int = 0
     cost_usd: float
     price_source: str = ""
+
+
+class SubagentUpdate(_Event):
+    """Progress of one sub-agent (one report) of a multi-document analysis: its own steps, tokens and cost."""
+
+    type: Literal["subagent_update"] = "subagent_update"
+    subagent_run_id: str
+    document_id: str
+    title: str
+    status: str  # running, done, failed, budget, loop
+    steps: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    elapsed_s: float = 0.0
+    rows: int = 0
+    rejected: int = 0
+    error: str | None = None
 
 
 class Notice(_Event):
@@ -79,8 +99,10 @@ class RunFinished(_Event):
     steps: int
     tokens: int
     cost_usd: float
-    reason: Literal["done", "budget", "loop", "error", "stopped"] = "done"
+    # 'waiting': paused until the user approves or denies the calls announced by ApprovalRequested.
+    reason: Literal["done", "budget", "loop", "error", "stopped", "waiting"] = "done"
     error: str | None = None
+    skills_used: list[str] = Field(default_factory=list)  # Agent-Hub skills loaded, as "name@version"
 
 
 Event = Annotated[
@@ -93,6 +115,7 @@ Event = Annotated[
         ApprovalRequested,
         Usage,
         Notice,
+        SubagentUpdate,
         RunFinished,
     ],
     Field(discriminator="type"),

@@ -17,7 +17,8 @@ def after_model(state: RunState) -> list[Send] | Literal["__end__"]:
     if state.get("stop_reason"):
         return END
     calls = state["messages"][-1].get("tool_calls") or []
-    return [Send("run_tool", {"call": call}) for call in calls] or END
+    batch = [call["id"] for call in calls]  # the approval gate ignores content read by sibling calls
+    return [Send("run_tool", {"call": call, "batch": batch}) for call in calls] or END
 
 
 def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> Any:

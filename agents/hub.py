@@ -117,6 +117,13 @@ class Hub:
         """OpenAI tool specs for every known tool (servers being restarted keep their last tool list)."""
         return list(self._specs)
 
+    def tool_info(self, name: str) -> tuple[ServerConfig, types.Tool | None] | None:
+        """The server config and MCP tool (with its annotations) behind `server__tool`; None for unknown names."""
+        route = self._routes.get(name)
+        if route is None:
+            return None
+        return route.server.config, next((t for t in route.server.tools if t.name == route.tool), None)
+
     def status(self) -> list[ServerStatus]:
         """Health of every server, then one entry per configuration error."""
         rows = [

@@ -18,10 +18,17 @@ SERVER_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,48}$")
 BUILTIN_SERVERS: list[tuple[str, str]] = [
     ("workspace", "mcp_servers.workspace"),
     ("sandbox", "mcp_servers.sandbox"),
+    ("skills_hub", "mcp_servers.skills_hub"),
+    ("analysis", "mcp_servers.analysis"),
+    ("pdf_reader", "mcp_servers.pdf_reader"),
+    ("cobol", "mcp_servers.cobol"),
+    ("browser", "mcp_servers.browser"),
 ]
 
 # What a built-in server may inherit from the app's environment (mcp's stdio client passes almost nothing).
-BUILTIN_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "SYSTEMROOT")
+BUILTIN_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "SYSTEMROOT",
+                    # Servers that read or write the app's database (analysis, pdf_reader) must use the same one.
+                    "DATABASE_URL")
 BUILTIN_ENV_PREFIXES = ("K2HUB_",)
 # Keys stay with the app: a built-in server (later: the code sandbox) must never see them.
 BUILTIN_ENV_DENY = ("K2HUB_API_KEY",)
@@ -42,6 +49,9 @@ class ServerConfig(BaseModel):
     builtin: bool = Field(default=False, description="Shipped with the app rather than configured by the user.")
     timeout_s: float | None = Field(default=None, gt=0, description="Per-call timeout; None uses the hub default.")
     enabled: bool = Field(default=True, description="Disabled servers are listed but never started.")
+    trusted: bool = Field(
+        default=False, description="External servers only: its results are not untrusted content (agents/approval.py)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ServerConfig:

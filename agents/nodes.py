@@ -9,7 +9,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents import budget, loop_guard, providers
+from agents import approval, budget, loop_guard, providers, skills_context, subagents
 from agents.errors import AppError
 from agents.events import Notice, ToolCallFinished, ToolCallStarted, Usage
 from agents.state import RunContext, RunState, ToolTask
@@ -119,8 +119,19 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
     done = await asyncio.to_thread(repo.get_step, ctx.db, ctx.run_id, call_id) if ctx.resumed else None
     if done is not None:
         return {"messages": [_tool_message(call_id, name, done.result_preview or done.error or "")]}
+    # A risky call after untrusted content waits here (a LangGraph interrupt) for the user's approval.
+    denial = await approval.gate(ctx, emit, call_id, name, args, task.get("batch", ()))
+    if denial is not None:
+        await approval.record_denial(ctx, emit, call_id, name, args, denial)
+        return {"messages": [_tool_message(call_id, name, denial)]}
     emit(ToolCallStarted(call_id=call_id, name=name, arguments=args))
-    result = await ctx.hub.call(name, args, meta={"k2hub/conversation": ctx.conversation_id})
+    usage: dict[str, Any] = {}  # a planner-level tool's own model usage (sub-agents), added to this run's totals
+    if name == subagents.TOOL_NAME:
+        result, usage = await subagents.analyze_documents(ctx, args, emit)
+    else:
+        result = await ctx.hub.call(name, args, meta={"k2hub/conversation": ctx.conversation_id,
+                                                       "k2hub/run": ctx.run_id})
+    await approval.note_result(ctx, call_id, name, args, result.text)
     view, artifact_id = await asyncio.to_thread(_bounded_view, ctx, name, result.text)
     error = result.text[:PREVIEW_CHARS] if result.is_error else None
     await asyncio.to_thread(
@@ -136,6 +147,9 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
         duration_s=result.duration_s,
         error=error,
     )
+    if name == skills_context.LOAD_TOOL:  # the run records which skill versions it followed
+        await asyncio.to_thread(skills_context.note_tool_call, ctx.db, ctx.run_id, name, args, result.text,
+                                result.is_error)
     emit(
         ToolCallFinished(
             call_id=call_id,
@@ -146,7 +160,7 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
             artifact_id=artifact_id,
         )
     )
-    return {"messages": [_tool_message(call_id, name, view)]}
+    return {"messages": [_tool_message(call_id, name, view)], **usage}
 
 
 def _tool_message(call_id: str, name: str, content: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agents import providers
+from agents import context, providers, skills_context, subagents
 from agents.budget import Limits
 from agents.errors import ConfigError
 from agents.events import Event, Notice, RunFinished, RunStarted
@@ -23,7 +23,7 @@ from agents.mcp_config import builtin_servers, load_mcp_json
 from agents.presets import PRESETS
 from agents.providers import RetryPolicy
 from agents.state import RunContext
-from storage import repo
+from storage import approvals, repo
 from storage.checkpoint import open_checkpointer
 from storage.db import Database
 from storage.transcript import store_run_result
@@ -84,6 +84,7 @@ class Agent:
         try:
             db = Database(database_url)
             stack.callback(db.close)
+            await asyncio.to_thread(skills_context.ensure_builtin, db)  # idempotent: a hash check once installed
             checkpointer = await stack.enter_async_context(open_checkpointer(db.url))
             servers, errors = load_mcp_json(config.home / "mcp.json")
             hub = Hub(builtin_servers({**os.environ, "K2HUB_HOME": str(config.home)}) + servers, default_timeout_s=config.tool_timeout_s,
@@ -146,10 +147,18 @@ class Agent:
         # Database work runs off the event loop: a blocking write there would stall the checkpointer's connection.
         conversation_id, run_id, history = await asyncio.to_thread(self._open_run, req, chain[0])
         user = {"role": "user", "content": req.prompt}
-        state = {"messages": [*history, user], "base": len(history) + 1, "started_at": time.time()}
+        # Attached documents lead the run's messages: whole when they fit the window, else a note to search them.
+        lead, plan = await asyncio.to_thread(context.prepare_run, self.db, run_id, conversation_id, chain[0],
+                                             [*history, user], SYSTEM_PROMPT, self.hub.tools())
+        lead_messages = [lead] if lead else []
+        state = {"messages": [*lead_messages, *history, user], "base": len(lead_messages) + len(history) + 1,
+                 "started_at": time.time()}
         limits = self._limits(req.max_steps)
         async for event in self._drive(run_id, conversation_id, chain, limits, state, resumed=False):
             yield event
+            if lead and isinstance(event, RunStarted):
+                yield context.plan_notice(plan, run_id)
+        await asyncio.to_thread(context.calibrate, self.db, run_id)
 
     def _open_run(self, req: RunRequest, spec: providers.ModelSpec) -> tuple[str, str, list[dict[str, Any]]]:
         """The conversation (created if new), its history made valid, and a new run holding the user's prompt."""
@@ -187,6 +196,10 @@ class Agent:
         *,
         resumed: bool,
     ) -> AsyncIterator[Event]:
+        tools = subagents.with_planner_tools(self.hub.tools())  # + analyze_documents (issue 8)
+        # Progressive disclosure: the few skills matching the user's prompt, named in the system prompt.
+        skills = await asyncio.to_thread(skills_context.section_for_run, self.db, run_id, tools,
+                                         chain[0].info.context_window)
         ctx = RunContext(
             run_id=run_id,
             conversation_id=conversation_id,
@@ -194,8 +207,8 @@ class Agent:
             hub=self.hub,
             chain=chain,
             limits=limits,
-            system_prompt=SYSTEM_PROMPT.format(today=date.today().isoformat()),
-            tools=self.hub.tools(),
+            system_prompt=SYSTEM_PROMPT.format(today=date.today().isoformat()) + skills,
+            tools=tools,
             tool_timeout_s=self.config.tool_timeout_s,
             # A small local model gets a smaller view; the rest of a long result is kept as an artifact.
             result_chars=min(self.config.result_chars, chain[0].info.result_chars or self.config.result_chars),
@@ -235,7 +248,10 @@ class Agent:
     async def _finish(
         self, run_id: str, conversation_id: str, config: dict[str, Any], *, stopped: bool, crash: BaseException | None
     ) -> RunFinished:
-        values = (await self.graph.aget_state(config)).values
+        snapshot = await self.graph.aget_state(config)
+        values = snapshot.values
+        if snapshot.interrupts and not stopped and crash is None:
+            return await self._pause(run_id, values)
         messages = values.get("messages", [])
         base = values.get("base", len(messages))
         reason = "stopped" if stopped else ("error" if crash else values.get("stop_reason") or "done")
@@ -252,8 +268,39 @@ class Agent:
         )
         answer = next((m.get("content") or "" for m in reversed(new) if m.get("role") == "assistant"), "")
         tokens = values.get("prompt_tokens", 0) + values.get("completion_tokens", 0)
+        skills = await asyncio.to_thread(skills_context.skills_used, self.db, run_id)
         return RunFinished(run_id=run_id, answer=answer, steps=values.get("steps", 0), tokens=tokens,
-                           cost_usd=values.get("cost_usd", 0.0), reason=reason, error=error)
+                           cost_usd=values.get("cost_usd", 0.0), reason=reason, error=error, skills_used=skills)
+
+
+    async def _pause(self, run_id: str, values: dict[str, Any]) -> RunFinished:
+        """Risky calls wait for the user: the run is 'waiting'; its messages are stored when it ends."""
+        totals = {k: values.get(k, 0) for k in ("steps", "prompt_tokens", "completion_tokens", "cached_tokens")}
+        cost = values.get("cost_usd", 0.0)
+        await asyncio.to_thread(repo.update_run, self.db, run_id, status="waiting", cost_usd=cost, **totals)
+        return RunFinished(run_id=run_id, answer="", steps=totals["steps"], cost_usd=cost, reason="waiting",
+                           tokens=totals["prompt_tokens"] + totals["completion_tokens"])
+
+    async def approve(self, run_id: str, call_id: str, approved: bool, note: str = "") -> AsyncIterator[Event]:
+        """Record the user's decision on a waiting call; once no call of the run waits, the run continues."""
+        run = await asyncio.to_thread(repo.get_run, self.db, run_id)
+        if run is None or run.status not in ("waiting", "running") or run_id in self._tasks:
+            state = "not found" if run is None else ("still running" if run_id in self._tasks else run.status)
+            raise ConfigError(f"Run {run_id!r} is not waiting for an approval ({state}).")
+        try:
+            await asyncio.to_thread(approvals.decide, self.db, run_id, call_id, approved, note)
+        except (LookupError, ValueError) as exc:
+            raise ConfigError(str(exc)) from None
+        pending = await asyncio.to_thread(approvals.approvals_for_run, self.db, run_id, pending_only=True)
+        if pending:
+            names = ", ".join(f"{p.tool} ({p.call_id})" for p in pending)
+            yield Notice(run_id=run_id, message=f"Decision recorded; the run continues once these are decided: {names}.")
+            yield RunFinished(run_id=run_id, answer="", steps=run.steps, cost_usd=run.cost_usd, reason="waiting",
+                              tokens=run.prompt_tokens + run.completion_tokens)
+            return
+        # The interrupted tool calls run again from the top and find their decisions recorded.
+        async for event in self.resume(run_id):
+            yield event
 
 
 def _title(prompt: str) -> str:

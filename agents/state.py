@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Required, TypedDict
 
 from agents.budget import Limits
 from agents.hub import Hub
@@ -27,10 +27,11 @@ class RunState(TypedDict, total=False):
     error: str | None
 
 
-class ToolTask(TypedDict):
+class ToolTask(TypedDict, total=False):
     """Payload of one fanned-out tool call."""
 
-    call: dict[str, Any]
+    call: Required[dict[str, Any]]
+    batch: list[str]  # ids of every call of the same assistant message
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Command line: `k2hub [serve|ask|resume|runs|models|local|test]` (also `python run.py ...`)."""
+"""Command line: `k2hub [serve|ask|resume|approve|runs|models|local|test]` (also `python run.py ...`)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,15 @@ def _parser() -> argparse.ArgumentParser:
     _model_flags(models)
     local = sub.add_parser("local", help="install the embedded local model in the foreground, or show its status")
     local.add_argument("action", nargs="?", choices=["install", "status"], default="status")
+    from app.cobol_cli import add_parser as add_cobol_parser
+
+    add_cobol_parser(sub)
+    from app.approval_cli import add_parser as add_approve_parser
+
+    add_approve_parser(sub)
+    from app.skills_cli import add_parser as add_skills_parser
+
+    add_skills_parser(sub)
     test = sub.add_parser("test", help="run the test suite (pytest)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
     return p
@@ -65,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     verb = args.verb or "serve"
     if verb == "test":
         return run_tests(args.pytest_args)
+    if verb == "cobol":
+        from app.cobol_cli import cobol_verb
+
+        return cobol_verb(args)
+    if verb == "skills":
+        from app.skills_cli import skills_verb
+
+        return skills_verb(args)
     if verb == "local":
         from app.local_cli import local_verb
 
@@ -114,10 +131,19 @@ async def _async_main(verb: str, args: argparse.Namespace) -> int:
                 return _list_runs(agent)
             if verb == "resume":
                 return await _resume(agent, args)
+            if verb == "approve":
+                from app.approval_cli import approve_events
+
+                return await _print_events(approve_events(agent, args), as_json=args.json)
             from agents.runner import RunRequest
 
             req = RunRequest(prompt=args.prompt, conversation_id=args.conversation, max_steps=args.max_steps)
-            return await _print_events(agent.run(req), as_json=args.json)
+            events = agent.run(req)
+            if not args.json and sys.stdin.isatty() and sys.stdout.isatty():  # ask y/N when a call needs approval
+                from app.approval_cli import interactive
+
+                events = interactive(agent, events)
+            return await _print_events(events, as_json=args.json)
         finally:
             await agent.aclose()
     except AppError as exc:
@@ -142,7 +168,8 @@ def _list_runs(agent: Any) -> int:
     if not runs:
         print("No interrupted runs.")
     for run in runs:
-        print(f"{run.id}  {run.started_at:%Y-%m-%d %H:%M}  {run.provider}/{run.model}  conversation {run.conversation_id}")
+        print(f"{run.id}  {run.started_at:%Y-%m-%d %H:%M}  {run.status}  {run.provider}/{run.model}  "
+              f"conversation {run.conversation_id}")
     return 0
 
 
@@ -156,7 +183,12 @@ async def _resume(agent: Any, args: argparse.Namespace) -> int:
             print("No interrupted runs.")
             return 0
         run_id = runs[-1].id
-    return await _print_events(agent.resume(run_id), as_json=args.json)
+    events = agent.resume(run_id)
+    if not args.json and sys.stdin.isatty() and sys.stdout.isatty():  # ask y/N for calls still waiting
+        from app.approval_cli import interactive
+
+        events = interactive(agent, events)
+    return await _print_events(events, as_json=args.json)
 
 
 async def _print_events(events: Any, *, as_json: bool) -> int:
@@ -172,6 +204,10 @@ async def _print_events(events: Any, *, as_json: bool) -> int:
             mode = _print_human(ev, mode, color)
         if ev.type == "run_finished":
             finished = ev
+    if finished is not None and finished.reason == "waiting":
+        from app.approval_cli import WAITING_EXIT
+
+        return WAITING_EXIT
     return 0 if finished is not None and finished.reason == "done" else 1
 
 
@@ -194,13 +230,19 @@ def _print_human(ev: Any, mode: str, color: Any) -> str:
         status = color(RED, f"error: {ev.error}") if ev.error else ev.preview.replace("\n", " ")[:200]
         out.write(color(CYAN, f"← {ev.name} ({ev.duration_s:.2f}s): ") + status + "\n")
         mode = "tool"
+    elif ev.type == "approval_requested":
+        from app.approval_cli import describe
+
+        out.write(describe(ev, color, YELLOW, BOLD))
+        mode = "approval"
     elif ev.type == "notice":
         out.write(color(RED if ev.level == "error" else YELLOW, f"\n[{ev.level}] {ev.message}\n"))
         mode = "notice"
     elif ev.type == "run_finished":
         if ev.error:
             out.write(color(RED, f"\n{ev.error}"))
-        out.write(color(DIM, f"\n— {ev.steps} steps · {ev.tokens:,} tokens · ${ev.cost_usd:.4f} · {ev.reason}\n"))
+        skills = f" · skills: {', '.join(ev.skills_used)}" if ev.skills_used else ""
+        out.write(color(DIM, f"\n— {ev.steps} steps · {ev.tokens:,} tokens · ${ev.cost_usd:.4f} · {ev.reason}{skills}\n"))
     out.flush()
     return mode
 

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Host the UI binds to.")
     port: int = Field(7860, description="Port the UI listens on (the next free one if taken).")
     open_browser: bool = Field(True, description="Open the browser on start when a display is available.")
+    subagent_concurrency: int = Field(4, description="Multi-report analysis: sub-agents (one per report) running at once.")
+    subagent_max_steps: int = Field(40, description="Budget of each sub-agent: model calls.")
+    subagent_max_tokens: int = Field(600_000, description="Budget of each sub-agent: prompt + completion tokens.")
+    subagent_max_cost_usd: float = Field(1.0, description="Budget of each sub-agent: dollars.")
     local: bool = Field(True, description="Install the embedded local model in the background (UI) and use it when no "
                         "key is set; false is the same as --no-local.")
 

@@ -78,6 +78,12 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
             theme=THEME,
             css_paths=[CSS_PATH],
         )
+        from app.ui import evidence  # clicking a number in a KPI table opens its page with the quote highlighted
+
+        evidence.mount(demo.app, lambda: backend.opened.db if backend.opened else None)
+        from app.ui import files  # workspace files, served one by one from the conversation's own folder
+
+        files.mount(demo.app)
         shown = "127.0.0.1" if host == "0.0.0.0" else (f"[{host}]" if ":" in host else host)
         print(f"K2 Agent Hub running at http://{shown}:{port}  (Ctrl+C to quit)", flush=True)
         # Our own wait rather than demo.block_thread(): that one stops the server (and its event loop) on

@@ -15,8 +15,11 @@ if TYPE_CHECKING:
 
 def agent_config(settings: "Settings"):  # noqa: ANN201 - AgentConfig imported lazily
     """The agent's view of the settings."""
+    from agents import subagents
     from agents.runner import AgentConfig
 
+    subagents.LIMITS = subagents.SubagentLimits(settings.subagent_concurrency, settings.subagent_max_steps,
+                                                settings.subagent_max_tokens, settings.subagent_max_cost_usd)
     return AgentConfig(
         home=settings.home,
         provider=settings.provider,

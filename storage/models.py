@@ -14,8 +14,8 @@ from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text, UniqueC
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-RUN_STATUSES = ("running", "done", "failed", "stopped", "budget", "loop", "interrupted")
-"""Every value Run.status may take; 'running' is the only unfinished one."""
+RUN_STATUSES = ("running", "done", "failed", "stopped", "budget", "loop", "interrupted", "waiting")
+"""Every value Run.status may take; 'running' and 'waiting' (for the user's approval) are the unfinished ones."""
 
 STEP_KINDS = ("model", "tool")
 

@@ -242,9 +242,10 @@ def list_runs(db: Database, conversation_id: str) -> list[Run]:
 
 
 def unfinished_runs(db: Database) -> list[Run]:
-    """Runs still marked 'running' (after a crash: candidates to resume or mark interrupted), oldest first."""
+    """Runs still 'running' (after a crash) or 'waiting' for an approval: candidates to resume, oldest first."""
     with db.session(write=False) as s:
-        return list(s.exec(select(Run).where(Run.status == "running").order_by(col(Run.started_at))))
+        query = select(Run).where(col(Run.status).in_(("running", "waiting"))).order_by(col(Run.started_at))
+        return list(s.exec(query))
 
 
 # ---- steps ---------------------------------------------------------------------------------------------

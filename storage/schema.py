@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
+from storage.approvals import TABLES as APPROVAL_TABLES
+from storage.cobol_sessions import TABLES as COBOL_TABLES
+from storage.documents import TABLES as DOCUMENT_TABLES
+from storage.ledger import TABLES as LEDGER_TABLES
 from storage.models import TABLES as CORE_TABLES
+from storage.skills import TABLES as SKILL_TABLES
 
-TABLES: tuple[type[SQLModel], ...] = (*CORE_TABLES,)
+TABLES: tuple[type[SQLModel], ...] = (*CORE_TABLES, *DOCUMENT_TABLES, *LEDGER_TABLES, *SKILL_TABLES, *APPROVAL_TABLES,
+                                     *COBOL_TABLES)
 """All mapped tables, in dependency order."""

@@ -10,8 +10,12 @@ import gradio as gr
 
 from app.ui.backend import Backend
 from app.ui.chat import build_chat, wire_chat, wire_startup
+from app.ui.cobol import build_cobol, wire_cobol
+from app.ui.documents import build_documents, wire_documents
+from app.ui.files import build_files, wire_files
 from app.ui.render import notice_html
 from app.ui.sidebar import build_sidebar, wire_sidebar
+from app.ui.skills import build_skills, wire_skills
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -42,12 +46,25 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
             with gr.Column(scale=0, min_width=280, elem_id="k2-sidebar"):
                 sb = build_sidebar(settings)
             with gr.Column(scale=1, elem_id="k2-main"):
-                if os.environ.get("K2HUB_SANDBOX") == "unsafe-local":
-                    gr.HTML(notice_html("error", UNSAFE_SANDBOX, title="Sandbox off."), elem_id="k2-unsafe-banner")
-                chat = build_chat()
+                # One tab per feature; each feature adds its tab here with a couple of lines.
+                with gr.Tabs(elem_id="k2-tabs"):
+                    with gr.Tab("Chat", id="chat", elem_id="k2-chat-tab"):
+                        if os.environ.get("K2HUB_SANDBOX") == "unsafe-local":
+                            gr.HTML(notice_html("error", UNSAFE_SANDBOX, title="Sandbox off."), elem_id="k2-unsafe-banner")
+                        chat = build_chat()
+                        docs = build_documents()
+                        files = build_files()
+                    with gr.Tab("Skills", id="skills", elem_id="k2-skills-tab"):
+                        skills_tab = build_skills()
+                    with gr.Tab("COBOL", id="cobol", elem_id="k2-cobol-tab"):
+                        cobol_tab = build_cobol()
         wire_sidebar(sb, settings, backend)
         wire_chat(chat, sb, backend)
+        wire_documents(docs, chat.conversation_id, [chat.conversation_id, chat.status], backend)
+        wire_files(files, chat.conversation_id, [chat.conversation_id, chat.status])
         wire_startup(demo, chat, sb, backend)
+        wire_skills(skills_tab, backend, chat.conversation_id, demo)
+        wire_cobol(cobol_tab, backend, sb)
     return demo, backend
 
 

@@ -14,7 +14,10 @@ from typing import Any
 import gradio as gr
 
 from agents.events import RunStarted
+from app.ui.approvals import ApprovalPanel, build_approval_panel, wire_approvals
+from app.ui.approvals import refresh_after as refresh_approvals
 from app.ui.backend import Backend, readable_error
+from app.ui.files import show_images
 from app.ui.render import RunView, format_usage, history_from_messages, notice_html
 from app.ui.sidebar import AUTO, Sidebar, tools_need_attention, tools_panel, wants_base_url
 
@@ -43,6 +46,7 @@ class Chat:
     send: gr.Button
     stop: gr.Button
     conversation_id: gr.State
+    approval: ApprovalPanel | None = None  # Approve / Deny for risky calls waiting in this conversation
 
 
 def build_chat() -> Chat:
@@ -61,6 +65,7 @@ def build_chat() -> Chat:
         min_height=360,
     )
     status = gr.HTML(status_html(""), elem_id="k2-status")
+    approval = build_approval_panel()
     with gr.Row(elem_id="k2-composer", equal_height=True):
         prompt = gr.Textbox(
             placeholder="Message K2…  (Enter to send, Shift+Enter for a new line)",
@@ -74,7 +79,7 @@ def build_chat() -> Chat:
         )
         send = gr.Button("Send", variant="primary", scale=0, min_width=88, elem_id="k2-send")
         stop = gr.Button("■ Stop", variant="stop", scale=0, min_width=88, visible=False, elem_id="k2-stop")
-    return Chat(chatbot, status, prompt, send, stop, gr.State(None))
+    return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval)
 
 
 def _runs_summary(runs: list[Any]) -> str:
@@ -82,7 +87,9 @@ def _runs_summary(runs: list[Any]) -> str:
         return ""
     tokens = sum((r.prompt_tokens or 0) + (r.completion_tokens or 0) for r in runs)
     cost = sum(r.cost_usd or 0.0 for r in runs)
-    return f"{len(runs)} run{'s' if len(runs) != 1 else ''} · {format_usage(tokens, cost)}"
+    skills = list(dict.fromkeys(s for r in runs for s in (r.skills_used or [])))
+    used = f" · skills: {', '.join(skills)}" if skills else ""
+    return f"{len(runs)} run{'s' if len(runs) != 1 else ''} · {format_usage(tokens, cost)}{used}"
 
 
 def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
@@ -128,6 +135,8 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             async with aclosing(agent.run(req)) as events:
                 async for event in events:
                     view.apply(event)
+                    if event.type == "tool_call_finished":  # a screenshot or chart it wrote shows under its card
+                        show_images(view.messages, view.conversation_id, event.call_id)
                     if isinstance(event, RunStarted):
                         backend.active[session] = event.run_id
                         if session in backend.stop_requested:
@@ -164,7 +173,8 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
     send_outputs = [chat.chatbot, chat.prompt, chat.status, chat.send, chat.stop, chat.conversation_id,
                     sb.conversations, sb.tools]
     for trigger in (chat.prompt.submit, chat.send.click):
-        trigger(send, send_inputs, send_outputs, concurrency_limit=None, show_progress="hidden")
+        sent = trigger(send, send_inputs, send_outputs, concurrency_limit=None, show_progress="hidden")
+        refresh_approvals(chat, backend, sent)
 
     def stop(request: gr.Request) -> Any:
         backend.stop(request.session_hash or "")
@@ -188,9 +198,12 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             log.exception("loading conversation %s failed", conversation_id)
             error = notice_html("error", readable_error(exc), "Cannot open this conversation.")
             return [gr.ChatMessage(content=error)], None, ""
-        return history_from_messages(rows, steps), conversation_id, status_html(_runs_summary(runs))
+        history = show_images(history_from_messages(rows, steps), conversation_id)
+        return history, conversation_id, status_html(_runs_summary(runs))
 
-    sb.conversations.input(open_conversation, sb.conversations, [chat.chatbot, chat.conversation_id, chat.status])
+    opened = sb.conversations.input(open_conversation, sb.conversations, [chat.chatbot, chat.conversation_id, chat.status])
+    refresh_approvals(chat, backend, opened)
+    wire_approvals(chat, backend)
 
 
 def wire_startup(demo: gr.Blocks, chat: Chat, sb: Sidebar, backend: Backend) -> None:

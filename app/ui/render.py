@@ -22,11 +22,14 @@ from agents.events import (
     ReasoningDelta,
     RunFinished,
     RunStarted,
+    SubagentUpdate,
     TextDelta,
     ToolCallFinished,
     ToolCallStarted,
     Usage,
 )
+from app.ui.approvals import approval_message
+from app.ui.evidence import subagent_card
 
 THINKING = "Thinking"
 # Marks from fonts every desktop has (DejaVu, Segoe UI Symbol): emoji fonts are missing on many Linux boxes.
@@ -53,7 +56,8 @@ def readable(error: str) -> str:
     return _OWN_ERROR_PREFIX.sub("", error.strip())
 
 
-_STATUS_WORDS = {"error": "failed", "budget": "budget reached", "loop": "stopped (loop)", "stopped": "stopped"}
+_STATUS_WORDS = {"error": "failed", "budget": "budget reached", "loop": "stopped (loop)", "stopped": "stopped",
+                 "waiting": "waiting for your approval"}
 
 
 def _clip(text: str, limit: int) -> str:
@@ -145,7 +149,8 @@ def finish_tool_card(card: ChatMessage, arguments: Any, preview: str, duration_s
     if duration_s is not None:
         meta["duration"] = round(duration_s, 2)
     if error:
-        meta["title"] = f"✗ {meta['title'].removeprefix(TOOL_MARK + ' ')} — failed"
+        outcome = "denied by you" if error.startswith("The user denied") else "failed"
+        meta["title"] = f"✗ {meta['title'].removeprefix(TOOL_MARK + ' ')} — {outcome}"
     if preview.startswith(UNSAFE_MARK):
         # The sandbox ran this code without isolation (K2HUB_SANDBOX=unsafe-local): say so where the result shows.
         meta["title"] += " — ⚠ UNSAFE: no sandbox"
@@ -188,9 +193,16 @@ class RunView:
             self._live(f"running {event.name}…")
         elif isinstance(event, ToolCallFinished):
             self._tool_finished(event)
+        elif isinstance(event, SubagentUpdate):  # one card per report of a multi-document analysis
+            cards = self.__dict__.setdefault("_subagents", {})
+            if event.subagent_run_id not in cards:
+                cards[event.subagent_run_id] = subagent_card(event)
+                self.messages.append(cards[event.subagent_run_id])
+            subagent_card(event, cards[event.subagent_run_id])
         elif isinstance(event, ApprovalRequested):
             self._close_segment()
-            self.messages.append(ChatMessage(content=notice_html("warning", event.reason, f"Approval needed for {event.name}.")))
+            self.messages.append(approval_message(event))
+            self._live(f"waiting for your approval of {event.name}")
         elif isinstance(event, Usage):
             self._usage = format_usage(event.prompt_tokens + event.completion_tokens, event.cost_usd, event.cached_tokens)
             self._live(self._phase)
@@ -259,7 +271,7 @@ class RunView:
         if answer and answer != shown and answer not in self._notices:
             self._answer = ChatMessage(content=event.answer)
             self.messages.append(self._answer)
-        if event.reason != "done":
+        if event.reason not in ("done", "waiting"):  # a waiting run's approval card says it all
             title = _FINISH_TITLES[event.reason] + "."
             detail = readable(event.error or "")
             level = "info" if event.reason == "stopped" else "error"
@@ -276,6 +288,8 @@ class RunView:
             parts.append(f"{event.steps} step{'s' if event.steps != 1 else ''}")
         if event.tokens or event.cost_usd:
             parts.append(format_usage(event.tokens, event.cost_usd))
+        if event.skills_used:
+            parts.append("skills: " + ", ".join(event.skills_used))
         self.status = " · ".join(p for p in parts if p)
 
 

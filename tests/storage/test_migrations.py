@@ -51,7 +51,9 @@ def test_migrated_schema_matches_the_models(db: Database) -> None:
         uniques = {tuple(u["column_names"]) for u in found.get_unique_constraints(name)}
         declared = [u for u in table.constraints if isinstance(u, UniqueConstraint)]
         assert uniques == {tuple(c.name for c in u.columns) for u in declared}, name
-        indexes = {tuple(i["column_names"]) for i in found.get_indexes(name) if not i.get("unique")}
+        # Expression indexes (Postgres full-text GIN, migration 2) are raw dialect DDL with no model counterpart.
+        indexes = {tuple(i["column_names"]) for i in found.get_indexes(name)
+                   if not i.get("unique") and None not in i["column_names"]}  # fmt: skip
         assert indexes == {tuple(c.name for c in i.columns) for i in table.indexes}, name
 
 

@@ -20,6 +20,7 @@ from tests.storage import test_migrations
 from tests.storage.test_checkpoint import checkpoint_round_trip
 from tests.storage.test_db import two_threads_append
 from tests.storage.test_repo import *  # noqa: F403 - rerun every repo test against Postgres
+from tests.storage.test_documents import *  # noqa: F403 - and the document tests
 
 
 def _admin(pg_url: str):  # type: ignore[no-untyped-def]

@@ -1,0 +1,1 @@
+"""Deterministic COBOL project analysis (no model): sources, copybooks, data layouts, procedure graphs, JCL."""

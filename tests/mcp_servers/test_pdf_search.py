@@ -1,0 +1,142 @@
+"""Page search: real pages (hand-written PDFs and FinanceBench 10-Ks) ingested by the real ingest into SQLite FTS5."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mcp_servers._finance_vocab import concepts_in
+from mcp_servers._pdf_ingest import ingest_pdf
+from mcp_servers._pdf_search import analyse, search_pages
+from mcp_servers._pdf_sections import describe_pages, statement_of
+from storage.db import Database
+from tests.mcp_servers.pdf_support import financebench_pdf, have_financebench, text_pdf
+
+needs_amazon = pytest.mark.skipif(not have_financebench("AMAZON_2017_10K"), reason="FinanceBench PDFs not found")
+
+NOTE_PAGE = (
+    "Notes to Consolidated Financial Statements\nNote 4 Property and Equipment\n"
+    "Property and equipment, at cost, consisted of land, buildings and equipment. Depreciation expense was recorded. "
+    "We review property and equipment for impairment."
+)
+CASH_FLOW_PAGE = (
+    "Consolidated Statements of Cash Flows\n(in millions) 2022 2021\nNet income 1,200 1,100\n"
+    "Purchases of property and equipment (800) (650)\nNet cash provided by operating activities 2,400 2,100"
+)
+CONTENTS_PAGE = (
+    "Index to Consolidated Financial Statements\nConsolidated Statements of Cash Flows 3\n"
+    "Consolidated Statements of Operations 4\nConsolidated Balance Sheets 5\nConsolidated Statements of "
+    "Stockholders' Equity 6\nNotes 7 - property and equipment, purchases, capital expenditures"
+)
+MDNA_PAGE = (
+    "Item 7. Management's Discussion and Analysis\nLegal Proceedings and litigation are described in Item 3. "
+    "We face lawsuits and claims in the ordinary course of business; an investigation by the regulator continues."
+)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    return Database(f"sqlite:///{tmp_path}/search.db")
+
+
+@pytest.fixture
+def small(db: Database, tmp_path: Path) -> str:
+    pdf = tmp_path / "small.pdf"
+    pdf.write_bytes(text_pdf([CONTENTS_PAGE, NOTE_PAGE, CASH_FLOW_PAGE, MDNA_PAGE]))
+    return ingest_pdf(db, pdf).document.id
+
+
+def numbers(hits) -> list[int]:
+    return [h.number for h in hits]
+
+
+def test_query_analysis_expands_finance_vocabulary():
+    capex = analyse("Is 3M a capital-intensive business based on FY2022 data?")
+    labels = {t.label for t in capex.terms}
+    assert {"purchases of property plant and equipment", "total assets", "capital expenditures"} <= labels
+    assert capex.years == ["2022"] and capex.statements.get("cash_flow") and capex.statements.get("balance")
+    legal = analyse("Has the company reported any materially important ongoing legal battles?")
+    assert {"litigation", "legal proceedings", "contingencies"} <= {t.label for t in legal.terms}
+    assert not legal.quantitative and any(p.search("note 21 legal proceedings") for p in legal.sections)
+    fcf = analyse("What is FCF in FY2021 and FY2022?")
+    assert "net cash provided by operating activities" in {t.label for t in fcf.terms}
+    assert fcf.years == ["2021", "2022"]
+    quick = {c.name for c in concepts_in("What is the quick ratio?")}
+    assert quick == {"working capital"}
+    assert "inventories" in {t.label for t in analyse("quick ratio").terms}
+    # Question boilerplate is not searched for; numbers are.
+    boiler = analyse("Give a response to the question by relying on the details shown. Answer in USD millions: 1,577")
+    assert "response" not in {t.label for t in boiler.terms} and boiler.numbers == ["1,577"]
+
+
+def test_statement_page_beats_notes_and_contents(db: Database, small: str):
+    hits = search_pages(db, "What were capital expenditures in FY2022 according to the cash flow statement?", [small])
+    assert numbers(hits)[0] == 3, [(h.number, h.reason) for h in hits]
+    assert "cash flow statement" in hits[0].reason
+    assert hits[0].document_id == small and "Purchases of property" in hits[0].snippet
+    contents = next(h for h in hits if h.number == 1)
+    assert "contents page" in contents.reason and contents.score < hits[0].score
+
+
+def test_prose_question_finds_the_prose_page(db: Database, small: str):
+    hits = search_pages(db, "Is the company involved in any legal battles?", [small])
+    assert numbers(hits)[0] == 4, [(h.number, h.reason) for h in hits]
+
+
+def test_numbers_of_the_question_count(db: Database, small: str):
+    hits = search_pages(db, "Where does the figure 2,400 appear?", [small])
+    assert numbers(hits)[0] == 3 and "number" in hits[0].reason
+
+
+def test_neighbours_doc_filter_and_empty_cases(db: Database, small: str):
+    hits = search_pages(db, "purchases of property and equipment", [small], k=1, neighbours=1)
+    assert numbers(hits)[0] == 3 and sorted(numbers(hits)) == [2, 3, 4]
+    assert all("neighbour of page 3" in h.reason for h in hits[1:])
+    assert search_pages(db, "purchases of property", []) == []
+    assert search_pages(db, "purchases of property", ["0" * 32]) == []
+    assert search_pages(db, "the of and", [small]) == []
+    assert search_pages(db, "zzzzqqq", [small]) == []
+    assert numbers(search_pages(db, "purchases of property", None, k=2))  # every document
+
+
+def test_statement_titles_even_with_split_words():
+    assert statement_of(["3M Company and Subsidiaries", "Consolidated Balance Shee t"]) == "balance"
+    assert statement_of(["Consolidated Statement of Cash Flow s"]) == "cash_flow"
+    assert statement_of(["Consolidated Statements of Comprehensive Income"]) == "comprehensive"
+    assert statement_of(["CONSOLIDATED STATEMENTS OF OPERATIONS"]) == "income"
+    # A sentence mentioning a statement is not its title.
+    assert (
+        statement_of(["The balance sheet shows our liquidity improved because receivables fell a lot this year"])
+        is None
+    )
+
+
+@needs_amazon
+def test_financebench_statement_pages(db: Database):
+    doc = ingest_pdf(db, financebench_pdf("AMAZON_2017_10K")).document
+    with db.engine.connect() as conn:
+        from sqlalchemy import text
+
+        rows = conn.execute(
+            text("SELECT number, text FROM pages WHERE document_id = :d ORDER BY number"), {"d": doc.id}
+        )
+        infos = {i.number: i for i in describe_pages(rows)}
+    assert {n: infos[n].statement for n in (37, 38, 40)} == {37: "cash_flow", 38: "income", 40: "balance"}
+    assert infos[35].contents  # the index to the financial statements
+    assert infos[38].numeric > 0.3 and infos[20].numeric < 0.3
+    # FinanceBench questions on this report (evidence pages 0-based 37 and 39 -> 1-based 38 and 40).
+    revenue = search_pages(
+        db,
+        "What is Amazon's year-over-year change in revenue from FY2016 to FY2017? "
+        "Use the line items shown in the statement of income.",
+        [doc.id],
+        k=5,
+    )
+    assert numbers(revenue)[0] == 38
+    dpo = search_pages(db, "What is Amazon's FY2017 days payable outstanding (DPO)?", [doc.id], k=5)
+    assert {38, 40} & set(numbers(dpo)[:3]), [(h.number, h.reason) for h in dpo]
+    # Plain words would not find it: 'DPO' appears nowhere in the report; the vocabulary brings accounts payable.
+    assert "accounts payable" in {t.label for t in analyse("DPO").terms}
+    capex = search_pages(db, "How much did Amazon spend on capex in 2017?", [doc.id], k=3)
+    assert numbers(capex)[0] == 37, [(h.number, h.reason) for h in capex]
