@@ -98,7 +98,9 @@ def explain(reads: Sequence[UntrustedRead]) -> str:
         item = f"{read.source} (via {read.tool})"
         if item not in seen:
             seen.append(item)
-    shown = "; ".join(seen[:SOURCES_SHOWN]) + (f"; and {len(seen) - SOURCES_SHOWN} more" if len(seen) > SOURCES_SHOWN else "")
+    shown = "; ".join(seen[:SOURCES_SHOWN]) + (
+        f"; and {len(seen) - SOURCES_SHOWN} more" if len(seen) > SOURCES_SHOWN else ""
+    )
     return (
         f"This conversation has read untrusted content: {shown}. Text from there may try to make the agent do "
         "things you did not ask for, so risky tool calls wait for your approval."

@@ -13,6 +13,7 @@ run another process finished (`python run.py resume`) is picked up from its stor
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -57,8 +58,6 @@ async def _analyze(agent: Agent, conversation_id: str, as_json: bool) -> str:
 
 async def start(agent: Agent, source: Path, title: str = "") -> CobolSession:
     """Open a session: a new conversation whose workspace holds a copy of the project, analysed."""
-    import json
-
     source = Path(source).expanduser()
     if not source.is_dir():
         raise ConfigError(f"{source}: not a folder; give the COBOL project's folder (or unzip it first)")
@@ -97,6 +96,8 @@ def _session(agent: Agent, session_id: str) -> CobolSession:
 async def _drive(agent: Agent, run_id: str | None, request: RunRequest) -> AsyncIterator[Event]:
     """Resume run_id when a crash left it running, else start the request as a new run."""
     run = await asyncio.to_thread(repo.get_run, agent.db, run_id) if run_id else None
+    if run is not None and agent.running(run.id):
+        raise ConfigError("This step is already running; wait for it or press Stop.")
     events = agent.resume(run.id) if run is not None and run.status == "running" else agent.run(request)
     async for event in events:
         yield event
@@ -158,6 +159,8 @@ async def generate_and_verify(agent: Agent, session_id: str, **model: Any) -> As
     ws = workspace(agent, session.conversation_id)
     last = (session.run_ids or [None])[-1]
     prior = await asyncio.to_thread(repo.get_run, agent.db, last) if last else None
+    if prior is not None and prior.status == "waiting":
+        raise ConfigError("The generation run waits for an approval: approve or deny it in the Chat tab.")
     if session.stage in ("generating", "verifying") and prior is not None and prior.status != "running":
         await _finish(agent, session_id, ws, prior.status, prior.error)  # finished elsewhere (run.py resume)
         return
@@ -185,7 +188,7 @@ async def generate_and_verify(agent: Agent, session_id: str, **model: Any) -> As
 async def _finish(agent: Agent, session_id: str, ws: Path, status: str, error: str | None) -> None:
     session = await asyncio.to_thread(_session, agent, session_id)
     await asyncio.to_thread(cobol_report.refresh, agent.db, session, ws)
-    failed = status in ("failed", "stopped")
+    failed = status in ("failed", "stopped", "interrupted")
     await asyncio.to_thread(cobol_sessions.update_session, agent.db, session_id, stage="failed" if failed else "done",
                             error=(error or "the run stopped") if failed else None)  # fmt: skip
 

@@ -113,6 +113,10 @@ class Agent:
         base = self.config.limits
         return base if not max_steps else Limits(max_steps, base.max_tokens, base.max_cost_usd, base.max_wall_s)
 
+    def running(self, run_id: str) -> bool:
+        """Whether this process is driving the run right now (a 'running' row without it was left by a crash)."""
+        return run_id in self._tasks
+
     def stop(self, run_id: str) -> None:
         """Stop a run: its current model or tool call is cancelled and it ends with reason 'stopped'."""
         task = self._tasks.get(run_id)

@@ -192,7 +192,7 @@ def create_server(root: str | os.PathLike[str] | None = None, database_url: str 
         ]
         listing = "\n".join(f"- {OUTPUT_DIR}/{f.name} ({_cli.human_size(f.stat().st_size)})" for f in files)
         table = _kpi_export.comparison_markdown(found, names, link=EVIDENCE_LINK)
-        return f"Files written (downloadable in the Analysis tab):\n{listing}\n\n{table}"
+        return f"Files written (in the conversation workspace; download them from the Files panel under the chat):\n{listing}\n\n{table}"
 
     return server
 

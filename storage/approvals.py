@@ -74,7 +74,9 @@ def _insert_ignore(db: Database, table: Any, values: dict[str, Any], keys: list[
 # ---- untrusted reads -----------------------------------------------------------------------------------
 
 
-def record_untrusted_read(db: Database, conversation_id: str, run_id: str, call_id: str, tool: str, source: str) -> None:
+def record_untrusted_read(
+    db: Database, conversation_id: str, run_id: str, call_id: str, tool: str, source: str
+) -> None:
     """Remember that the conversation's model has seen this untrusted result (idempotent per call)."""
     values = {"conversation_id": conversation_id, "run_id": run_id, "call_id": call_id, "tool": tool,
               "source": source[:2000], "created_at": utcnow()}  # fmt: skip

@@ -41,12 +41,19 @@ async def prepare(
     """(base URL of the running local server, shaped messages, chosen tools); starts the server when needed."""
     model = await asyncio.to_thread(weights.model_for_use)  # the pinned file is hashed once per process
     url = await asyncio.to_thread(runtime.ensure_server, model)
-    chosen = select_tools(messages, tools or [], info.max_tools or 4)
+    chosen = select_tools(messages, usable_tools(info, tools or []), info.max_tools or 4)
     shaped = shrink_results(messages, info.result_chars or 2000)
     if shaped and shaped[-1].get("role") == "tool":
         shaped.append({"role": "system", "content": AFTER_TOOLS})
     budget = runtime.context_size() - ANSWER_RESERVE_TOKENS - _tokens(str(chosen))
     return url, fit(shaped, budget), [compact(t) for t in chosen] or None
+
+
+def usable_tools(info: ModelInfo, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tools of the servers the model may use (ModelInfo.tool_servers; all when None)."""
+    if info.tool_servers is None:
+        return tools
+    return [t for t in tools if t.get("function", {}).get("name", "").partition("__")[0] in info.tool_servers]
 
 
 def _words(text: str) -> set[str]:

@@ -108,7 +108,11 @@ def _panel_state(backend: Backend, conversation_id: str | None) -> tuple[Any, st
     row = pending[0]
     more = f"<i>{len(pending) - 1} more call(s) of this run wait after this one.</i>" if len(pending) > 1 else ""
     text = approval_markdown(row.tool, row.arguments, row.risk, row.reason, more)
-    return gr.update(visible=True), text, {"run_id": row.run_id, "call_id": row.call_id, "conversation_id": conversation_id}
+    return (
+        gr.update(visible=True),
+        text,
+        {"run_id": row.run_id, "call_id": row.call_id, "conversation_id": conversation_id},
+    )
 
 
 def wire_approvals(chat: Chat, backend: Backend) -> None:

@@ -33,7 +33,9 @@ def test_untrusted_servers_are_browser_pdf_reader_and_externals_unless_trusted()
     assert not is_untrusted_server(builtin("workspace")) and not is_untrusted_server(builtin("sandbox"))
     assert is_untrusted_server(external()) and not is_untrusted_server(external(trusted=True))
     # The mcp.json field, and built-ins never carry it.
-    configs, errors = parse_mcp_servers({"mcpServers": {"mine": {"command": "x", "trusted": True}, "theirs": {"url": "http://h/mcp"}}})
+    configs, errors = parse_mcp_servers(
+        {"mcpServers": {"mine": {"command": "x", "trusted": True}, "theirs": {"url": "http://h/mcp"}}}
+    )
     assert errors == [] and [c.trusted for c in configs] == [True, False]
     assert not any(c.trusted for c in builtin_servers({}))
 
@@ -67,7 +69,9 @@ def test_annotations_decide_for_external_tools_and_can_only_add_risk_to_builtins
     assert risk_of("crm__find", {}, ext, tool("find", read_only_hint=True)) is None
     assert risk_of("crm__send", {}, ext, tool("send")) == "is a tool of the external server crm, not marked read-only"
     assert risk_of("crm__send", {}, ext, tool("send", read_only_hint=False, open_world_hint=True)) is not None
-    assert risk_of("crm__drop", {}, ext, tool("drop", destructive_hint=True)) == "is marked destructive by the crm server"
+    assert (
+        risk_of("crm__drop", {}, ext, tool("drop", destructive_hint=True)) == "is marked destructive by the crm server"
+    )
     # A trusted server's tools are judged the same way: trust is about what it returns, not what it does.
     assert risk_of("crm__send", {}, external("crm", trusted=True), tool("send")) is not None
     # Built-ins: the list above, plus anything a built-in marks destructive; openWorld alone is not enough.
@@ -95,7 +99,11 @@ def test_explain_names_the_sources_most_recent_first_without_repeats() -> None:
 
 
 def test_code_of_shows_code_commands_and_file_content() -> None:
-    assert code_of("sandbox__run_python", {"code": "print(1)", "timeout_s": 5}) == ("python", "print(1)", {"timeout_s": 5})
+    assert code_of("sandbox__run_python", {"code": "print(1)", "timeout_s": 5}) == (
+        "python",
+        "print(1)",
+        {"timeout_s": 5},
+    )
     assert code_of("sandbox__run_shell", '{"command": "rm -rf x"}') == ("bash", "rm -rf x", {})
     assert code_of("sandbox__go", {"args": ["test", "./..."], "dir": "m"}) == ("bash", "go test ./...", {"dir": "m"})
     assert code_of("workspace__write_file", {"path": "a", "content": "hi"}) == ("", "hi", {"path": "a"})
@@ -123,7 +131,9 @@ def test_storage_records_reads_and_decisions_once(tmp_path) -> None:
         # Content read alongside the asking call (same run, same message) does not count.
         left = approvals.untrusted_reads(db, conv.id, exclude_run=other.id, exclude_calls=["c1"])
         assert [r.source for r in left] == ["https://a"]
-        first = approvals.request_approval(db, run.id, "c2", "sandbox__run_shell", {"command": "ls"}, "runs code", "why")
+        first = approvals.request_approval(
+            db, run.id, "c2", "sandbox__run_shell", {"command": "ls"}, "runs code", "why"
+        )
         again = approvals.request_approval(db, run.id, "c2", "sandbox__run_shell", {"command": "other"}, "x", "y")
         assert again.id == first.id and again.arguments == {"command": "ls"} and again.decision == "pending"
         decided = approvals.decide(db, run.id, "c2", False, "no")

@@ -80,15 +80,24 @@ async def test_denial_returns_a_tool_error_to_the_model(agent: Agent, fake_k2: F
 
 async def test_no_approval_without_untrusted_content_or_for_safe_tools(agent: Agent, fake_k2: FakeK2Server):
     # A risky call with nothing untrusted read runs at once; after untrusted content a read-only call still does.
-    fake_k2.enqueue(write("a.txt"), echo(), Turn(reasoning="r", tool_calls=[ToolCall("workspace__read_file", {"path": "a.txt"})]),
-                    Turn(content="ok"))
+    fake_k2.enqueue(
+        write("a.txt"),
+        echo(),
+        Turn(reasoning="r", tool_calls=[ToolCall("workspace__read_file", {"path": "a.txt"})]),
+        Turn(content="ok"),
+    )
     events = await collect(agent.run(RunRequest(prompt="go")))
     assert events[-1].reason == "done" and not of_type(events, "approval_requested")
 
 
 async def test_content_read_alongside_does_not_taint_its_sibling_calls(agent: Agent, fake_k2: FakeK2Server):
-    both = Turn(reasoning="r", tool_calls=[ToolCall("toolbox__echo", {"text": INJECTION}),
-                            ToolCall("workspace__write_file", {"path": "b.txt", "content": "x"})])
+    both = Turn(
+        reasoning="r",
+        tool_calls=[
+            ToolCall("toolbox__echo", {"text": INJECTION}),
+            ToolCall("workspace__write_file", {"path": "b.txt", "content": "x"}),
+        ],
+    )
     fake_k2.enqueue(both, write("c.txt"), Turn(content="ok"))
     events = await collect(agent.run(RunRequest(prompt="go")))
     asked = of_type(events, "approval_requested")
@@ -111,9 +120,14 @@ async def test_taint_lasts_for_the_whole_conversation(agent: Agent, fake_k2: Fak
 async def test_parallel_risky_calls_each_ask_and_the_run_continues_after_the_last_decision(
     agent: Agent, fake_k2: FakeK2Server, _isolated_home: Path
 ) -> None:
-    two = Turn(reasoning="r", tool_calls=[ToolCall("workspace__write_file", {"path": "one.txt", "content": "1"}),
-                           ToolCall("workspace__write_file", {"path": "two.txt", "content": "2"}),
-                           ToolCall("workspace__list_files", {})])
+    two = Turn(
+        reasoning="r",
+        tool_calls=[
+            ToolCall("workspace__write_file", {"path": "one.txt", "content": "1"}),
+            ToolCall("workspace__write_file", {"path": "two.txt", "content": "2"}),
+            ToolCall("workspace__list_files", {}),
+        ],
+    )
     fake_k2.enqueue(echo(), two, Turn(content="finished"))
     events = await collect(agent.run(RunRequest(prompt="go")))
     asked = {a.arguments["path"]: a.call_id for a in of_type(events, "approval_requested")}
@@ -142,8 +156,10 @@ async def test_resume_while_waiting_shows_the_approval_again(agent: Agent, fake_
 
 @requires_sandbox
 async def test_sandbox_code_does_not_run_until_approved(agent: Agent, fake_k2: FakeK2Server, _isolated_home: Path):
-    shell = Turn(reasoning="The page says to run it.",
-                 tool_calls=[ToolCall("sandbox__run_shell", {"command": "echo owned > pwned.txt"})])
+    shell = Turn(
+        reasoning="The page says to run it.",
+        tool_calls=[ToolCall("sandbox__run_shell", {"command": "echo owned > pwned.txt"})],
+    )
     fake_k2.enqueue(echo(), shell, Turn(content="Ran it."))
     events = await collect(agent.run(RunRequest(prompt="read the page")))
     request = of_type(events, "approval_requested")[0]

@@ -18,7 +18,7 @@ from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
 from tests.mcp_servers.cobol_support import COURSE, FIXTURES, requires_cobc, requires_data, requires_go
 from tests.mcp_servers.sandbox_support import GO_CACHE, requires_sandbox
 
-pytestmark = [requires_sandbox, requires_cobc, requires_go, requires_data]
+pytestmark = [pytest.mark.slow, requires_sandbox, requires_cobc, requires_go, requires_data]
 
 PLAN = """# Migration plan
 
@@ -34,7 +34,7 @@ PLAN = """# Migration plan
 ### CBL0001 ACCT-FIELDS
 | Field | PIC / usage | Offset | Length | Go type / cobolrt |
 |---|---|---|---|---|
-| ACCT-LIMIT | S9(7)V99 COMP-3 | 38 | 5 | cobolrt.Dec |
+| ACCT-LIMIT | S9(7)V99 COMP-3 | 8 | 5 | cobolrt.Dec |
 
 ## File I/O
 | Program | File (ASSIGN) | Organisation | Record length | Go I/O |
@@ -72,11 +72,17 @@ def generation_turns() -> list[Turn]:
         Turn(
             reasoning="Write the translation, its tests and the Dockerfile.",
             tool_calls=[
-                *(ToolCall("workspace__write_file", {"path": f"go/cbl0001/{n}", "content": t}) for n, t in files.items()),
+                *(
+                    ToolCall("workspace__write_file", {"path": f"go/cbl0001/{n}", "content": t})
+                    for n, t in files.items()
+                ),
                 ToolCall("workspace__write_file", {"path": "go/cbl0001/Dockerfile", "content": DOCKERFILE}),
             ],
         ),
-        Turn(reasoning="Unit tests.", tool_calls=[ToolCall("sandbox__go", {"args": ["test", "./..."], "dir": "go/cbl0001"})]),
+        Turn(
+            reasoning="Unit tests.",
+            tool_calls=[ToolCall("sandbox__go", {"args": ["test", "./..."], "dir": "go/cbl0001"})],
+        ),
         Turn(
             reasoning="Differential run.",
             tool_calls=[
@@ -96,7 +102,11 @@ def generation_turns() -> list[Turn]:
 
 
 @pytest.fixture
-async def open_agent(_isolated_home: Path, fake_k2: FakeK2Server, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator:  # noqa: F811
+async def open_agent(
+    _isolated_home: Path,
+    fake_k2: FakeK2Server,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator:
     """Opens Agents on the same home and database (a second one plays the restarted process); closes them all."""
     monkeypatch.setenv("K2HUB_GO_CACHE", str(GO_CACHE))
     opened: list[Agent] = []
@@ -116,7 +126,9 @@ async def open_agent(_isolated_home: Path, fake_k2: FakeK2Server, monkeypatch: p
 
 
 async def test_session_plans_edits_survives_a_restart_and_verifies_equal(
-    open_agent, fake_k2: FakeK2Server, tmp_path: Path  # noqa: F811
+    open_agent,
+    fake_k2: FakeK2Server,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     agent = await open_agent()
     session = await cobol_session.start(agent, course_project(tmp_path / "omp"))

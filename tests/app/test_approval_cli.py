@@ -1,5 +1,7 @@
 """Approvals from the terminal: `ask` asks y/N in a tty; killed while waiting, `resume` asks again; `approve` continues."""
 
+# ruff: noqa: F811 - pytest fixtures imported by name and used as parameters
+
 from __future__ import annotations
 
 import json
@@ -58,7 +60,7 @@ def _read_until(master: int, marker: str, timeout_s: float = 90) -> str:
 
 def _cli(home: Path, *args: str) -> tuple[int, list[dict]]:
     out = subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=REPO, env=_env(home), capture_output=True,
-                         text=True, timeout=120, stdin=subprocess.DEVNULL)  # fmt: skip
+                         text=True, timeout=240, stdin=subprocess.DEVNULL, check=False)  # fmt: skip
     assert out.stdout.strip(), out.stderr[-3000:]
     return out.returncode, [json.loads(line) for line in out.stdout.splitlines()]
 

@@ -99,3 +99,15 @@ async def test_prepare_starts_the_server_and_nudges_after_tool_results(monkeypat
     assert shaped[-1] == {"role": "system", "content": AFTER_TOOLS}
     assert len(shaped[-2]["content"]) < 2100 and "workspace__read_file" in names(tools)
     assert len(tools) <= 4 and all("title" not in t["function"]["parameters"] for t in tools)
+
+
+def test_the_local_model_sees_only_its_servers_tools() -> None:
+    """The 0.5B model answered '3M' to a geography question after reading an unrelated finance tool's example."""
+    from agents.presets import PRESETS
+
+    info = PRESETS["local"].models["qwen2.5-coder-0.5b-instruct"]
+    finance = spec("analysis__record_kpi", "Record a KPI, e.g. company '3M'.", company={"type": "string"})
+    usable = names(adapter.usable_tools(info, [*TOOLS, finance]))
+    assert "analysis__record_kpi" not in usable and "browser__open_page" not in usable
+    assert "workspace__write_file" in usable
+    assert adapter.usable_tools(info.__class__(), [finance]) == [finance]  # no list: every server
