@@ -99,17 +99,22 @@ def list_sessions(db: Database, limit: int = 50) -> list[CobolSession]:
         return list(s.exec(q))
 
 
+def _assign(row: CobolSession | CobolProgram, fields: dict[str, Any], checked: str, allowed: tuple[str, ...]) -> None:
+    """Set fields on row, refusing a `checked` value outside `allowed`, and touch updated_at."""
+    for key, value in fields.items():
+        if key == checked and value not in allowed:
+            raise ValueError(f"{key} {value!r} is not one of {', '.join(allowed)}")
+        setattr(row, key, value)
+    row.updated_at = utcnow()
+
+
 def update_session(db: Database, session_id: str, **fields: Any) -> CobolSession:
     """Change fields of a session (stage, plan, run ids, error) and touch updated_at."""
     with db.session() as s:
         row = s.get(CobolSession, session_id)
         if row is None:
             raise LookupError(f"no COBOL session {session_id!r}")
-        for key, value in fields.items():
-            if key == "stage" and value not in STAGES:
-                raise ValueError(f"stage {value!r} is not one of {', '.join(STAGES)}")
-            setattr(row, key, value)
-        row.updated_at = utcnow()
+        _assign(row, fields, "stage", STAGES)
         s.add(row)
         return row
 
@@ -127,9 +132,5 @@ def save_programs(db: Database, session_id: str, statuses: dict[str, dict[str, A
         rows = {r.program: r for r in s.exec(select(CobolProgram).where(CobolProgram.session_id == session_id))}
         for program, fields in statuses.items():
             row = rows.get(program) or CobolProgram(session_id=session_id, program=program)
-            for key, value in fields.items():
-                if key == "verify" and value not in VERDICTS:
-                    raise ValueError(f"verdict {value!r} is not one of {', '.join(VERDICTS)}")
-                setattr(row, key, value)
-            row.updated_at = utcnow()
+            _assign(row, fields, "verify", VERDICTS)
             s.add(row)

@@ -14,8 +14,8 @@ from agents import cobol_session
 from agents.runner import Agent
 from storage import cobol_sessions, repo
 from tests.agents.conftest import agent_config, collect, fake_k2  # noqa: F401 - fixture used by name
-from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
-from tests.mcp_servers.cobol_support import COURSE, FIXTURES, requires_cobc, requires_data, requires_go
+from tests.fakes.k2_server import FakeK2Server, Turn
+from tests.mcp_servers.cobol_support import COURSE, requires_cobc, requires_data, requires_go, translation_turns
 from tests.mcp_servers.sandbox_support import GO_CACHE, requires_sandbox
 
 pytestmark = [pytest.mark.slow, requires_sandbox, requires_cobc, requires_go, requires_data]
@@ -47,10 +47,6 @@ PLAN = """# Migration plan
 | CBL0001 | project/CBL0001.cobol | ACCTREC → project/data/ACCTREC.in | PRTLINE | |
 """
 EDIT = "Reviewer note: keep the trailing spaces of every PRTLINE record."
-DOCKERFILE = (
-    "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /app .\n\n"
-    'FROM scratch\nCOPY --from=build /app /app\nENTRYPOINT ["/app"]\n'
-)
 
 
 def course_project(dest: Path) -> Path:
@@ -63,40 +59,8 @@ def course_project(dest: Path) -> Path:
 
 def generation_turns() -> list[Turn]:
     """What the scripted model does with the plan: the fixture translation, its tests, go test, cobol__verify."""
-    files = {name: (FIXTURES / "cbl0001" / name).read_text() for name in ("main.go", "main_test.go")}
     return [
-        Turn(
-            reasoning="Set up the module with the runtime.",
-            tool_calls=[ToolCall("cobol__add_runtime", {"dir": "go/cbl0001", "module": "example.com/cbl0001"})],
-        ),
-        Turn(
-            reasoning="Write the translation, its tests and the Dockerfile.",
-            tool_calls=[
-                *(
-                    ToolCall("workspace__write_file", {"path": f"go/cbl0001/{n}", "content": t})
-                    for n, t in files.items()
-                ),
-                ToolCall("workspace__write_file", {"path": "go/cbl0001/Dockerfile", "content": DOCKERFILE}),
-            ],
-        ),
-        Turn(
-            reasoning="Unit tests.",
-            tool_calls=[ToolCall("sandbox__go", {"args": ["test", "./..."], "dir": "go/cbl0001"})],
-        ),
-        Turn(
-            reasoning="Differential run.",
-            tool_calls=[
-                ToolCall(
-                    "cobol__verify",
-                    {
-                        "cobol": ["project/CBL0001.cobol"],
-                        "go_dir": "go/cbl0001",
-                        "inputs": {"ACCTREC": "project/data/ACCTREC.in"},
-                        "outputs": ["PRTLINE"],
-                    },
-                )
-            ],
-        ),
+        *translation_turns("project/CBL0001.cobol", {"ACCTREC": "project/data/ACCTREC.in"}),
         Turn(content="CBL0001: equal; go test passes; 52 lines translated."),
     ]
 

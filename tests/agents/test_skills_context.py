@@ -11,6 +11,7 @@ from storage import repo
 from storage.db import Database
 from tests.agents.conftest import collect, of_type
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
+from tests.skills.test_builtin import EXPECTED
 
 GREETER = """\
 ---
@@ -34,14 +35,7 @@ def test_built_ins_are_installed_once_and_cheaply(_isolated_home: Path) -> None:
     db = _db(_isolated_home)
     skills_context.ensure_builtin(db)
     names = {v.name for v in Registry(db).list()}
-    assert {
-        "financial-kpi-extraction",
-        "cobol-to-go-migration",
-        "web-research",
-        "long-pdf-reading",
-        "secure-code-review",
-        "data-analysis",
-    } <= names
+    assert EXPECTED <= names
     skills_context.ensure_builtin(db)  # the second start installs nothing new
     assert all(len(Registry(db).versions(n)) == 1 for n in names)
 

@@ -6,30 +6,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.test_ui_browser import CHROMIUM, CHROMIUM_ARGS, app_url, fake_k2  # noqa: F401 - fixtures by name
+from tests.app.ui_support import chromium_page, requires_chromium
 from tests.mcp_servers.cobol_support import CARDDEMO, requires_data
 
 pytestmark = [
     pytest.mark.slow,
     requires_data,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium"),
+    requires_chromium,
 ]
 
 
-def test_cobol_tab_shows_the_analysis_map(app_url: str, artifacts_dir: Path) -> None:  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
+def test_cobol_tab_shows_the_analysis_map(app_url: str, artifacts_dir: Path) -> None:
+    from playwright.sync_api import expect
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(app_url)
-            page.get_by_role("tab", name="COBOL").click(timeout=60_000)
-            page.locator("#k2-cobol-folder textarea, #k2-cobol-folder input").first.fill(str(CARDDEMO))
-            page.locator("#k2-cobol-analyze").click()
-            expect(page.locator("#k2-cobol-summary")).to_contain_text("31 programs", timeout=60_000)
-            expect(page.locator("#k2-cobol-programs")).to_contain_text("CBTRN02C")
-            expect(page.locator("#k2-cobol-detail")).to_contain_text("FD-ACCT-ID", timeout=20_000)
-            page.screenshot(path=str(artifacts_dir / "cobol_tab.png"), full_page=True)
-        finally:
-            browser.close()
+    with chromium_page(app_url, height=1000) as page:
+        page.get_by_role("tab", name="COBOL").click(timeout=60_000)
+        page.locator("#k2-cobol-folder textarea, #k2-cobol-folder input").first.fill(str(CARDDEMO))
+        page.locator("#k2-cobol-analyze").click()
+        expect(page.locator("#k2-cobol-summary")).to_contain_text("31 programs", timeout=60_000)
+        expect(page.locator("#k2-cobol-programs")).to_contain_text("CBTRN02C")
+        expect(page.locator("#k2-cobol-detail")).to_contain_text("FD-ACCT-ID", timeout=20_000)
+        page.screenshot(path=str(artifacts_dir / "cobol_tab.png"), full_page=True)

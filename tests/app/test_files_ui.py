@@ -11,15 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.test_ui_browser import CHROMIUM, CHROMIUM_ARGS, app_url, fake_k2  # noqa: F401 - fixtures by name
+from tests.app.ui_support import chromium_page, requires_chromium
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
 from tests.mcp_servers.sandbox_support import requires_sandbox
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium (apt install chromium)"
-    ),
+    requires_chromium,
     requires_sandbox,
 ]
 
@@ -52,12 +50,12 @@ def _get(url: str) -> tuple[int, bytes, dict[str, str]]:
 
 
 def test_files_panel_lists_previews_and_downloads_workspace_files(
-    fake_k2: FakeK2Server,  # noqa: F811
-    app_url: str,  # noqa: F811
+    fake_k2: FakeK2Server,
+    app_url: str,
     tmp_path: Path,
     artifacts_dir: Path,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     fake_k2.enqueue(
         Turn(
@@ -70,97 +68,91 @@ def test_files_panel_lists_previews_and_downloads_workspace_files(
         ),
         Turn(content=ANSWER),
     )
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
-            page.goto(app_url)
-            chat = page.locator("#k2-chat")
-            expect(page.get_by_text("Ask Kimi K2 anything")).to_be_visible(timeout=60_000)
-            page.locator("#k2-prompt textarea").fill("Tabulate the revenue and chart it")
-            page.locator("#k2-send").click()
-            expect(chat.get_by_text(ANSWER)).to_be_visible(timeout=90_000)
-            expect(page.locator("#k2-send")).to_be_visible(timeout=30_000)
+    with chromium_page(app_url, height=1000, accept_downloads=True) as page:
+        chat = page.locator("#k2-chat")
+        expect(page.get_by_text("Ask Kimi K2 anything")).to_be_visible(timeout=60_000)
+        page.locator("#k2-prompt textarea").fill("Tabulate the revenue and chart it")
+        page.locator("#k2-send").click()
+        expect(chat.get_by_text(ANSWER)).to_be_visible(timeout=90_000)
+        expect(page.locator("#k2-send")).to_be_visible(timeout=30_000)
 
-            # The chart the sandbox drew shows inline under its tool card, really decoded by the browser.
-            inline = chat.locator("img.k2-ws-inline[alt='chart.png']")
-            expect(inline).to_be_visible(timeout=10_000)
-            page.wait_for_function(
-                "() => document.querySelector(\"img.k2-ws-inline[alt='chart.png']\").naturalWidth === 96"
-            )
+        # The chart the sandbox drew shows inline under its tool card, really decoded by the browser.
+        inline = chat.locator("img.k2-ws-inline[alt='chart.png']")
+        expect(inline).to_be_visible(timeout=10_000)
+        page.wait_for_function(
+            "() => document.querySelector(\"img.k2-ws-inline[alt='chart.png']\").naturalWidth === 96"
+        )
 
-            # The Files panel: both files, newest first, image preview decoded.
-            panel = page.locator("#k2-files")
-            expect(panel).to_contain_text("Files (2)", timeout=10_000)
-            panel.get_by_text("Files (2)").click()
-            table = page.locator("#k2-files-list table")
-            expect(table).to_be_visible()
-            paths = table.locator("tbody tr td:first-child").all_inner_texts()
-            assert paths == ["chart.png", "data/table.csv"], paths
-            thumb = page.locator("#k2-files-list .k2-ws-thumb img[alt='chart.png']")
-            expect(thumb).to_be_visible()
-            page.wait_for_function(
-                '() => document.querySelector("#k2-files-list .k2-ws-thumb img").naturalHeight === 64'
-            )
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(artifacts_dir / "ui_files_panel.png"), full_page=True)
+        # The Files panel: both files, newest first, image preview decoded.
+        panel = page.locator("#k2-files")
+        expect(panel).to_contain_text("Files (2)", timeout=10_000)
+        panel.get_by_text("Files (2)").click()
+        table = page.locator("#k2-files-list table")
+        expect(table).to_be_visible()
+        paths = table.locator("tbody tr td:first-child").all_inner_texts()
+        assert paths == ["chart.png", "data/table.csv"], paths
+        thumb = page.locator("#k2-files-list .k2-ws-thumb img[alt='chart.png']")
+        expect(thumb).to_be_visible()
+        page.wait_for_function(
+            '() => document.querySelector("#k2-files-list .k2-ws-thumb img").naturalHeight === 64'
+        )
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(artifacts_dir / "ui_files_panel.png"), full_page=True)
 
-            # Downloads return the exact bytes the tools wrote.
-            href = {p: table.locator("tr", has_text=p).locator("a.k2-ws-download").get_attribute("href") for p in paths}
-            cid = re.fullmatch(r"/k2hub/files/([\w-]+)/chart\.png\?v=\d+", href["chart.png"] or "").group(1)  # type: ignore[union-attr]
-            workspace = tmp_path / "home" / "workspaces" / cid
-            status, body, headers = _get(app_url.rstrip("/") + href["data/table.csv"])
-            assert status == 200 and body == CSV.encode() == (workspace / "data/table.csv").read_bytes()
-            assert headers["content-disposition"].startswith("attachment")
-            assert headers["x-content-type-options"] == "nosniff"
-            status, png, headers = _get(app_url.rstrip("/") + href["chart.png"])
-            assert status == 200 and png == (workspace / "chart.png").read_bytes() and png.startswith(b"\x89PNG")
-            assert headers["content-type"] == "image/png"
-            with page.expect_download() as got:
-                table.locator("tr", has_text="data/table.csv").locator("a.k2-ws-download").click()
-            assert Path(got.value.path()).read_bytes() == CSV.encode()
-            assert got.value.suggested_filename == "table.csv"
+        # Downloads return the exact bytes the tools wrote.
+        href = {p: table.locator("tr", has_text=p).locator("a.k2-ws-download").get_attribute("href") for p in paths}
+        cid = re.fullmatch(r"/k2hub/files/([\w-]+)/chart\.png\?v=\d+", href["chart.png"] or "").group(1)  # type: ignore[union-attr]
+        workspace = tmp_path / "home" / "workspaces" / cid
+        status, body, headers = _get(app_url.rstrip("/") + href["data/table.csv"])
+        assert status == 200 and body == CSV.encode() == (workspace / "data/table.csv").read_bytes()
+        assert headers["content-disposition"].startswith("attachment")
+        assert headers["x-content-type-options"] == "nosniff"
+        status, png, headers = _get(app_url.rstrip("/") + href["chart.png"])
+        assert status == 200 and png == (workspace / "chart.png").read_bytes() and png.startswith(b"\x89PNG")
+        assert headers["content-type"] == "image/png"
+        with page.expect_download() as got:
+            table.locator("tr", has_text="data/table.csv").locator("a.k2-ws-download").click()
+        assert Path(got.value.path()).read_bytes() == CSV.encode()
+        assert got.value.suggested_filename == "table.csv"
 
-            # Nothing outside this conversation's workspace is served: traversal, absolute paths, escaping
-            # symlinks, another id, the app's internals.
-            secret = tmp_path / "secret.txt"
-            secret.write_text("top secret")
-            (workspace / "escape.txt").symlink_to(secret)
-            (workspace / "data" / "up").symlink_to(tmp_path)
-            (workspace / ".k2hub").mkdir(exist_ok=True)
-            (workspace / ".k2hub" / "state.json").write_text("{}")
-            base = app_url.rstrip("/") + "/k2hub/files"
-            for crafted in (
-                f"{base}/{cid}/../../../secret.txt",
-                f"{base}/{cid}/%2e%2e/%2e%2e/%2e%2e/secret.txt",
-                f"{base}/{cid}/..%2f..%2f..%2fsecret.txt",
-                f"{base}/{cid}//etc/passwd",
-                f"{base}/{cid}/%2Fetc%2Fpasswd",
-                f"{base}/{cid}/escape.txt",
-                f"{base}/{cid}/data/up/secret.txt",
-                f"{base}/%2e%2e/secret.txt",
-                f"{base}/..%2fsecret.txt/x",
-                f"{base}/{cid}/.k2hub/state.json",
-                f"{base}/nope/secret.txt",
-                f"{base}/a%00b/x",
-                f"{base}/{cid}/a%00b",
-            ):
-                status, body, _ = _get(crafted)
-                assert status in (403, 404), (crafted, status, body[:200])
-                assert b"top secret" not in body and b"root:" not in body, crafted
-            # The symlinks and internals are not listed either.
-            page.locator("#k2-files-refresh").click()
-            page.wait_for_timeout(500)
-            assert table.locator("tbody tr td:first-child").all_inner_texts() == ["chart.png", "data/table.csv"]
+        # Nothing outside this conversation's workspace is served: traversal, absolute paths, escaping
+        # symlinks, another id, the app's internals.
+        secret = tmp_path / "secret.txt"
+        secret.write_text("top secret")
+        (workspace / "escape.txt").symlink_to(secret)
+        (workspace / "data" / "up").symlink_to(tmp_path)
+        (workspace / ".k2hub").mkdir(exist_ok=True)
+        (workspace / ".k2hub" / "state.json").write_text("{}")
+        base = app_url.rstrip("/") + "/k2hub/files"
+        for crafted in (
+            f"{base}/{cid}/../../../secret.txt",
+            f"{base}/{cid}/%2e%2e/%2e%2e/%2e%2e/secret.txt",
+            f"{base}/{cid}/..%2f..%2f..%2fsecret.txt",
+            f"{base}/{cid}//etc/passwd",
+            f"{base}/{cid}/%2Fetc%2Fpasswd",
+            f"{base}/{cid}/escape.txt",
+            f"{base}/{cid}/data/up/secret.txt",
+            f"{base}/%2e%2e/secret.txt",
+            f"{base}/..%2fsecret.txt/x",
+            f"{base}/{cid}/.k2hub/state.json",
+            f"{base}/nope/secret.txt",
+            f"{base}/a%00b/x",
+            f"{base}/{cid}/a%00b",
+        ):
+            status, body, _ = _get(crafted)
+            assert status in (403, 404), (crafted, status, body[:200])
+            assert b"top secret" not in body and b"root:" not in body, crafted
+        # The symlinks and internals are not listed either.
+        page.locator("#k2-files-refresh").click()
+        page.wait_for_timeout(500)
+        assert table.locator("tbody tr td:first-child").all_inner_texts() == ["chart.png", "data/table.csv"]
 
-            # The panel follows the conversation: empty in a new chat, back when the old one reopens.
-            page.locator("#k2-new-chat").click()
-            expect(page.locator("#k2-files-list")).to_contain_text("No files yet", timeout=10_000)
-            page.locator("#k2-conversations label", has_text="Tabulate the revenue").click()
-            expect(page.locator("#k2-files-list table")).to_contain_text("data/table.csv", timeout=20_000)
-            # The reopened chat shows the chart under its card again.
-            expect(chat.locator("img.k2-ws-inline[alt='chart.png']")).to_be_visible(timeout=10_000)
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(artifacts_dir / "ui_files_restored.png"), full_page=True)
-        finally:
-            browser.close()
+        # The panel follows the conversation: empty in a new chat, back when the old one reopens.
+        page.locator("#k2-new-chat").click()
+        expect(page.locator("#k2-files-list")).to_contain_text("No files yet", timeout=10_000)
+        page.locator("#k2-conversations label", has_text="Tabulate the revenue").click()
+        expect(page.locator("#k2-files-list table")).to_contain_text("data/table.csv", timeout=20_000)
+        # The reopened chat shows the chart under its card again.
+        expect(chat.locator("img.k2-ws-inline[alt='chart.png']")).to_be_visible(timeout=10_000)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(artifacts_dir / "ui_files_restored.png"), full_page=True)

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.app.ui_support import chromium_page, requires_chromium
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
-from tests.helpers import free_port, stop
-
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 REASONING = ("The user wants a note saved. I will write notes.md into the workspace with a friendly line, "
              "then read back nothing else and confirm what I did in one sentence.")
@@ -27,46 +17,8 @@ ANSWER = "I saved notes.md in your workspace with the line Kimi K2 says hello an
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium (apt install chromium)"),
+    requires_chromium,
 ]
-
-
-@pytest.fixture
-def fake_k2() -> Iterator[FakeK2Server]:
-    with FakeK2Server() as server:
-        yield server
-
-
-@pytest.fixture
-def app_url(fake_k2: FakeK2Server, tmp_path: Path) -> Iterator[str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("K2HUB_") and k not in ("GROQ_API_KEY", "MOONSHOT_API_KEY", "DATABASE_URL")}
-    env.update(
-        K2HUB_HOME=str(tmp_path / "home"),
-        K2HUB_PROVIDER="openai-compatible",
-        K2HUB_BASE_URL=fake_k2.url,
-        K2HUB_MODEL="kimi-k2-thinking",
-        GRADIO_ANALYTICS_ENABLED="False",
-        PYTHONUNBUFFERED="1",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.server", "--port", str(free_port()), "--no-browser"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 90
-        url = None
-        while url is None and time.monotonic() < deadline and proc.poll() is None:
-            line = proc.stdout.readline()  # type: ignore[union-attr]
-            lines.append(line)
-            if m := re.search(r"running at (http://\S+)", line):
-                url = m.group(1)
-        assert url, "the app did not start:\n" + "".join(lines)
-        yield url
-    finally:
-        stop(proc, timeout=30)  # SIGTERM takes the Ctrl+C path: the agent and its MCP servers are closed
-        proc.stdout.close()  # type: ignore[union-attr]
 
 
 # Records every distinct text of the chat while it streams, so the test can prove what appeared before what.
@@ -83,75 +35,69 @@ RECORDER = """() => {
 def test_chat_streams_reasoning_tool_card_answer_and_restores(
     fake_k2: FakeK2Server, app_url: str, artifacts_dir: Path
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     fake_k2.enqueue(
         Turn(reasoning=REASONING, chunk_delay_s=0.04,
              tool_calls=[ToolCall("workspace__write_file", {"path": "notes.md", "content": "Kimi K2 says hello\n"})]),
         Turn(reasoning=FINAL_REASONING, content=ANSWER, chunk_delay_s=0.06),
     )
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 860})
-            page.goto(app_url)
-            chat = page.locator("#k2-chat")
-            expect(page.get_by_text("Ask Kimi K2 anything")).to_be_visible(timeout=60_000)
-            page.evaluate(RECORDER)
+    with chromium_page(app_url) as page:
+        chat = page.locator("#k2-chat")
+        expect(page.get_by_text("Ask Kimi K2 anything")).to_be_visible(timeout=60_000)
+        page.evaluate(RECORDER)
 
-            # Model discovery asks the server (GET /models) and says what it found.
-            page.locator("#k2-refresh-models").click()
-            expect(page.get_by_text(f"{len(fake_k2.models)} models found.")).to_be_visible(timeout=20_000)
+        # Model discovery asks the server (GET /models) and says what it found.
+        page.locator("#k2-refresh-models").click()
+        expect(page.get_by_text(f"{len(fake_k2.models)} models found.")).to_be_visible(timeout=20_000)
 
-            page.locator("#k2-prompt textarea").fill("Save a short note for me")
-            page.locator("#k2-send").click()
-            expect(page.locator("#k2-stop")).to_be_visible(timeout=10_000)
-            expect(chat.get_by_text(ANSWER)).to_be_visible(timeout=90_000)
-            expect(page.locator("#k2-send")).to_be_visible(timeout=30_000)
+        page.locator("#k2-prompt textarea").fill("Save a short note for me")
+        page.locator("#k2-send").click()
+        expect(page.locator("#k2-stop")).to_be_visible(timeout=10_000)
+        expect(chat.get_by_text(ANSWER)).to_be_visible(timeout=90_000)
+        expect(page.locator("#k2-send")).to_be_visible(timeout=30_000)
 
-            frames: list[str] = page.evaluate("window.__frames")
-            first_words, last_words = ANSWER[:20], ANSWER[-20:]
-            # Reasoning streamed: part of it was on screen before all of it.
-            assert any(REASONING[:30] in f and REASONING[-30:] not in f for f in frames), "reasoning was not streamed"
-            # The answer streamed token by token: its start was visible before its end.
-            assert any(first_words in f and last_words not in f for f in frames), "the answer arrived in one piece"
-            # Reasoning came first: some frame shows reasoning and no answer yet.
-            assert any(REASONING[:30] in f and first_words not in f for f in frames)
+        frames: list[str] = page.evaluate("window.__frames")
+        first_words, last_words = ANSWER[:20], ANSWER[-20:]
+        # Reasoning streamed: part of it was on screen before all of it.
+        assert any(REASONING[:30] in f and REASONING[-30:] not in f for f in frames), "reasoning was not streamed"
+        # The answer streamed token by token: its start was visible before its end.
+        assert any(first_words in f and last_words not in f for f in frames), "the answer arrived in one piece"
+        # Reasoning came first: some frame shows reasoning and no answer yet.
+        assert any(REASONING[:30] in f and first_words not in f for f in frames)
 
-            expect(chat.get_by_text("workspace__write_file")).to_be_visible()
-            expect(chat.get_by_text("Thinking").first).to_be_visible()
-            expect(page.locator("#k2-status")).to_contain_text(re.compile(r"✓ kimi-k2-thinking · \d+ steps? · [\d,]+ tokens · \$"))
-            # The tool card opens on click and shows the arguments and the server's result.
-            chat.get_by_text("workspace__write_file").click()
-            expect(chat.get_by_text(re.compile(r"wrote \d+ bytes"))).to_be_visible()
-            page.wait_for_timeout(400)  # let the card's opening animation finish: the screenshot is for people
-            page.screenshot(path=str(artifacts_dir / "ui_chat.png"))
+        expect(chat.get_by_text("workspace__write_file")).to_be_visible()
+        expect(chat.get_by_text("Thinking").first).to_be_visible()
+        expect(page.locator("#k2-status")).to_contain_text(re.compile(r"✓ kimi-k2-thinking · \d+ steps? · [\d,]+ tokens · \$"))
+        # The tool card opens on click and shows the arguments and the server's result.
+        chat.get_by_text("workspace__write_file").click()
+        expect(chat.get_by_text(re.compile(r"wrote \d+ bytes"))).to_be_visible()
+        page.wait_for_timeout(400)  # let the card's opening animation finish: the screenshot is for people
+        page.screenshot(path=str(artifacts_dir / "ui_chat.png"))
 
-            conversation = page.locator("#k2-conversations label", has_text="Save a short note for me")
-            expect(conversation).to_be_visible(timeout=10_000)
-            page.locator("#k2-new-chat").click()
-            expect(page.get_by_text("Ask Kimi K2 anything")).to_be_visible()
-            expect(chat.get_by_text(ANSWER)).to_have_count(0)
+        conversation = page.locator("#k2-conversations label", has_text="Save a short note for me")
+        expect(conversation).to_be_visible(timeout=10_000)
+        page.locator("#k2-new-chat").click()
+        expect(page.get_by_text("Ask Kimi K2 anything")).to_be_visible()
+        expect(chat.get_by_text(ANSWER)).to_have_count(0)
 
-            conversation.click()
-            expect(chat.get_by_text(ANSWER)).to_be_visible(timeout=20_000)
-            expect(chat.get_by_text("Save a short note for me")).to_be_visible()
-            expect(chat.get_by_text("workspace__write_file")).to_be_visible()
-            expect(page.locator("#k2-status")).to_contain_text("1 run ·")
-            page.screenshot(path=str(artifacts_dir / "ui_restored.png"))
+        conversation.click()
+        expect(chat.get_by_text(ANSWER)).to_be_visible(timeout=20_000)
+        expect(chat.get_by_text("Save a short note for me")).to_be_visible()
+        expect(chat.get_by_text("workspace__write_file")).to_be_visible()
+        expect(page.locator("#k2-status")).to_contain_text("1 run ·")
+        page.screenshot(path=str(artifacts_dir / "ui_restored.png"))
 
-            # Stop: a slow answer in the reopened conversation ends early, with a calm message.
-            fake_k2.enqueue(Turn(reasoning="Let me think about this at length. " * 40, content="never shown",
-                                 chunk_delay_s=0.1))
-            page.locator("#k2-prompt textarea").fill("Think slowly")
-            page.locator("#k2-send").click()
-            expect(chat.get_by_text("Let me think about this").first).to_be_visible(timeout=30_000)
-            page.locator("#k2-stop").click()
-            expect(chat.get_by_text("Stopped by the user.")).to_be_visible(timeout=20_000)
-            expect(page.locator("#k2-send")).to_be_visible()
-            expect(page.locator("#k2-status")).to_contain_text("■ stopped")
-            expect(chat.get_by_text("never shown")).to_have_count(0)
-            # Both turns live in one conversation: the list did not grow.
-            expect(page.locator("#k2-conversations label")).to_have_count(1)
-        finally:
-            browser.close()
+        # Stop: a slow answer in the reopened conversation ends early, with a calm message.
+        fake_k2.enqueue(Turn(reasoning="Let me think about this at length. " * 40, content="never shown",
+                             chunk_delay_s=0.1))
+        page.locator("#k2-prompt textarea").fill("Think slowly")
+        page.locator("#k2-send").click()
+        expect(chat.get_by_text("Let me think about this").first).to_be_visible(timeout=30_000)
+        page.locator("#k2-stop").click()
+        expect(chat.get_by_text("Stopped by the user.")).to_be_visible(timeout=20_000)
+        expect(page.locator("#k2-send")).to_be_visible()
+        expect(page.locator("#k2-status")).to_contain_text("■ stopped")
+        expect(chat.get_by_text("never shown")).to_have_count(0)
+        # Both turns live in one conversation: the list did not grow.
+        expect(page.locator("#k2-conversations label")).to_have_count(1)

@@ -7,15 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.test_ui_browser import CHROMIUM, CHROMIUM_ARGS, app_url, fake_k2  # noqa: F401 - fixtures
+from tests.app.ui_support import chromium_page, requires_chromium
 from tests.fakes.k2_server import FakeK2Server, Turn
 from tests.mcp_servers.pdf_support import text_pdf
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium (apt install chromium)"
-    ),
+    requires_chromium,
 ]
 
 PAGES = [
@@ -27,38 +25,32 @@ ANSWER = "Net sales were 4,210 (Acme Annual Report, p. 2)."
 
 
 def test_upload_lists_document_and_run_gets_it_whole(
-    fake_k2: FakeK2Server,  # noqa: F811 - the fixture imported above
-    app_url: str,  # noqa: F811
+    fake_k2: FakeK2Server,
+    app_url: str,
     artifacts_dir: Path,
     tmp_path: Path,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     pdf = tmp_path / "acme-2023.pdf"
     pdf.write_bytes(text_pdf(PAGES, title="Acme Annual Report 2023"))
     fake_k2.enqueue(Turn(content=ANSWER))
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(app_url)
-            expect(page.get_by_text("Ask Kimi K2 anything")).to_be_visible(timeout=60_000)
-            page.locator("#k2-docs").get_by_text("Documents").first.click()
-            page.locator("#k2-doc-upload input[type=file]").set_input_files(str(pdf))
-            listing = page.locator("#k2-doc-list")
-            expect(listing).to_contain_text("Acme Annual Report 2023", timeout=60_000)
-            row = listing.locator("tr", has_text="Acme Annual Report 2023")
-            expect(row.locator("td").nth(1)).to_have_text("3")
+    with chromium_page(app_url, height=900) as page:
+        expect(page.get_by_text("Ask Kimi K2 anything")).to_be_visible(timeout=60_000)
+        page.locator("#k2-docs").get_by_text("Documents").first.click()
+        page.locator("#k2-doc-upload input[type=file]").set_input_files(str(pdf))
+        listing = page.locator("#k2-doc-list")
+        expect(listing).to_contain_text("Acme Annual Report 2023", timeout=60_000)
+        row = listing.locator("tr", has_text="Acme Annual Report 2023")
+        expect(row.locator("td").nth(1)).to_have_text("3")
 
-            page.locator("#k2-prompt textarea").fill("What were net sales?")
-            page.locator("#k2-send").click()
-            chat = page.locator("#k2-chat")
-            expect(chat.get_by_text(ANSWER)).to_be_visible(timeout=90_000)
-            expect(chat.get_by_text("Documents sent whole")).to_be_visible(timeout=10_000)
-            expect(listing).to_contain_text("Last run: sent whole", timeout=20_000)
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(artifacts_dir / "ui_documents.png"))
-        finally:
-            browser.close()
+        page.locator("#k2-prompt textarea").fill("What were net sales?")
+        page.locator("#k2-send").click()
+        chat = page.locator("#k2-chat")
+        expect(chat.get_by_text(ANSWER)).to_be_visible(timeout=90_000)
+        expect(chat.get_by_text("Documents sent whole")).to_be_visible(timeout=10_000)
+        expect(listing).to_contain_text("Last run: sent whole", timeout=20_000)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(artifacts_dir / "ui_documents.png"))
     lead = fake_k2.requests[0]["messages"][1]["content"]
     assert "[page 2]\nConsolidated Statements of Operations" in lead and "[page 3]" in lead

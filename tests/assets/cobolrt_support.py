@@ -7,21 +7,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from mcp.server.mcpserver.exceptions import ToolError
-
 from mcp_servers import _golang
 from tests.mcp_servers.sandbox_support import GO_CACHE
 
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME = REPO / "assets" / "go" / "cobolrt"
-
-
-def go_missing() -> str:
-    try:
-        _golang.goroot()
-    except ToolError as exc:
-        return str(exc)
-    return ""
 
 
 def go_env() -> dict[str, str]:

@@ -3,16 +3,11 @@ cobolrt must print the same bytes; plus the runtime's own go test."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from tests.assets.cobolrt_support import RUNTIME, cobc_run, go, go_missing, go_module
-
-requires_go = pytest.mark.skipif(bool(go_missing()), reason=go_missing() or "go available")
-requires_cobc = pytest.mark.skipif(shutil.which("cobc") is None, reason="GnuCOBOL (cobc) is not installed")
+from tests.assets.cobolrt_support import RUNTIME, cobc_run, go, go_module
+from tests.mcp_servers.sandbox_support import requires_cobc, requires_go
 
 
 @dataclass(frozen=True)

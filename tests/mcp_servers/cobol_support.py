@@ -6,30 +6,24 @@ import shutil
 from pathlib import Path
 
 import pytest
-from mcp.server.mcpserver.exceptions import ToolError
 
-from mcp_servers import _golang
+from tests.fakes.k2_server import ToolCall, Turn
+from tests.mcp_servers.sandbox_support import requires_cobc, requires_go  # noqa: F401 - re-exported for the cobol tests
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data" / "cobol"
 COURSE = DATA / "omp-course"
 CARDDEMO = DATA / "carddemo"
 FIXTURES = REPO / "tests" / "fixtures" / "cobol_go"
-
-
-def _go_missing() -> str:
-    try:
-        _golang.goroot()
-    except ToolError as exc:
-        return str(exc)
-    return ""
+DOCKERFILE = (
+    "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /app .\n\n"
+    'FROM scratch\nCOPY --from=build /app /app\nENTRYPOINT ["/app"]\n'
+)
 
 
 requires_data = pytest.mark.skipif(
     not COURSE.is_dir() or not CARDDEMO.is_dir(), reason=f"{DATA} is absent (../shared/data)"
 )
-requires_go = pytest.mark.skipif(bool(_go_missing()), reason=_go_missing() or "go available")
-requires_cobc = pytest.mark.skipif(shutil.which("cobc") is None, reason="GnuCOBOL (cobc) is not installed")
 
 
 def course_workspace(ws: Path, program: str) -> dict[str, str]:
@@ -50,3 +44,38 @@ def fixture_module(ws: Path, name: str, dest: str) -> Path:
     """Copy a hand-written Go translation into ws/dest."""
     shutil.copytree(FIXTURES / name, ws / dest)
     return ws / dest
+
+
+def translation_turns(cobol: str, inputs: dict[str, str]) -> list[Turn]:
+    """The scripted model translating CBL0001 (cobol: its workspace path; inputs: {DD: workspace path}): add the runtime,
+    write the hand-written fixture translation, its tests and a Dockerfile, run go test, then cobol__verify."""
+    files = {name: (FIXTURES / "cbl0001" / name).read_text() for name in ("main.go", "main_test.go")}
+    return [
+        Turn(
+            reasoning="Set up the module with the runtime.",
+            tool_calls=[ToolCall("cobol__add_runtime", {"dir": "go/cbl0001", "module": "example.com/cbl0001"})],
+        ),
+        Turn(
+            reasoning="Write the translation, its tests and the Dockerfile.",
+            tool_calls=[
+                *(
+                    ToolCall("workspace__write_file", {"path": f"go/cbl0001/{n}", "content": t})
+                    for n, t in files.items()
+                ),
+                ToolCall("workspace__write_file", {"path": "go/cbl0001/Dockerfile", "content": DOCKERFILE}),
+            ],
+        ),
+        Turn(
+            reasoning="Unit tests.",
+            tool_calls=[ToolCall("sandbox__go", {"args": ["test", "./..."], "dir": "go/cbl0001"})],
+        ),
+        Turn(
+            reasoning="Differential run.",
+            tool_calls=[
+                ToolCall(
+                    "cobol__verify",
+                    {"cobol": [cobol], "go_dir": "go/cbl0001", "inputs": inputs, "outputs": ["PRTLINE"]},
+                )
+            ],
+        ),
+    ]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import tempfile
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
+from mcp.server.mcpserver.exceptions import ToolError
 
-from mcp_servers import _limits
+from mcp_servers import _golang, _limits
 from mcp_servers._bwrap import Isolation, choose
 from mcp_servers.sandbox import create_server
 from tests.mcp_servers.conftest import ToolCaller, connect
@@ -31,6 +33,18 @@ def _skip_reason() -> str:
 
 
 requires_sandbox = pytest.mark.skipif(bool(_skip_reason()), reason=_skip_reason() or "sandbox available")
+
+
+def _go_missing() -> str:
+    try:
+        _golang.goroot()
+    except ToolError as exc:  # the message says what to install
+        return str(exc)
+    return ""
+
+
+requires_go = pytest.mark.skipif(bool(_go_missing()), reason=_go_missing() or "go available")
+requires_cobc = pytest.mark.skipif(shutil.which("cobc") is None, reason="GnuCOBOL (cobc) is not installed")
 
 
 def sandbox_env(**extra: str) -> dict[str, str]:

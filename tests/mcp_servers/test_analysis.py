@@ -197,49 +197,27 @@ async def test_derived_metrics_match_hand_computed_values(tools: ToolCaller, lib
     assert "| Amazon | FY2019 | [280,522](/k2hub/evidence/" in table and "5.18%" in table
 
 
+def _row(metric: str, value: str, scale: str, row_id: int) -> KpiRow:
+    """A bare FY2018 USD ledger row of company X, as _kpi.compute receives it."""
+    return KpiRow(
+        conversation_id="c",
+        company="X",
+        fiscal_period="FY2018",
+        metric=metric,
+        value=value,
+        scale=scale,
+        currency="USD",
+        id=row_id,
+    )
+
+
 def test_thousands_and_millions_are_normalised_before_arithmetic() -> None:
-    cfo = KpiRow(
-        conversation_id="c",
-        company="X",
-        fiscal_period="FY2018",
-        metric="cfo",
-        value="6439",
-        scale="millions",
-        currency="USD",
-        id=1,
-    )
-    capex = KpiRow(
-        conversation_id="c",
-        company="X",
-        fiscal_period="FY2018",
-        metric="capex",
-        value="1577000",
-        scale="thousands",
-        currency="USD",
-        id=2,
-    )
+    cfo = _row("cfo", "6439", "millions", 1)
+    capex = _row("capex", "1577000", "thousands", 2)
     value, scale = _kpi.compute(_kpi.DERIVED["fcf"], cfo, capex)
     assert (value, scale) == (Decimal(4_862_000), "thousands")  # 6,439,000 k − 1,577,000 k
-    revenue = KpiRow(
-        conversation_id="c",
-        company="X",
-        fiscal_period="FY2018",
-        metric="revenue",
-        value="32.765",
-        scale="billions",
-        currency="USD",
-        id=3,
-    )
-    op = KpiRow(
-        conversation_id="c",
-        company="X",
-        fiscal_period="FY2018",
-        metric="operating_income",
-        value="7207",
-        scale="millions",
-        currency="USD",
-        id=4,
-    )
+    revenue = _row("revenue", "32.765", "billions", 3)
+    op = _row("operating_income", "7207", "millions", 4)
     assert _kpi.compute(_kpi.DERIVED["operating_margin"], op, revenue) == (Decimal("21.9960"), "units")
 
 

@@ -13,7 +13,13 @@ from agents.runner import Agent, RunRequest
 from storage import repo
 from tests.agents.conftest import agent_config, collect, fake_k2  # noqa: F401 - fixture used by name
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
-from tests.mcp_servers.cobol_support import FIXTURES, course_workspace, requires_cobc, requires_data, requires_go
+from tests.mcp_servers.cobol_support import (
+    course_workspace,
+    requires_cobc,
+    requires_data,
+    requires_go,
+    translation_turns,
+)
 from tests.mcp_servers.sandbox_support import GO_CACHE, requires_sandbox
 
 pytestmark = [requires_sandbox, requires_cobc, requires_go, requires_data]
@@ -43,44 +49,9 @@ async def test_scripted_session_generates_a_module_that_tests_and_verifies_equal
     conversation = repo.create_conversation(cobol_agent.db, "Migrate CBL0001").id
     ws = _isolated_home / "workspaces" / conversation
     inputs = course_workspace(ws, "CBL0001")
-    main_go = (FIXTURES / "cbl0001" / "main.go").read_text()
-    main_test = (FIXTURES / "cbl0001" / "main_test.go").read_text()
-    dockerfile = (
-        "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /app .\n\n"
-        'FROM scratch\nCOPY --from=build /app /app\nENTRYPOINT ["/app"]\n'
-    )
     fake_k2.enqueue(
         Turn(reasoning="Map the project first.", tool_calls=[ToolCall("cobol__analyze_project", {"path": "."})]),
-        Turn(
-            reasoning="Set up the module with the runtime.",
-            tool_calls=[ToolCall("cobol__add_runtime", {"dir": "go/cbl0001", "module": "example.com/cbl0001"})],
-        ),
-        Turn(
-            reasoning="Write the translation, its tests and the Dockerfile.",
-            tool_calls=[
-                ToolCall("workspace__write_file", {"path": "go/cbl0001/main.go", "content": main_go}),
-                ToolCall("workspace__write_file", {"path": "go/cbl0001/main_test.go", "content": main_test}),
-                ToolCall("workspace__write_file", {"path": "go/cbl0001/Dockerfile", "content": dockerfile}),
-            ],
-        ),
-        Turn(
-            reasoning="Unit tests.",
-            tool_calls=[ToolCall("sandbox__go", {"args": ["test", "./..."], "dir": "go/cbl0001"})],
-        ),
-        Turn(
-            reasoning="Differential run.",
-            tool_calls=[
-                ToolCall(
-                    "cobol__verify",
-                    {
-                        "cobol": ["cobol/CBL0001.cobol"],
-                        "go_dir": "go/cbl0001",
-                        "inputs": inputs,
-                        "outputs": ["PRTLINE"],
-                    },
-                )
-            ],
-        ),
+        *translation_turns("cobol/CBL0001.cobol", inputs),
         Turn(content="CBL0001: equal; tests pass."),
     )
     events = await collect(cobol_agent.run(RunRequest(prompt="Migrate CBL0001 to Go", conversation_id=conversation)))

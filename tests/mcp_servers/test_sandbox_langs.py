@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
-from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_servers import _golang
 from mcp_servers.sandbox import create_server
 from tests.mcp_servers.conftest import ToolCaller, connect
-from tests.mcp_servers.sandbox_support import GO_CACHE, requires_sandbox, sandbox_env
+from tests.mcp_servers.sandbox_support import GO_CACHE, requires_cobc, requires_go, requires_sandbox, sandbox_env
 
 pytestmark = requires_sandbox
 COURSE = Path(__file__).resolve().parents[3] / "shared" / "data" / "cobol" / "omp-course"
 
 
-def _go_missing() -> str:
-    try:
-        _golang.goroot()
-    except ToolError as exc:  # the message says what to install
-        return str(exc)
-    return ""
-
-
-requires_go = pytest.mark.skipif(bool(_go_missing()), reason=_go_missing() or "go available")
-requires_cobc = pytest.mark.skipif(shutil.which("cobc") is None, reason="GnuCOBOL (cobc) is not installed")
 requires_course = pytest.mark.skipif(not COURSE.is_dir(), reason=f"{COURSE} is absent (../shared/data)")
 
 GO_MOD = "module example.com/greet\n\ngo 1.22\n"
