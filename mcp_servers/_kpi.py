@@ -194,29 +194,31 @@ def record(db: Database, conversation_id: str, run_id: str | None, claim: Claim,
         ledger.add_row(db, _rejected(conversation_id, run_id, claim, str(err)))
         raise
     row.conversation_id, row.run_id = conversation_id, run_id
-    same_key = [
-        r
-        for r in ledger.rows(
-            db, conversation_id, metrics=[row.metric], companies=[row.company], periods=[row.fiscal_period]
-        )
-        if r.method == "reported"
-    ]
-    for other in same_key:
-        if same_value(other, row) and other.document_id == row.document_id and other.page == row.page:
-            return f"already recorded as row {other.id} ({other.status}); nothing added"
-    clashing = [r for r in same_key if not same_value(r, row)]
-    if clashing:
-        row.status = "conflict"
-        row.note = "differs from rows " + ", ".join(str(r.id) for r in clashing)
-    stored = ledger.add_row(db, row)
+    with ledger.conversation_lock(db, conversation_id) as session:
+        same_key = [
+            r
+            for r in ledger.rows(
+                db, conversation_id, metrics=[row.metric], companies=[row.company], periods=[row.fiscal_period],
+                session=session,
+            )
+            if r.method == "reported"
+        ]
+        for other in same_key:
+            if same_value(other, row) and other.document_id == row.document_id and other.page == row.page:
+                return f"already recorded as row {other.id} ({other.status}); nothing added"
+        clashing = [r for r in same_key if not same_value(r, row)]
+        if clashing:
+            row.status = "conflict"
+            row.note = "differs from rows " + ", ".join(str(r.id) for r in clashing)
+        stored = ledger.add_row(db, row, session=session)
+        if clashing:
+            ledger.set_status(db, [r.id for r in clashing if r.id is not None], "conflict",
+                              note=f"differs from row {stored.id}", session=session)
     head = (
         f"row {stored.id} {stored.status}: {stored.company} {stored.fiscal_period} {stored.metric} = "
         f"{stored.value} {stored.currency} {stored.scale} (p.{stored.page})"
     )
     if clashing:
-        ledger.set_status(
-            db, [r.id for r in clashing if r.id is not None], "conflict", note=f"differs from row {stored.id}"
-        )
         old = ", ".join(f"row {r.id} = {r.value} {r.scale} (doc {r.document_id} p.{r.page})" for r in clashing)
         head += (
             f"\nCONFLICT flagged (not resolved): {old}. Both are kept; say so in the report (e.g. a "

@@ -6,13 +6,14 @@ Reported rows come from `analysis__record_kpi` (quote checked on the page by cod
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, update
-from sqlmodel import Field, SQLModel, select
+from sqlalchemy import Column, Index, Text, text, update
+from sqlmodel import Field, Session, SQLModel, select
 
 from storage.db import Database
 from storage.models import UTCDateTime, _json, utcnow
@@ -73,9 +74,29 @@ def company_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def add_row(db: Database, row: KpiRow) -> KpiRow:
-    """Insert one row and return it with its id."""
+@contextmanager
+def conversation_lock(db: Database, conversation_id: str) -> Iterator[Session]:
+    """A write transaction that holds the conversation's ledger for itself (check-then-insert stays atomic).
+
+    Sub-agents record rows concurrently: without the lock, two values for the same key could each see no other and
+    both be stored as verified, hiding a conflict. SQLite: BEGIN IMMEDIATE (the database's write lock); Postgres: a
+    transaction-level advisory lock on the conversation.
+    """
     with db.session() as s:
+        if db.dialect == "postgresql":
+            s.exec(text("SELECT pg_advisory_xact_lock(hashtext(:c))").bindparams(c=conversation_id))  # type: ignore[call-overload]
+        else:
+            s.exec(text("SELECT 1"))  # type: ignore[call-overload] - the first statement begins the IMMEDIATE transaction
+        yield s
+
+
+def _session(db: Database, session: Session | None, write: bool = True) -> Any:
+    return nullcontext(session) if session is not None else db.session(write=write)
+
+
+def add_row(db: Database, row: KpiRow, session: Session | None = None) -> KpiRow:
+    """Insert one row and return it with its id."""
+    with _session(db, session) as s:
         s.add(row)
         s.flush()
         s.refresh(row)
@@ -90,6 +111,7 @@ def rows(
     metrics: Iterable[str] | None = None,
     companies: Iterable[str] | None = None,
     periods: Iterable[str] | None = None,
+    session: Session | None = None,
 ) -> list[KpiRow]:
     """Ledger rows of a conversation in id order, filtered; rejected attempts only when asked."""
     q = select(KpiRow).where(KpiRow.conversation_id == conversation_id)
@@ -99,7 +121,7 @@ def rows(
         q = q.where(KpiRow.metric.in_(list(metrics)))  # type: ignore[attr-defined]
     if periods:
         q = q.where(KpiRow.fiscal_period.in_(list(periods)))  # type: ignore[attr-defined]
-    with db.session(write=False) as s:
+    with _session(db, session, write=False) as s:
         found = list(s.exec(q.order_by(KpiRow.id)))  # type: ignore[arg-type]
     if companies:
         wanted = {company_key(c) for c in companies}
@@ -113,7 +135,9 @@ def get_row(db: Database, row_id: int) -> KpiRow | None:
         return s.get(KpiRow, row_id)
 
 
-def set_status(db: Database, row_ids: Iterable[int], status: str, note: str | None = None) -> None:
+def set_status(
+    db: Database, row_ids: Iterable[int], status: str, note: str | None = None, session: Session | None = None
+) -> None:
     """Mark rows (conflicts are flagged on every row involved, never resolved)."""
     ids = list(row_ids)
     if not ids:
@@ -121,7 +145,7 @@ def set_status(db: Database, row_ids: Iterable[int], status: str, note: str | No
     values: dict[str, Any] = {"status": status}
     if note is not None:
         values["note"] = note
-    with db.session() as s:
+    with _session(db, session) as s:
         s.exec(update(KpiRow).where(KpiRow.id.in_(ids)).values(**values))  # type: ignore[call-overload,union-attr]
 
 

@@ -228,3 +228,26 @@ def _page_with(library: Library, doc: str, text: str) -> int:
         if _kpi.normalize(text) in _kpi.normalize(page.text):
             return page.number
     raise AssertionError(f"{text!r} not in {doc}")
+
+
+def test_concurrent_records_of_one_key_are_both_flagged(tmp_path: Path) -> None:
+    """Sub-agents record at the same time: a check-then-insert race once stored two clashing values as verified."""
+    from storage import repo
+    from storage.db import Database
+    from tests.storage.conftest import run_in_threads
+
+    db = Database(f"sqlite:///{tmp_path / 'k2hub.db'}")
+    conv = repo.create_conversation(db, "race").id
+    page = "Net sales 100 120 140 160 180 200"
+    for round_ in range(8):
+        period = f"FY{2010 + round_}"
+
+        def record(value: str, period: str = period) -> str:
+            claim = _kpi.Claim("Acme", period, "revenue", value, "millions", "USD", f"doc{value}", 1, page)
+            return _kpi.record(db, conv, None, claim, lambda _d, _n: page)
+
+        results = run_in_threads(record, ["100", "200"])
+        assert not any(isinstance(r, BaseException) for r in results), results
+        statuses = [r.status for r in ledger.rows(db, conv, periods=[period])]
+        assert statuses == ["conflict", "conflict"], (period, results)
+    db.close()
