@@ -118,8 +118,12 @@ def parse_mcp_servers(data: Any, *, source: str = "mcp.json") -> tuple[list[Serv
     return configs, errors
 
 
-def builtin_servers(env: dict[str, str] | None = None) -> list[ServerConfig]:
-    """The servers shipped with the app, each run as `python -m <module>` with the environment it needs."""
+def builtin_servers(env: dict[str, str] | None = None, only: list[str] | None = None) -> list[ServerConfig]:
+    """The servers shipped with the app (`only` these when given), each run as `python -m <module>`."""
+    known = [name for name, _ in BUILTIN_SERVERS]
+    unknown = sorted(set(only or ()) - set(known))
+    if unknown:
+        raise ValueError(f"unknown built-in server(s) {', '.join(unknown)}: choose from {', '.join(known)}")
     env = dict(os.environ if env is None else env)
     passed = {
         k: v
@@ -133,6 +137,7 @@ def builtin_servers(env: dict[str, str] | None = None) -> list[ServerConfig]:
     return [
         ServerConfig(name=name, command=sys.executable, args=["-m", module], env=passed, cwd=root, builtin=True)
         for name, module in BUILTIN_SERVERS
+        if only is None or name in only
     ]
 
 

@@ -64,6 +64,7 @@ class AgentConfig:
     tool_timeout_s: float = 120.0
     result_chars: int = 12_000
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    builtin: list[str] | None = None  # built-in MCP servers to start; None: all
 
 
 class Agent:
@@ -87,8 +88,11 @@ class Agent:
             await asyncio.to_thread(skills_context.ensure_builtin, db)  # idempotent: a hash check once installed
             checkpointer = await stack.enter_async_context(open_checkpointer(db.url))
             servers, errors = load_mcp_json(config.home / "mcp.json")
-            hub = Hub(builtin_servers({**os.environ, "K2HUB_HOME": str(config.home)}) + servers, default_timeout_s=config.tool_timeout_s,
-                      config_errors=errors)
+            try:
+                builtins = builtin_servers({**os.environ, "K2HUB_HOME": str(config.home)}, config.builtin)
+            except ValueError as exc:
+                raise ConfigError(f"K2HUB_BUILTIN_SERVERS: {exc}") from None
+            hub = Hub(builtins + servers, default_timeout_s=config.tool_timeout_s, config_errors=errors)
             await hub.start()
             stack.push_async_callback(hub.aclose)
         except BaseException:

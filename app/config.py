@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     subagent_max_steps: int = Field(40, description="Budget of each sub-agent: model calls.")
     subagent_max_tokens: int = Field(600_000, description="Budget of each sub-agent: prompt + completion tokens.")
     subagent_max_cost_usd: float = Field(1.0, description="Budget of each sub-agent: dollars.")
+    builtin_servers: str = Field("", description="Comma-separated built-in MCP servers to start (workspace, sandbox, "
+                                 "pdf_reader, browser, skills_hub, analysis, cobol); empty: all of them.")
     local: bool = Field(True, description="Install the embedded local model in the background (UI) and use it when no "
                         "key is set; false is the same as --no-local.")
 

@@ -30,7 +30,14 @@ def agent_config(settings: "Settings"):  # noqa: ANN201 - AgentConfig imported l
         limits=Limits(settings.max_steps, settings.max_tokens, settings.max_cost_usd, settings.max_wall_s),
         tool_timeout_s=settings.tool_timeout_s,
         result_chars=settings.tool_result_chars,
+        builtin=split_names(settings.builtin_servers),
     )
+
+
+def split_names(text: str) -> list[str] | None:
+    """'a, b' -> ['a', 'b']; empty -> None (meaning: all)."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    return names or None
 
 
 async def open_agent(settings: "Settings") -> "Agent":

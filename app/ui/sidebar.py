@@ -11,6 +11,7 @@ import gradio as gr
 from agents.local.installer import INSTALLER
 from agents.local.weights import local_model_id
 from agents.mcp_config import builtin_servers, load_mcp_json
+from app.services import split_names
 from agents.presets import PRESETS
 from agents.providers import default_provider, discover_models, key_env_names
 from agents.secrets import key_status
@@ -150,7 +151,11 @@ def tools_state(settings: Settings, backend: Backend) -> tuple[list[Any], list[s
         return [s for s in agent.hub.status() if s.transport != "config"], list(agent.hub.config_errors)
     configured, errors = load_mcp_json(settings.mcp_json)
     state = "not started" if backend.open_error else "starting"
-    return [_Pending(c.name, c.transport, state) for c in [*builtin_servers(), *configured]], errors
+    try:
+        builtins = builtin_servers(only=split_names(settings.builtin_servers))
+    except ValueError as exc:
+        builtins, errors = [], [*errors, f"K2HUB_BUILTIN_SERVERS: {exc}"]
+    return [_Pending(c.name, c.transport, state) for c in [*builtins, *configured]], errors
 
 
 def tools_panel(settings: Settings, backend: Backend) -> str:

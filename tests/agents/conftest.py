@@ -37,6 +37,11 @@ def write_mcp_json(home: Path, servers: dict[str, Any]) -> None:
     (home / "mcp.json").write_text(json.dumps({"mcpServers": servers}))
 
 
+# The built-ins the planner tests use; each server is a process that costs ~1 s of CPU to start, and the rest
+# (browser, analysis, cobol) have tests that open an Agent with them.
+LEAN_SERVERS = ("workspace", "sandbox", "skills_hub", "pdf_reader")
+
+
 def toolbox_server() -> dict[str, Any]:
     """The test toolbox (nap, hang, crash, echo ...) as an mcp.json stdio entry."""
     return {"command": sys.executable, "args": ["-m", "tests.agents.hub_servers.toolbox"], "cwd": str(REPO),
@@ -47,7 +52,8 @@ def toolbox_server() -> dict[str, Any]:
 async def agent(_isolated_home: Path, fake_k2: FakeK2Server) -> AsyncIterator[Agent]:
     """An Agent with the built-in workspace server (stdio) and the test toolbox, talking to the fake K2."""
     write_mcp_json(_isolated_home, {"toolbox": toolbox_server()})
-    opened = await Agent.open(agent_config(_isolated_home, fake_k2.url), database_url=f"sqlite:///{_isolated_home}/k2hub.db")
+    config = agent_config(_isolated_home, fake_k2.url, builtin=list(LEAN_SERVERS))
+    opened = await Agent.open(config, database_url=f"sqlite:///{_isolated_home}/k2hub.db")
     try:
         yield opened
     finally:

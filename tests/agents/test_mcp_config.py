@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from agents.mcp_config import BUILTIN_SERVERS, ServerConfig, builtin_servers, load_mcp_json
 
 
@@ -106,3 +108,12 @@ def test_server_config_rejects_what_load_reports() -> None:
         except ValueError:
             continue
         raise AssertionError(f"accepted {bad}")
+
+
+def test_builtin_servers_can_be_narrowed_and_unknown_names_are_refused() -> None:
+    from app.services import split_names
+
+    assert [s.name for s in builtin_servers({}, split_names(" sandbox, workspace "))] == ["workspace", "sandbox"]
+    assert [s.name for s in builtin_servers({}, split_names(""))] == [name for name, _ in BUILTIN_SERVERS]
+    with pytest.raises(ValueError, match="unknown built-in server.*browsr.*choose from workspace"):
+        builtin_servers({}, ["browsr"])
