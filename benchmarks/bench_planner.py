@@ -57,7 +57,8 @@ SPEC = ModelSpec("zerok2", "k2", None, "none", ModelInfo(fixed_sampling=True), "
 
 def tool_server() -> ServerConfig:
     return ServerConfig(name="bench", command=sys.executable, args=["-m", "tests.agents.hub_servers.toolbox"],
-                        cwd=str(ROOT), env={"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", "")})
+                        cwd=str(ROOT), env={"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", "")},
+                        trusted=True)  # its results are ours, not untrusted content: no approvals in the loop
 
 
 async def bare_loop(hub: Any, tools: list[dict[str, Any]]) -> float:
@@ -101,9 +102,9 @@ async def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="k2bench-"))
     os.environ["K2HUB_HOME"] = str(home)
     (home / "mcp.json").write_text('{"mcpServers": {}}')
-    config = AgentConfig(home=home, limits=Limits(max_steps=STEPS + 10, max_cost_usd=1e9))
+    config = AgentConfig(home=home, limits=Limits(max_steps=STEPS + 10, max_cost_usd=1e9), builtin=[])
     agent = await Agent.open(config, database_url=f"sqlite:///{home}/k2hub.db")
-    # Swap the built-in servers for the no-op tool server, so both sides call the very same tool process.
+    # No built-in servers: the no-op tool server alone, so both sides call the very same tool process.
     from agents.hub import Hub
 
     await agent.hub.aclose()
