@@ -66,7 +66,7 @@ async def test_workspace_over_streamable_http(fake_k2: FakeK2Server, _isolated_h
                 await agent.aclose()
             assert time.monotonic() < deadline, "HTTP workspace server did not come up"
             await asyncio.sleep(0.3)
-            agent = await Agent.open(agent_config(_isolated_home, fake_k2.url),
+            agent = await Agent.open(agent_config(_isolated_home, fake_k2.url, builtin=[]),
                                      database_url=f"sqlite:///{_isolated_home}/k2hub.db")
         fake_k2.enqueue(Turn(reasoning="w", tool_calls=[ToolCall("remote__write_file", {"path": "h.txt", "content": "via http"})]),
                         Turn(reasoning="r", tool_calls=[ToolCall("remote__read_file", {"path": "h.txt"})]),
@@ -192,7 +192,8 @@ async def test_large_tool_results_are_artifacts_with_a_bounded_view(agent: Agent
 
 def test_cli_ask_json_streams_typed_events(fake_k2: FakeK2Server, _isolated_home: Path):
     fake_k2.enqueue(ws_call("write_file", path="cli.txt", content="from the cli"), Turn(reasoning="ok", content="Done."))
-    env = {"K2HUB_HOME": str(_isolated_home), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
+    env = {"K2HUB_HOME": str(_isolated_home), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO),
+           "K2HUB_BUILTIN_SERVERS": "workspace"}
     out = subprocess.run(
         [sys.executable, "-m", "app.cli", "ask", "write it", "--provider", "openai-compatible", "--base-url",
          fake_k2.url, "--model", "kimi-k2-thinking", "--json"],

@@ -17,7 +17,8 @@ from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
 
 
 def _cli(home: Path, *args: str) -> subprocess.Popen[str]:
-    env = {"K2HUB_HOME": str(home), "PATH": os.environ["PATH"], "PYTHONPATH": str(REPO)}
+    env = {"K2HUB_HOME": str(home), "PATH": os.environ["PATH"], "PYTHONPATH": str(REPO),
+           "K2HUB_BUILTIN_SERVERS": "workspace"}  # the only built-in the scripted run calls
     return subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 

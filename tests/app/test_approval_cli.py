@@ -32,7 +32,9 @@ def _script(fake_k2: FakeK2Server) -> None:
 
 
 def _env(home: Path) -> dict[str, str]:
-    return {"K2HUB_HOME": str(home), "PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "TERM": "dumb"}
+    # Three CLI processes each start their servers: only the workspace (the toolbox comes from mcp.json).
+    return {"K2HUB_HOME": str(home), "PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "TERM": "dumb",
+            "K2HUB_BUILTIN_SERVERS": "workspace"}
 
 
 def _in_terminal(home: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:
