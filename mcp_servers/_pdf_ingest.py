@@ -20,13 +20,12 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
+from mcp_servers._tokens import count_tokens
 from storage import documents as docs
 from storage.db import Database
 from storage.documents import Document
@@ -35,7 +34,6 @@ from storage.paths import data_home
 WORKER_STALL_S = 60.0
 """A worker that sends nothing for this long (a parser loop on a hostile file) is killed."""
 WORKER_MEMORY_BYTES = 4 * 1024**3
-TOKEN_CHUNK_CHARS = 200_000  # bpe-openai refuses inputs of 1M characters; pages that long are split
 _JUNK_TITLE = re.compile(r"[\d\s-]*|untitled|microsoft word.*|document\d*", re.IGNORECASE)
 
 Progress = Callable[[int, int], None]
@@ -58,29 +56,6 @@ class IngestResult:
     seconds: float = 0.0
     fallback_pages: list[int] = field(default_factory=list)
     empty_pages: int = 0
-
-
-@cache
-def _encoding() -> Any:
-    with warnings.catch_warnings():  # its loader uses a deprecated importlib.resources call
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import bpe_openai
-
-        encoding = bpe_openai.get_encoding("o200k_base")
-        encoding.encode_ordinary("load the vocabulary now")
-    return encoding
-
-
-def count_tokens(text: str) -> int:
-    """o200k_base tokens of text (a proxy for K2's tokenizer), counted offline."""
-    if not text:
-        return 0
-    enc = _encoding()
-    if len(text) <= TOKEN_CHUNK_CHARS:
-        return len(enc.encode_ordinary(text))
-    return sum(
-        len(enc.encode_ordinary(text[i : i + TOKEN_CHUNK_CHARS])) for i in range(0, len(text), TOKEN_CHUNK_CHARS)
-    )
 
 
 def documents_dir() -> Path:

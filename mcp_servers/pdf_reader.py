@@ -24,8 +24,9 @@ from pydantic import Field
 from mcp_servers import _cli
 from mcp_servers._paths import DEFAULT_CONVERSATION, Workspace, conversation_id, workspace_root
 from mcp_servers._pdf_extract import ExtractError, render_page_png
-from mcp_servers._pdf_ingest import IngestError, count_tokens, ingest_pdf, stored_pdf
+from mcp_servers._pdf_ingest import IngestError, ingest_pdf, stored_pdf
 from mcp_servers._pdf_search import search_pages
+from mcp_servers._tokens import count_tokens
 from storage import documents as store
 from storage.db import Database
 from storage.documents import Document

@@ -9,7 +9,7 @@ from typing import Any
 
 from mcp_servers._cobol.jcl import Job, parse_jcl
 from mcp_servers._cobol.program import Program, analyze_program
-from mcp_servers._cobol.tokens import count_tokens
+from mcp_servers._tokens import count_tokens
 
 PROGRAM_EXT = {".cbl", ".cob", ".cobol", ".cobl", ".pco", ".cbx"}
 COPY_EXT = {".cpy", ".copy", ".cpb", ".inc"}
