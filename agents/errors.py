@@ -12,7 +12,7 @@ class ConfigError(AppError):
 
 
 class ProviderError(AppError):
-    """Raised by agents.providers when a model call fails after retries and fallbacks."""
+    """Raised by agents.models.providers when a model call fails after retries and fallbacks."""
 
     def __init__(self, message: str, *, provider: str = "", status: int | None = None, retryable: bool = False):
         super().__init__(message)
@@ -22,12 +22,12 @@ class ProviderError(AppError):
 
 
 class AuthError(ProviderError):
-    """Raised by agents.providers on 401/403: the key is missing or wrong. Never retried."""
+    """Raised by agents.models.providers on 401/403: the key is missing or wrong. Never retried."""
 
 
 class ToolFailed(AppError):
-    """Raised by agents.hub when a tool cannot run: unknown tool, bad arguments, dead or hung server."""
+    """Raised by agents.hub.hub when a tool cannot run: unknown tool, bad arguments, dead or hung server."""
 
 
 class BudgetExceeded(AppError):
-    """Raised by agents.budget when a run hits its step, token, dollar or time limit."""
+    """Raised by agents.policy.budget when a run hits its step, token, dollar or time limit."""

@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from agents.approval import code_of
+from agents.policy.approval import code_of
 
 WAITING_EXIT = 3  # `ask`, `resume` and `approve` exit with this while the run waits for an approval
 ARGS_CHARS = 2000

@@ -135,7 +135,7 @@ async def _async_main(verb: str, args: argparse.Namespace) -> int:
                 from app.approval_cli import approve_events
 
                 return await _print_events(approve_events(agent, args), as_json=args.json)
-            from agents.runner import RunRequest
+            from agents.planner.runner import RunRequest
 
             req = RunRequest(prompt=args.prompt, conversation_id=args.conversation, max_steps=args.max_steps)
             events = agent.run(req)
@@ -152,7 +152,7 @@ async def _async_main(verb: str, args: argparse.Namespace) -> int:
 
 
 async def _models(settings: Any) -> int:
-    from agents.providers import discover_models, first_configured_provider
+    from agents.models.providers import discover_models, first_configured_provider
 
     provider = settings.provider or first_configured_provider(settings.home) or "openai-compatible"
     for model in await discover_models(provider, settings.base_url or None, home=settings.home,

@@ -32,8 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def cobol_verb(args: argparse.Namespace) -> int:
     """Run the chosen action; exit code 2 when the folder does not exist."""
-    from mcp_servers._cobol.project import analyze_project
-    from mcp_servers._cobol.report import project_text
+    from mcp_servers.cobol.project import analyze_project
+    from mcp_servers.cobol.report import project_text
 
     root: Path = args.dir
     if not root.is_dir():

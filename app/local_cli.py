@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 import time
 
-from agents.local import installer, weights
-from agents.local.installer import INSTALLER, LocalStatus
-from agents.local.runtime import context_size
+from agents.models.local import installer, weights
+from agents.models.local.installer import INSTALLER, LocalStatus
+from agents.models.local.runtime import context_size
 
 
 def local_verb(action: str) -> int:

@@ -53,8 +53,8 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     """
     # Gradio phones home at import unless told not to; this must precede the import.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from agents.local import runtime
-    from agents.local.installer import INSTALLER
+    from agents.models.local import runtime
+    from agents.models.local.installer import INSTALLER
     from app.ui import CSS_PATH, THEME, build_ui
 
     INSTALLER.enabled = settings.local

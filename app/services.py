@@ -6,17 +6,17 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
-from agents.budget import Limits
+from agents.policy.budget import Limits
 
 if TYPE_CHECKING:
-    from agents.runner import Agent
+    from agents.planner.runner import Agent
     from app.config import Settings
 
 
 def agent_config(settings: "Settings"):  # noqa: ANN201 - AgentConfig imported lazily
     """The agent's view of the settings."""
-    from agents import subagents
-    from agents.runner import AgentConfig
+    from agents.workflows import subagents
+    from agents.planner.runner import AgentConfig
 
     subagents.LIMITS = subagents.SubagentLimits(settings.subagent_concurrency, settings.subagent_max_steps,
                                                 settings.subagent_max_tokens, settings.subagent_max_cost_usd)
@@ -42,9 +42,9 @@ def split_names(text: str) -> list[str] | None:
 
 async def open_agent(settings: "Settings") -> "Agent":
     """An Agent with its database, checkpointer and MCP servers running (close it with aclose)."""
-    from agents import providers
-    from agents.local.installer import INSTALLER
-    from agents.runner import Agent
+    from agents.models import providers
+    from agents.models.local.installer import INSTALLER
+    from agents.planner.runner import Agent
 
     INSTALLER.enabled = settings.local  # --no-local: the local model is never the automatic default
     # litellm takes seconds to import: do it while the MCP servers start.

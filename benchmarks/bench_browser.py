@@ -25,9 +25,9 @@ from mcp import Client, ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from playwright.async_api import async_playwright
 
-from mcp_servers._browser_guard import Guard, parse_rules
-from mcp_servers._browser_session import CHROMIUM_ARGS, BrowserPool, executable
-from mcp_servers.browser import create_server
+from mcp_servers.browser.guard import Guard, parse_rules
+from mcp_servers.browser.session import CHROMIUM_ARGS, BrowserPool, executable
+from mcp_servers.browser.server import create_server
 from tests.mcp_servers.browser_support import serve_site
 
 PAGES = ("/", "/js", "/form")

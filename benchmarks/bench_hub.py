@@ -18,8 +18,8 @@ sys.path.insert(0, str(ROOT))
 from mcp import ClientSession  # noqa: E402
 from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 
-from agents.hub import Hub  # noqa: E402
-from agents.mcp_config import ServerConfig  # noqa: E402
+from agents.hub.hub import Hub  # noqa: E402
+from agents.hub.config import ServerConfig  # noqa: E402
 
 SERVER_ARGS = ["-m", "tests.agents.hub_servers.toolbox"]
 CALLS = 1000

@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from agents.local import runtime, weights  # noqa: E402
-from agents.local.adapter import select_tools  # noqa: E402
-from agents.local.installer import runtime_installed  # noqa: E402
+from agents.models.local import runtime, weights  # noqa: E402
+from agents.models.local.adapter import select_tools  # noqa: E402
+from agents.models.local.installer import runtime_installed  # noqa: E402
 
 ROUNDS = 3
 GEN_PROMPT = "Describe the differences between TCP and UDP in detail."  # ~300 tokens of text, no tool relevant
@@ -72,9 +72,9 @@ def _raw_llm(model: Path) -> Any:
 
 def gen_prompt(model: Path, tools: list[dict[str, Any]]) -> tuple[list[int], int]:
     """The exact tokens the planner's request renders to (same system prompt, same chosen tools, same template)."""
-    from agents.local.adapter import compact
-    from agents.local.server import ChatTemplate
-    from agents.runner import SYSTEM_PROMPT
+    from agents.models.local.adapter import compact
+    from agents.models.local.server import ChatTemplate
+    from agents.planner.runner import SYSTEM_PROMPT
 
     messages = [{"role": "system", "content": SYSTEM_PROMPT.format(today=date.today().isoformat())},
                 {"role": "user", "content": GEN_PROMPT}]
@@ -84,7 +84,7 @@ def gen_prompt(model: Path, tools: list[dict[str, Any]]) -> tuple[list[int], int
 
 async def planner_generation(agent: Any) -> tuple[int, float, int]:
     """(completion tokens, seconds from first to last text delta, prompt tokens) through Agent.run."""
-    from agents.runner import RunRequest
+    from agents.planner.runner import RunRequest
 
     first = last = 0.0
     usage = None
@@ -101,7 +101,7 @@ async def planner_generation(agent: Any) -> tuple[int, float, int]:
 
 async def second_step(agent: Any) -> tuple[float, int, int]:
     """(seconds of model step 2, its prompt tokens, its cached tokens) of the write-then-answer loop."""
-    from agents.runner import RunRequest
+    from agents.planner.runner import RunRequest
     from storage import repo
 
     usages = []
@@ -122,7 +122,7 @@ async def main() -> None:
     if not runtime_installed():
         raise SystemExit("llama-cpp-python is not installed: python run.py local install")
     model = weights.model_for_use()
-    from agents.runner import Agent, AgentConfig
+    from agents.planner.runner import Agent, AgentConfig
 
     # A throwaway data home for the runs; the model stays where it was installed.
     os.environ.setdefault("K2HUB_MODELS_DIR", str(weights.models_dir()))

@@ -38,8 +38,8 @@ def main() -> None:
     import pypdf
     import pypdfium2 as pdfium
 
-    from mcp_servers._pdf_ingest import ingest_pdf
-    from mcp_servers._tokens import count_tokens
+    from mcp_servers.pdf_reader.ingest import ingest_pdf
+    from mcp_servers.common.tokens import count_tokens
     from storage import documents as store
     from storage.db import Database
 

@@ -4,7 +4,7 @@ The 25 questions of ../shared/data/financebench/questions.jsonl are searched wit
 with the pdf_reader's real ingest). Three rankers, measured in the same run on the same pages:
   plain_bm25      one FTS5 query, every word of the question OR-ed, bm25() order
   statement_bm25  plain_bm25 + a boost for pages whose heading names the statement the question names
-  ours            mcp_servers._pdf_search.search_pages (expansion, section awareness, local IDF, ...)
+  ours            mcp_servers.pdf_reader.search.search_pages (expansion, section awareness, local IDF, ...)
 Evidence pages in questions.jsonl are 0-based (`page_index0`; checked against the PDFs: the page whose text best
 matches the evidence is index0 + 1 in 1-based numbering); Page.number is 1-based, so gold = page_index0 + 1.
 
@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text
 
-from mcp_servers._pdf_ingest import ingest_pdf
-from mcp_servers._pdf_search import analyse, search_pages
-from mcp_servers._pdf_sections import describe_pages
+from mcp_servers.pdf_reader.ingest import ingest_pdf
+from mcp_servers.pdf_reader.search import analyse, search_pages
+from mcp_servers.pdf_reader.sections import describe_pages
 from storage.db import Database
 
 DATA = ROOT.parent / "shared" / "data" / "financebench"

@@ -24,10 +24,10 @@ import litellm  # noqa: E402
 import psutil  # noqa: E402
 from litellm.llms.custom_llm import CustomLLM  # noqa: E402
 
-from agents.budget import Limits  # noqa: E402
-from agents.mcp_config import ServerConfig  # noqa: E402
-from agents.presets import ModelInfo  # noqa: E402
-from agents.providers import ModelSpec  # noqa: E402
+from agents.policy.budget import Limits  # noqa: E402
+from agents.hub.config import ServerConfig  # noqa: E402
+from agents.models.presets import ModelInfo  # noqa: E402
+from agents.models.providers import ModelSpec  # noqa: E402
 
 STEPS = 300
 ROUNDS = 3
@@ -86,7 +86,7 @@ async def bare_loop(hub: Any, tools: list[dict[str, Any]]) -> float:
 
 
 async def planner_run(agent: Any) -> float:
-    from agents.runner import RunRequest
+    from agents.planner.runner import RunRequest
 
     started = time.perf_counter()
     final = None
@@ -97,7 +97,7 @@ async def planner_run(agent: Any) -> float:
 
 
 async def main() -> None:
-    from agents.runner import Agent, AgentConfig
+    from agents.planner.runner import Agent, AgentConfig
 
     home = Path(tempfile.mkdtemp(prefix="k2bench-"))
     os.environ["K2HUB_HOME"] = str(home)
@@ -105,7 +105,7 @@ async def main() -> None:
     config = AgentConfig(home=home, limits=Limits(max_steps=STEPS + 10, max_cost_usd=1e9), builtin=[])
     agent = await Agent.open(config, database_url=f"sqlite:///{home}/k2hub.db")
     # No built-in servers: the no-op tool server alone, so both sides call the very same tool process.
-    from agents.hub import Hub
+    from agents.hub.hub import Hub
 
     await agent.hub.aclose()
     agent.hub = Hub([tool_server()])

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from mcp import ClientSession  # noqa: E402
 from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 
-from mcp_servers import _golang  # noqa: E402
+from mcp_servers.sandbox import golang  # noqa: E402
 
 PYTHON_RUNS = 60
 GO_RUNS = 7
@@ -83,7 +83,7 @@ async def measure(home: Path) -> dict[str, float]:
             results |= {"python_tool_p50_ms": py_tool, "python_bare_p50_ms": py_bare,
                         "python_added_ms": py_tool - py_bare, "python_ratio": py_tool / py_bare}
             # Go: a first build fills each side's cache; then the second (and later) runs are compared.
-            root = _golang.goroot()
+            root = golang.goroot()
             go_env = {"PATH": f"{root}/bin:/usr/bin:/bin", "HOME": str(home), "GOROOT": str(root),
                       "GOCACHE": str(CACHE / "bare-go"), "GOPATH": str(home / "gopath"), "GOFLAGS": "-mod=mod",
                       "GOPROXY": "off", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}

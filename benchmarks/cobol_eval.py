@@ -22,10 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from mcp_servers import _golang, _limits
-from mcp_servers._bwrap import choose
-from mcp_servers._cobol.verify import Request, verify
-from mcp_servers._paths import Workspace
+from mcp_servers.sandbox import golang
+from mcp_servers.common import limits as _limits
+from mcp_servers.sandbox.bwrap import choose
+from mcp_servers.cobol.verify import Request, verify
+from mcp_servers.common.paths import Workspace
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "cobol"
 FIXTURES = {"CBL0001": "cbl0001", "EMPPAY": "emppay"}
@@ -69,7 +70,7 @@ async def judge(
         stdin=stdin_file.read_text() if stdin_file.is_file() else None,
     )
     try:
-        result = await verify(iso, Workspace(ws_root / cid), cid, req, _limits.go_cache_root(), _golang.WarmUp())
+        result = await verify(iso, Workspace(ws_root / cid), cid, req, _limits.go_cache_root(), golang.WarmUp())
     except Exception as exc:  # noqa: BLE001 - a missing module is a failed migration, not a crash of the harness
         return False, str(exc)
     return result.equal, result.render().splitlines()[0]
@@ -95,7 +96,7 @@ async def self_check(data: Path) -> int:
 
 
 async def evaluate(data: Path, preset: str, programs: list[str], max_steps: int) -> None:
-    from agents.runner import RunRequest
+    from agents.planner.runner import RunRequest
     from app.config import load_settings
     from app.services import open_agent
     from storage import repo

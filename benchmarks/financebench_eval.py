@@ -60,7 +60,7 @@ def evidence_pages(q: dict) -> set[int]:
 
 
 def ingest_all(db, data: Path, names: set[str]) -> dict[str, str]:
-    from mcp_servers._pdf_ingest import ingest_pdf
+    from mcp_servers.pdf_reader.ingest import ingest_pdf
 
     return {
         n: ingest_pdf(db, data / "pdfs" / f"{n}.pdf").document.id
@@ -70,7 +70,7 @@ def ingest_all(db, data: Path, names: set[str]) -> dict[str, str]:
 
 
 def retrieval_only(data: Path, questions: list[dict], k: int) -> None:
-    from mcp_servers._pdf_search import search_pages
+    from mcp_servers.pdf_reader.search import search_pages
     from storage.db import Database
 
     db = Database()
@@ -95,7 +95,7 @@ def retrieval_only(data: Path, questions: list[dict], k: int) -> None:
 
 
 async def full_app(data: Path, questions: list[dict], preset: str, model: str | None, tolerance: float) -> None:
-    from agents.runner import RunRequest
+    from agents.planner.runner import RunRequest
     from app.config import load_settings
     from app.services import open_agent
     from storage import documents, repo

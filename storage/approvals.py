@@ -3,7 +3,7 @@
 `untrusted_reads` records every tool result that came from an untrusted server (browser, pdf_reader, external
 servers not marked trusted), with the URL or document it came from; it is the conversation's "taint" and survives
 restarts. `approvals` records every risky call that had to ask, what it would run, why, and the user's decision.
-Both are written by the planner (agents/approval.py) and read by the UI and the CLI.
+Both are written by the planner (agents/policy/approval.py) and read by the UI and the CLI.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 COBOL program with its migration status (verify verdict, first difference, go test, lines, attempts, tokens, cost).
 
 A session lives in one conversation (its workspace holds the project copy and the Go modules); the stage is stored so
-each step can be resumed after a crash. Written by agents/cobol_session.py, read by the COBOL tab.
+each step can be resumed after a crash. Written by agents/workflows/cobol_session.py, read by the COBOL tab.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ class KpiRow(SQLModel, table=True):
     run_id: str | None = Field(default=None, foreign_key="runs.id", ondelete="SET NULL", index=True)
     company: str = Field(description="Company as written by the extractor, e.g. '3M'.")
     fiscal_period: str = Field(description="'FY2022' (or 'FY2022-Q3').")
-    metric: str = Field(description="Canonical metric name from mcp_servers._kpi_vocab.")
+    metric: str = Field(description="Canonical metric name from mcp_servers.analysis.kpi_vocab.")
     value: str = Field(description="Exact decimal text in the stated scale, e.g. '1577' or '-370.5'.")
     unit: str = Field(default="currency", description="currency, percent, ratio, per_share, count.")
     currency: str = Field(default="", description="ISO code for currency and per_share values, e.g. USD.")

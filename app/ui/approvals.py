@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from agents.approval import code_of
+from agents.policy.approval import code_of
 from agents.events import ApprovalRequested, RunStarted
 
 if TYPE_CHECKING:

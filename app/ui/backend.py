@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from agents.errors import AppError
 
 if TYPE_CHECKING:
-    from agents.runner import Agent
+    from agents.planner.runner import Agent
     from app.config import Settings
 
 log = logging.getLogger(__name__)

@@ -120,7 +120,7 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
         }
         try:
             agent = await backend.agent()
-            from agents.runner import RunRequest
+            from agents.planner.runner import RunRequest
 
             auto = provider == AUTO  # let the planner pick the first preset with a key
             req = RunRequest(

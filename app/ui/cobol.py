@@ -15,8 +15,8 @@ import gradio as gr
 from app.ui.backend import Backend
 from app.ui.cobol_session import SessionPanel, build_session_panel, wire_session_panel
 from app.ui.sidebar import Sidebar
-from mcp_servers._cobol.project import Project, analyze_project
-from mcp_servers._cobol.report import layout_text, program_lines
+from mcp_servers.cobol.project import Project, analyze_project
+from mcp_servers.cobol.report import layout_text, program_lines
 
 SESSION_PROMPT = (
     "Migrate the COBOL project in {path} to Go following the cobol-to-go-migration skill: analyze it "

@@ -1,7 +1,7 @@
 """The refactoring-session part of the COBOL tab: start a session from the opened project, draft the plan, edit and save
 it, generate & verify with the progress streamed, then the per-program status table and the final report.
 
-Every step is stored (agents/cobol_session.py): reopening a session from the list shows where it stands, and pressing
+Every step is stored (agents/workflows/cobol_session.py): reopening a session from the list shows where it stands, and pressing
 the step's button again resumes a run a crash interrupted.
 """
 
@@ -52,7 +52,7 @@ class SessionPanel:
 
 def build_session_panel() -> SessionPanel:
     """The session components (inside the COBOL tab, under the map)."""
-    from agents.cobol_report import TABLE_HEADERS
+    from agents.workflows.cobol_report import TABLE_HEADERS
 
     gr.Markdown("### Refactoring session", elem_classes=["k2-cobol-heading"])
     with gr.Row(equal_height=True):
@@ -101,7 +101,7 @@ def _status_line(session: Any, note: str = "") -> str:
 
 def wire_session_panel(panel: SessionPanel, root: gr.State, sb: Sidebar, backend: Backend) -> None:
     """Handlers: start / reopen a session, draft, save, generate & verify (streamed), stop."""
-    from agents import cobol_report, cobol_session
+    from agents.workflows import cobol_report, cobol_session
     from storage import cobol_sessions
 
     def snapshot(agent: Any, session_id: str) -> dict[Any, Any]:

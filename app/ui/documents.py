@@ -71,7 +71,7 @@ def _listing(backend: Backend, conversation_id: str | None) -> str:
     agent = backend.opened
     if agent is None or not conversation_id:
         return listing_html([], None)
-    from agents.context import last_plan
+    from agents.policy.context import last_plan
     from storage.documents import conversation_documents
 
     return listing_html(conversation_documents(agent.db, conversation_id), last_plan(agent.db, conversation_id))
@@ -81,7 +81,7 @@ def _ingest(
     backend_db: Any, conversation_id: str | None, paths: list[str], progress: gr.Progress
 ) -> tuple[str, list[str]]:
     """Ingest each file (the pdf_reader's own ingest: same store, same cache) and attach it; (conversation, errors)."""
-    from mcp_servers._pdf_ingest import IngestError, ingest_pdf
+    from mcp_servers.pdf_reader.ingest import IngestError, ingest_pdf
     from storage import documents as store
     from storage import repo
 

@@ -84,8 +84,8 @@ def evidence_html(db: Database, row_id: int) -> tuple[int, str]:
 
 def _page_image(doc: documents.Document, number: int, quote: str, value: str) -> str | None:
     try:
-        from mcp_servers._pdf_extract import render_page_png
-        from mcp_servers._pdf_ingest import stored_pdf
+        from mcp_servers.pdf_reader.extract import render_page_png
+        from mcp_servers.pdf_reader.ingest import stored_pdf
 
         path = stored_pdf(doc)
         if not path.is_file():

@@ -3,7 +3,7 @@ charts a tool wrote shown inline under its card in the chat.
 
 Files are served by our own route on the UI's server, /k2hub/files/<conversation>/<path>, never through Gradio's
 file serving: Gradio's allowed_paths would expose whole folders, while this route opens one file of one
-conversation's workspace through mcp_servers._paths.Workspace (no '..', no absolute paths, no symlink leading out,
+conversation's workspace through mcp_servers.common.paths.Workspace (no '..', no absolute paths, no symlink leading out,
 no final symlink) and answers everything as an attachment so a page the agent downloaded cannot run in the UI's origin.
 """
 
@@ -25,8 +25,8 @@ import gradio as gr
 from gradio import ChatMessage
 from mcp.server.mcpserver.exceptions import ToolError
 
-from mcp_servers._cli import human_size
-from mcp_servers._paths import CONVERSATION_META_KEY, Workspace, conversation_id, workspace_root
+from mcp_servers.common.cli import human_size
+from mcp_servers.common.paths import CONVERSATION_META_KEY, Workspace, conversation_id, workspace_root
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from agents.local.installer import INSTALLER, LocalStatus
-from agents.presets import PRESETS
+from agents.models.local.installer import INSTALLER, LocalStatus
+from agents.models.presets import PRESETS
 
 POLL_S = 2.0  # how often an open page asks for install progress (a status read, no model call)
 _DOT = {"ready": "ok", "runtime": "wait", "weights": "wait", "failed": "bad"}

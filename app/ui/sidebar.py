@@ -8,20 +8,20 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from agents.local.installer import INSTALLER
-from agents.local.weights import local_model_id
-from agents.mcp_config import builtin_servers, load_mcp_json
+from agents.models.local.installer import INSTALLER
+from agents.models.local.weights import local_model_id
+from agents.hub.config import builtin_servers, load_mcp_json
 from app.services import split_names
-from agents.presets import PRESETS
-from agents.providers import default_provider, discover_models, key_env_names
-from agents.secrets import key_status
+from agents.models.presets import PRESETS
+from agents.models.providers import default_provider, discover_models, key_env_names
+from agents.models.secrets import key_status
 from app.ui.backend import Backend, readable_error
 from app.ui.local_panel import local_html, local_label, wire_local_timer
 
 if TYPE_CHECKING:
     from app.config import Settings
 
-AUTO = ""  # provider value meaning "the first hosted preset with a key" (agents.providers decides)
+AUTO = ""  # provider value meaning "the first hosted preset with a key" (agents.models.providers decides)
 _STATE_DOT = {"ready": "ok", "starting": "wait", "restarting": "wait", "stopped": "off", "not started": "off",
               "error": "bad"}
 ERROR_CHARS = 240  # a crashed server's stderr can be long: the panel shows the gist, the server log the rest

@@ -1,6 +1,6 @@
 """The Skills tab: search the Agent-Hub registry, read a skill, manage versions, install/import/export, edit and save.
 
-"Save this conversation as a skill" asks the model for a SKILL.md drafted from the open chat (agents.skill_drafter);
+"Save this conversation as a skill" asks the model for a SKILL.md drafted from the open chat (agents.workflows.skill_drafter);
 the draft lands in the editor, and Save stores whatever the editor holds as a new version of the skill it names.
 """
 
@@ -377,7 +377,7 @@ def wire_skills(tab: SkillsTab, backend: Backend, conversation_id: gr.State, dem
             tab.draft: gr.update(interactive=False),
         }
         try:
-            from agents.skill_drafter import draft_for_conversation
+            from agents.workflows.skill_drafter import draft_for_conversation
 
             result = await draft_for_conversation(await backend.agent(), cid)
         except Exception as exc:  # noqa: BLE001 - the UI boundary: any failure becomes a message

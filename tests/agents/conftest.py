@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from agents.budget import Limits
+from agents.policy.budget import Limits
 from agents.events import Event
-from agents.providers import RetryPolicy
-from agents.runner import Agent, AgentConfig
+from agents.models.providers import RetryPolicy
+from agents.planner.runner import Agent, AgentConfig
 from tests.fakes.k2_server import FakeK2Server
 
 REPO = Path(__file__).resolve().parents[2]

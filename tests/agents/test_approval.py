@@ -7,8 +7,8 @@ from datetime import timedelta
 import mcp_types as types
 import pytest
 
-from agents.approval import code_of, denial_text, explain, is_untrusted_server, risk_of, source_of
-from agents.mcp_config import ServerConfig, builtin_servers, parse_mcp_servers
+from agents.policy.approval import code_of, denial_text, explain, is_untrusted_server, risk_of, source_of
+from agents.hub.config import ServerConfig, builtin_servers, parse_mcp_servers
 from storage import approvals, repo
 from storage.approvals import UntrustedRead
 from storage.db import Database

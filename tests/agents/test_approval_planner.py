@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agents.errors import ConfigError
-from agents.runner import Agent, RunRequest
+from agents.planner.runner import Agent, RunRequest
 from storage import approvals, repo
 from tests.agents.conftest import collect, of_type
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents import cobol_report
-from mcp_servers._cobol.compare import Comparison, compare_exit, compare_lines
-from mcp_servers._cobol.verify import Verification
+from agents.workflows import cobol_report
+from mcp_servers.cobol.compare import Comparison, compare_exit, compare_lines
+from mcp_servers.cobol.verify import Verification
 from storage import cobol_sessions, repo
 from storage.db import Database
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agents import cobol_session
-from agents.runner import Agent
+from agents.workflows import cobol_session
+from agents.planner.runner import Agent
 from storage import cobol_sessions, repo
 from tests.agents.conftest import agent_config, collect, fake_k2  # noqa: F401 - fixture used by name
 from tests.fakes.k2_server import FakeK2Server, Turn

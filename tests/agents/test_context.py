@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from agents import context, providers
-from agents.context import WINDOW_CURRENT, WINDOW_OLDER, Calibration, DocumentRef, plan_documents
-from agents.presets import PRESETS
-from agents.runner import Agent, RunRequest
+from agents.policy import context
+from agents.models import providers
+from agents.policy.context import WINDOW_CURRENT, WINDOW_OLDER, Calibration, DocumentRef, plan_documents
+from agents.models.presets import PRESETS
+from agents.planner.runner import Agent, RunRequest
 from storage import documents as store
 from storage import repo
 from tests.agents.conftest import collect, of_type
@@ -104,7 +105,7 @@ def test_describe_names_mode_and_pages():
 
 @pytest.fixture
 def amazon(agent: Agent) -> store.Document:
-    from mcp_servers._pdf_ingest import ingest_pdf
+    from mcp_servers.pdf_reader.ingest import ingest_pdf
 
     return ingest_pdf(agent.db, DATA / "AMAZON_2017_10K.pdf").document
 

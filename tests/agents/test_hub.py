@@ -19,9 +19,9 @@ import pytest_asyncio
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from agents import hub_server
-from agents.hub import Hub, tool_name
-from agents.mcp_config import ServerConfig, builtin_servers, load_mcp_json
+from agents.hub import connection as hub_server
+from agents.hub.hub import Hub, tool_name
+from agents.hub.config import ServerConfig, builtin_servers, load_mcp_json
 from tests.helpers import free_port, stop, wait_until_listening
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -296,8 +296,8 @@ async def test_aclose_is_bounded_and_leaves_no_children() -> None:
 
 
 async def test_builtin_workspace_server_starts_through_the_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not (ROOT / "mcp_servers" / "workspace.py").exists():
-        pytest.skip("mcp_servers/workspace.py is not written yet")
+    if not (ROOT / "mcp_servers" / "workspace" / "server.py").exists():
+        pytest.skip("mcp_servers/workspace/server.py is not written yet")
     monkeypatch.setenv("K2HUB_WORKSPACE_ROOT", str(tmp_path))
     monkeypatch.chdir(tmp_path)  # built-ins must not depend on the app's working directory
     async with Hub(builtin_servers()) as hub:

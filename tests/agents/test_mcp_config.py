@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.mcp_config import BUILTIN_SERVERS, ServerConfig, builtin_servers, load_mcp_json
+from agents.hub.config import BUILTIN_SERVERS, ServerConfig, builtin_servers, load_mcp_json
 
 
 def write(tmp_path: Path, data: object | str) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 from agents.events import event_from_dict
-from agents.runner import Agent, RunRequest
+from agents.planner.runner import Agent, RunRequest
 from storage import repo
 from tests.agents.conftest import REPO, agent_config, collect, of_type, with_limits, write_mcp_json
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from agents import providers
+from agents.models import providers
 from agents.errors import AuthError, ConfigError, ProviderError
 from agents.events import Notice, ReasoningDelta, TextDelta
-from agents.presets import PRESETS
-from agents.providers import ModelSpec, RetryPolicy, complete, resolve
+from agents.models.presets import PRESETS
+from agents.models.providers import ModelSpec, RetryPolicy, complete, resolve
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn, groq_tool_use_failed, k2_native_tool_text
 
 FAST = RetryPolicy(attempts=3, base_delay_s=0.05, max_delay_s=2.0)

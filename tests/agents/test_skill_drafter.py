@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agents import skill_drafter
-from agents.runner import Agent, RunRequest
+from agents.workflows import skill_drafter
+from agents.planner.runner import Agent, RunRequest
 from skills import skillmd
 from storage import repo
 from tests.agents.conftest import collect

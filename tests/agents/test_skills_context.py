@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents import skills_context
-from agents.runner import Agent, RunRequest
+from agents.workflows import skills_context
+from agents.planner.runner import Agent, RunRequest
 from skills.registry import Registry
 from storage import repo
 from storage.db import Database

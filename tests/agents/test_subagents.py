@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from agents import subagents
-from agents.runner import Agent, RunRequest
+from agents.workflows import subagents
+from agents.planner.runner import Agent, RunRequest
 from storage import documents, ledger, repo
 from tests.agents.conftest import agent_config, collect, of_type
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
@@ -230,7 +230,7 @@ def _max_overlap(spans: list[tuple[float, float]]) -> int:
 
 
 def test_plan_orders_derived_after_inputs() -> None:
-    from mcp_servers._kpi_vocab import plan
+    from mcp_servers.analysis.kpi_vocab import plan
 
     assert plan(["fcf_margin", "revenue"]) == {
         "reported": ["cfo", "capex", "revenue"],

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from agents.events import TextDelta
-from agents.providers import complete, resolve
-from agents.runner import Agent, RunRequest
-from agents.toolcall_text import JSON_MARKERS, MARKERS, MarkerFilter, complete_call_end, parse_text_tool_calls
+from agents.models.providers import complete, resolve
+from agents.planner.runner import Agent, RunRequest
+from agents.models.toolcall_text import JSON_MARKERS, MARKERS, MarkerFilter, complete_call_end, parse_text_tool_calls
 from tests.agents.conftest import FAST_RETRY, collect, of_type
 from tests.fakes.k2_server import FakeK2Server, Turn
 

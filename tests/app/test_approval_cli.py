@@ -68,7 +68,7 @@ def _cli(home: Path, *args: str) -> tuple[int, list[dict]]:
 
 
 async def test_interactive_asks_for_each_waiting_call_and_continues(agent, fake_k2: FakeK2Server, _isolated_home: Path):
-    from agents.runner import RunRequest
+    from agents.planner.runner import RunRequest
     from app.approval_cli import interactive
 
     _script(fake_k2)

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.ui import evidence
-from mcp_servers import _kpi
+from mcp_servers.analysis import kpi
 from storage import documents, ledger
 from tests.mcp_servers.kpi_support import Library, ingest_reports
 
@@ -25,8 +25,8 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
 def _row(library: Library) -> int:
     conv = library.conversation()
     doc = library.ids["3M_2018_10K"]
-    claim = _kpi.Claim("3M", "FY2018", "capex", "(1,577)", "millions", "USD", doc, 60, QUOTE)
-    _kpi.record(library.db, conv, None, claim, lambda d, n: documents.page_text(library.db, d, n))
+    claim = kpi.Claim("3M", "FY2018", "capex", "(1,577)", "millions", "USD", doc, 60, QUOTE)
+    kpi.record(library.db, conv, None, claim, lambda d, n: documents.page_text(library.db, d, n))
     return ledger.rows(library.db, conv)[0].id or 0
 
 
@@ -44,7 +44,7 @@ async def test_number_opens_its_page_with_the_quote_highlighted(
     assert "3M · FY2018 · capex = 1577 USD millions" in page.text and "page 60 of 160" in page.text
     assert "data:image/png;base64," in page.text and page.text.count("class='hl'") >= 1
     doc = documents.get_document(library.db, library.ids["3M_2018_10K"])
-    from mcp_servers._pdf_ingest import stored_pdf
+    from mcp_servers.pdf_reader.ingest import stored_pdf
 
     boxes = evidence.highlight_boxes(str(stored_pdf(doc)), 60, QUOTE, "1577")
     # pdfium finds the row label and (1,577) on the left half of the US-letter page, in its upper half.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.local import installer
-from agents.local.installer import INSTALLER, LocalStatus
+from agents.models.local import installer
+from agents.models.local.installer import INSTALLER, LocalStatus
 from app import cli
 from app.ui.local_panel import local_html, local_label, poll
 from app.ui.sidebar import AUTO, provider_hint
@@ -32,7 +32,7 @@ def test_labels_and_hints_follow_the_install(monkeypatch: pytest.MonkeyPatch, _i
     assert "Auto will use the small local model once it is installed" in provider_hint(AUTO, _isolated_home)
     assert poll("runtime")[1:] == ("weights", True) and poll("weights")[2] is False
     monkeypatch.setattr(installer, "ready_on_disk", lambda: True)
-    monkeypatch.setattr("agents.model_spec.ready_on_disk", lambda: True)
+    monkeypatch.setattr("agents.models.model_spec.ready_on_disk", lambda: True)
     monkeypatch.setattr(INSTALLER, "_status", LocalStatus("ready"))
     assert local_label() == "Local: Qwen2.5-Coder-0.5B (small, offline)"
     assert "small local model" in provider_hint(AUTO, _isolated_home)

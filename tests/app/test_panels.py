@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.hub import ServerStatus
-from agents.providers import key_env_names
-from agents.secrets import key_status
+from agents.hub.hub import ServerStatus
+from agents.models.providers import key_env_names
+from agents.models.secrets import key_status
 from app.config import load_settings
 from app.server import display_available, find_free_port
 from app.ui.sidebar import AUTO, base_url_for, keys_html, model_choices, provider_choices, tools_html, wants_base_url

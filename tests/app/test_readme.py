@@ -9,7 +9,7 @@ from app.cli import _parser
 from app.config import Settings
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-# Read outside Settings: by providers, storage, the launcher, the built-in servers and agents/local.
+# Read outside Settings: by providers, storage, the launcher, the built-in servers and agents/models/local.
 OTHER_VARIABLES = {"K2HUB_PRICES", "K2HUB_WORKSPACE_ROOT", "K2HUB_VENV", "GROQ_API_KEY", "MOONSHOT_API_KEY",
                    "DATABASE_URL", "K2HUB_MODELS_DIR", "K2HUB_LOCAL_MODEL", "K2HUB_LOCAL_CONTEXT",
                    "K2HUB_SANDBOX", "K2HUB_SANDBOX_MEMORY_MB", "K2HUB_GO_CACHE",

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from mcp_servers import _golang
+from mcp_servers.sandbox import golang
 from tests.mcp_servers.sandbox_support import GO_CACHE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -15,7 +15,7 @@ RUNTIME = REPO / "assets" / "go" / "cobolrt"
 
 
 def go_env() -> dict[str, str]:
-    root = _golang.goroot()
+    root = golang.goroot()
     GO_CACHE.mkdir(parents=True, exist_ok=True)
     host_cache = GO_CACHE / "host"
     return {

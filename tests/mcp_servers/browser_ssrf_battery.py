@@ -17,9 +17,9 @@ from http.server import ThreadingHTTPServer
 import pytest
 import pytest_asyncio
 
-from mcp_servers._browser_guard import Guard, parse_rules
-from mcp_servers._browser_session import BrowserPool
-from mcp_servers.browser import create_server
+from mcp_servers.browser.guard import Guard, parse_rules
+from mcp_servers.browser.session import BrowserPool
+from mcp_servers.browser.server import create_server
 from tests.mcp_servers.browser_support import Site, _handler, serve_site
 from tests.mcp_servers.conftest import ToolCaller, connect
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_servers._pdf_ingest import ingest_pdf
+from mcp_servers.pdf_reader.ingest import ingest_pdf
 from storage import documents, repo
 from storage.db import Database
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 
-from mcp_servers import _golang, _limits
-from mcp_servers._bwrap import Isolation, choose
-from mcp_servers.sandbox import create_server
+from mcp_servers.sandbox import golang
+from mcp_servers.common import limits
+from mcp_servers.sandbox.bwrap import Isolation, choose
+from mcp_servers.sandbox.server import create_server
 from tests.mcp_servers.conftest import ToolCaller, connect
 
 # A Go build cache that outlives test sessions: warming it compiles part of the standard library (~40 s), once.
@@ -24,7 +25,7 @@ GO_CACHE = Path(os.environ.get("K2HUB_TEST_GO_CACHE") or Path(tempfile.gettempdi
 @functools.cache
 def isolation() -> tuple[Isolation | None, str]:
     """The isolation this host offers (probed once), or why there is none."""
-    return choose("bwrap", _limits.Limits())
+    return choose("bwrap", limits.Limits())
 
 
 def _skip_reason() -> str:
@@ -37,7 +38,7 @@ requires_sandbox = pytest.mark.skipif(bool(_skip_reason()), reason=_skip_reason(
 
 def _go_missing() -> str:
     try:
-        _golang.goroot()
+        golang.goroot()
     except ToolError as exc:  # the message says what to install
         return str(exc)
     return ""

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mcp_servers import _kpi
-from mcp_servers.analysis import create_server
+from mcp_servers.analysis import kpi
+from mcp_servers.analysis.server import create_server
 from storage import ledger
 from storage.ledger import KpiRow
 from tests.mcp_servers.conftest import ToolCaller, connect
@@ -54,12 +54,12 @@ def claim(
 
 def test_normalisation_ignores_nbsp_dashes_minus_and_line_breaks() -> None:
     page = "Net cash provided by (used in)\noperating activities 6,439 6,240\nOther \u2014 net (57)"
-    assert _kpi.quote_on_page("Net cash provided by (used in) operating activities 6,439", page)
-    assert _kpi.quote_on_page("Other - net (57)", page)  # em dash on the page, hyphen in the quote
-    assert _kpi.quote_on_page("operating\u00a0activities 6,439", page)
-    assert not _kpi.quote_on_page("operating activities 6,493", page)
-    assert _kpi.parse_value("\u2212370") == Decimal(-370) == _kpi.parse_value("(370)")
-    assert _kpi.numbers_in("Total net sales 177,866 232,887 $8.70 (1,577)") == [
+    assert kpi.quote_on_page("Net cash provided by (used in) operating activities 6,439", page)
+    assert kpi.quote_on_page("Other - net (57)", page)  # em dash on the page, hyphen in the quote
+    assert kpi.quote_on_page("operating\u00a0activities 6,439", page)
+    assert not kpi.quote_on_page("operating activities 6,493", page)
+    assert kpi.parse_value("\u2212370") == Decimal(-370) == kpi.parse_value("(370)")
+    assert kpi.numbers_in("Total net sales 177,866 232,887 $8.70 (1,577)") == [
         Decimal(177866),
         Decimal(232887),
         Decimal("8.70"),
@@ -198,7 +198,7 @@ async def test_derived_metrics_match_hand_computed_values(tools: ToolCaller, lib
 
 
 def _row(metric: str, value: str, scale: str, row_id: int) -> KpiRow:
-    """A bare FY2018 USD ledger row of company X, as _kpi.compute receives it."""
+    """A bare FY2018 USD ledger row of company X, as kpi.compute receives it."""
     return KpiRow(
         conversation_id="c",
         company="X",
@@ -214,18 +214,18 @@ def _row(metric: str, value: str, scale: str, row_id: int) -> KpiRow:
 def test_thousands_and_millions_are_normalised_before_arithmetic() -> None:
     cfo = _row("cfo", "6439", "millions", 1)
     capex = _row("capex", "1577000", "thousands", 2)
-    value, scale = _kpi.compute(_kpi.DERIVED["fcf"], cfo, capex)
+    value, scale = kpi.compute(kpi.DERIVED["fcf"], cfo, capex)
     assert (value, scale) == (Decimal(4_862_000), "thousands")  # 6,439,000 k − 1,577,000 k
     revenue = _row("revenue", "32.765", "billions", 3)
     op = _row("operating_income", "7207", "millions", 4)
-    assert _kpi.compute(_kpi.DERIVED["operating_margin"], op, revenue) == (Decimal("21.9960"), "units")
+    assert kpi.compute(kpi.DERIVED["operating_margin"], op, revenue) == (Decimal("21.9960"), "units")
 
 
 def _page_with(library: Library, doc: str, text: str) -> int:
     from storage import documents
 
     for page in documents.pages(library.db, doc, 1, 200):
-        if _kpi.normalize(text) in _kpi.normalize(page.text):
+        if kpi.normalize(text) in kpi.normalize(page.text):
             return page.number
     raise AssertionError(f"{text!r} not in {doc}")
 
@@ -243,8 +243,8 @@ def test_concurrent_records_of_one_key_are_both_flagged(tmp_path: Path) -> None:
         period = f"FY{2010 + round_}"
 
         def record(value: str, period: str = period) -> str:
-            claim = _kpi.Claim("Acme", period, "revenue", value, "millions", "USD", f"doc{value}", 1, page)
-            return _kpi.record(db, conv, None, claim, lambda _d, _n: page)
+            claim = kpi.Claim("Acme", period, "revenue", value, "millions", "USD", f"doc{value}", 1, page)
+            return kpi.record(db, conv, None, claim, lambda _d, _n: page)
 
         results = run_in_threads(record, ["100", "200"])
         assert not any(isinstance(r, BaseException) for r in results), results

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from mcp_servers import _kpi_export
-from mcp_servers.analysis import create_server
+from mcp_servers.analysis import export
+from mcp_servers.analysis.server import create_server
 from storage import ledger
 from tests.mcp_servers.conftest import connect
 from tests.mcp_servers.kpi_support import Library, ingest_reports
@@ -132,7 +132,7 @@ async def test_report_files_open_and_hold_the_ledger(library: Library, tmp_path:
     assert "# Amazon vs 3M" in report and "![dotplot_fcf](dotplot_fcf.png)" in report
     assert "[AMAZON_2019_10K p.37]" in report and "cfo − capex" in report
 
-    fig = _kpi_export.dot_plot(rows, "fcf")
+    fig = export.dot_plot(rows, "fcf")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["3M", "Amazon"]
     points = {c.get_label(): [tuple(p) for p in c.get_offsets()] for c in ax.collections if c.get_label()[:2] == "FY"}

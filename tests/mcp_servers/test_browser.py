@@ -14,9 +14,9 @@ import pytest_asyncio
 from mcp.types import ImageContent
 from pypdf import PdfReader
 
-from mcp_servers._browser_guard import Guard, parse_rules
-from mcp_servers._browser_session import BrowserPool, executable
-from mcp_servers.browser import create_server
+from mcp_servers.browser.guard import Guard, parse_rules
+from mcp_servers.browser.session import BrowserPool, executable
+from mcp_servers.browser.server import create_server
 from tests.mcp_servers.browser_support import INJECTION, Site, serve_site
 from tests.mcp_servers.conftest import ToolCaller, connect
 
@@ -188,7 +188,7 @@ async def test_builtin_server_over_stdio_reads_the_allow_list_from_the_environme
     from mcp import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
-    from agents.mcp_config import builtin_servers
+    from agents.hub.config import builtin_servers
 
     env = {
         "PATH": os.environ.get("PATH", ""),

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from mcp_servers._browser_guard import Guard, Refused, address_problem, parse_ipv4, parse_rules
+from mcp_servers.browser.guard import Guard, Refused, address_problem, parse_ipv4, parse_rules
 
 
 async def fake_dns(host: str, port: int) -> list[str]:

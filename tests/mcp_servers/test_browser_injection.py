@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.runner import Agent, RunRequest
-from mcp_servers._browser_session import executable
+from agents.planner.runner import Agent, RunRequest
+from mcp_servers.browser.session import executable
 from storage import approvals, repo
 from tests.agents.conftest import agent_config, collect, fake_k2, of_type  # noqa: F401 - fixture used by name
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn

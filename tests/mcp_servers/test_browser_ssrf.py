@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_servers._browser_session import executable
+from mcp_servers.browser.session import executable
 
 REPO = Path(__file__).resolve().parents[2]
 SETUP = (

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mcp_servers._cobol.layout import build_records
-from mcp_servers._cobol.project import analyze_project
-from mcp_servers._cobol.source import Line, apply_replacing, replacing_pairs
-from mcp_servers.cobol import create_server
+from mcp_servers.cobol.layout import build_records
+from mcp_servers.cobol.project import analyze_project
+from mcp_servers.cobol.source import Line, apply_replacing, replacing_pairs
+from mcp_servers.cobol.server import create_server
 from tests.mcp_servers.cobol_support import CARDDEMO, COURSE, REPO, requires_data
 from tests.mcp_servers.conftest import connect
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.runner import Agent, RunRequest
+from agents.planner.runner import Agent, RunRequest
 from storage import repo
 from tests.agents.conftest import agent_config, collect, fake_k2  # noqa: F401 - fixture used by name
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_servers.cobol import create_server
+from mcp_servers.cobol.server import create_server
 from tests.mcp_servers.cobol_support import course_workspace, fixture_module, requires_cobc, requires_data, requires_go
 from tests.mcp_servers.conftest import ToolCaller, connect
 from tests.mcp_servers.sandbox_support import requires_sandbox, sandbox_env

@@ -15,7 +15,7 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp_servers import pdf_reader
+from mcp_servers.pdf_reader import server as pdf_reader
 from storage import documents as store
 from storage import repo
 from storage.db import Database

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from mcp_servers import _pdf_ingest, pdf_reader
-from mcp_servers._pdf_ingest import IngestError, documents_dir, ingest_pdf
+from mcp_servers.pdf_reader import ingest as _pdf_ingest, server as pdf_reader
+from mcp_servers.pdf_reader.ingest import IngestError, documents_dir, ingest_pdf
 from storage import documents as store
 from storage.db import Database
 from tests.mcp_servers.conftest import REPO, connect
@@ -114,7 +114,7 @@ def test_5000_pages_in_bounded_memory(tmp_path: Path) -> None:
     script = (
         "import json, resource, sys\n"
         "from storage.db import Database\n"
-        "from mcp_servers._pdf_ingest import ingest_pdf\n"
+        "from mcp_servers.pdf_reader.ingest import ingest_pdf\n"
         "r = ingest_pdf(Database(), sys.argv[1])\n"
         "print(json.dumps({'pages': r.document.page_count, 'tokens': r.document.token_count,\n"
         "  'self_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,\n"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from mcp_servers._pdf_extract import detect_heading, extract, glued_tokens, is_glued, normalise
-from mcp_servers._tokens import count_tokens
+from mcp_servers.pdf_reader.extract import detect_heading, extract, glued_tokens, is_glued, normalise
+from mcp_servers.common.tokens import count_tokens
 from tests.mcp_servers.pdf_support import excerpt, financebench_pdf, have_financebench, text_pdf
 
 CORNING_82 = "Incometaxes(Note7)127196\nDerivativeinstruments(Note14)174144\nOtherliabilitiesconsistedofthefollowing"

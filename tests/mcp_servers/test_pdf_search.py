@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from mcp_servers._finance_vocab import concepts_in
-from mcp_servers._pdf_ingest import ingest_pdf
-from mcp_servers._pdf_search import analyse, search_pages
-from mcp_servers._pdf_sections import describe_pages, statement_of
+from mcp_servers.pdf_reader.finance_vocab import concepts_in
+from mcp_servers.pdf_reader.ingest import ingest_pdf
+from mcp_servers.pdf_reader.search import analyse, search_pages
+from mcp_servers.pdf_reader.sections import describe_pages, statement_of
 from storage.db import Database
 from tests.mcp_servers.pdf_support import financebench_pdf, have_financebench, text_pdf
 

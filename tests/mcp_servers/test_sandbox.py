@@ -15,9 +15,10 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp_servers import _bwrap, _limits, _runner
-from mcp_servers._bwrap import Isolation, Job
-from mcp_servers.workspace import create_server as create_workspace
+from mcp_servers.sandbox import bwrap as _bwrap, runner
+from mcp_servers.common import limits as _limits
+from mcp_servers.sandbox.bwrap import Isolation, Job
+from mcp_servers.workspace.server import create_server as create_workspace
 from tests.mcp_servers.conftest import REPO, ToolCaller, connect
 from tests.mcp_servers.sandbox_support import processes_of, requires_sandbox, sandbox_client, sandbox_env, uid_of
 
@@ -167,7 +168,7 @@ async def test_cancelled_run_kills_the_code(root: Path) -> None:
     iso, _ = _bwrap.choose("bwrap", _limits.Limits())
     assert iso is not None
     job = Job(lambda _layout: (["/bin/sh", "-c", "sleep 60 & sleep 60"], {}))
-    task = asyncio.create_task(_runner.execute(iso, root / "cancel", "cancel", job, 60))
+    task = asyncio.create_task(runner.execute(iso, root / "cancel", "cancel", job, 60))
     uid = uid_of("cancel")
     for _ in range(100):
         await asyncio.sleep(0.05)
@@ -184,7 +185,8 @@ async def test_cancelled_run_kills_the_code(root: Path) -> None:
 DIES_WITH_PARENT = """
 import os, subprocess, sys, time
 from pathlib import Path
-from mcp_servers import _bwrap, _limits
+from mcp_servers.sandbox import bwrap as _bwrap
+from mcp_servers.common import limits as _limits
 iso, why = _bwrap.choose("bwrap", _limits.Limits())
 ws = Path(sys.argv[1])
 ws.mkdir(parents=True)
@@ -271,7 +273,7 @@ async def test_streamable_http_subprocess(tmp_path: Path, http_server) -> None:
 
 
 def test_sandbox_is_a_builtin_server_without_keys() -> None:
-    from agents.mcp_config import builtin_servers
+    from agents.hub.config import builtin_servers
 
     servers = {s.name: s for s in builtin_servers({"PATH": "/usr/bin", "GROQ_API_KEY": "k", "K2HUB_API_KEY": "k",
                                                    "K2HUB_SANDBOX": "bwrap"})}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_servers.workspace import create_server as create_workspace
+from mcp_servers.workspace.server import create_server as create_workspace
 from tests.mcp_servers.conftest import ToolCaller, connect
 from tests.mcp_servers.sandbox_support import processes_of, requires_sandbox, sandbox_client, uid_of
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mcp_servers import _golang
-from mcp_servers.sandbox import create_server
+from mcp_servers.sandbox import golang as _golang
+from mcp_servers.sandbox.server import create_server
 from tests.mcp_servers.conftest import ToolCaller, connect
 from tests.mcp_servers.sandbox_support import GO_CACHE, requires_cobc, requires_go, requires_sandbox, sandbox_env
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.runner import Agent, RunRequest
+from agents.planner.runner import Agent, RunRequest
 from app.ui.render import RunView
 from tests.agents.conftest import agent, collect, fake_k2, of_type  # noqa: F401 - fixtures used by name
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn

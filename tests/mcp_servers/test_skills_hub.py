@@ -12,7 +12,7 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp_servers.skills_hub import SKILL_META_KEY, create_server
+from mcp_servers.skills_hub.server import SKILL_META_KEY, create_server
 from skills.registry import Registry
 from storage.db import Database
 from tests.mcp_servers.conftest import REPO, ToolCaller, connect

@@ -45,7 +45,7 @@ async def _tools_of(server: str) -> set[str] | None:
     """The tool names a built-in server module offers, or None when the module is not in this checkout."""
     if importlib.util.find_spec(f"mcp_servers.{server}") is None:
         return None
-    module = importlib.import_module(f"mcp_servers.{server}")
+    module = importlib.import_module(f"mcp_servers.{server}.server")
     return {t.name for t in await module.create_server().list_tools()}
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from agents.runner import Agent, RunRequest
+from agents.planner.runner import Agent, RunRequest
 from skills import skillmd
 from skills.registry import BUILTIN_DIR
 from storage import repo

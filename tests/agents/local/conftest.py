@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.local import runtime, weights
-from agents.local.installer import runtime_installed
+from agents.models.local import runtime, weights
+from agents.models.local.installer import runtime_installed
 
 # Read at import, before the per-test isolation removes every K2HUB_* variable from the environment.
 _OUTER = {k: os.environ.get(k, "") for k in ("K2HUB_MODELS_DIR", "K2HUB_HOME")}

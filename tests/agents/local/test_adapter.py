@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agents.local import adapter
-from agents.local.adapter import AFTER_TOOLS, compact, fit, select_tools, shrink_results
+from agents.models.local import adapter
+from agents.models.local.adapter import AFTER_TOOLS, compact, fit, select_tools, shrink_results
 
 
 def spec(name: str, description: str, **params: dict) -> dict:
@@ -83,7 +83,7 @@ def test_old_turns_go_first_when_the_context_is_short():
 
 
 async def test_prepare_starts_the_server_and_nudges_after_tool_results(monkeypatch, tmp_path):
-    from agents.presets import PRESETS
+    from agents.models.presets import PRESETS
 
     model = tmp_path / "m.gguf"
     monkeypatch.setattr(adapter.weights, "model_for_use", lambda: model)
@@ -103,7 +103,7 @@ async def test_prepare_starts_the_server_and_nudges_after_tool_results(monkeypat
 
 def test_the_local_model_sees_only_its_servers_tools() -> None:
     """The 0.5B model answered '3M' to a geography question after reading an unrelated finance tool's example."""
-    from agents.presets import PRESETS
+    from agents.models.presets import PRESETS
 
     info = PRESETS["local"].models["qwen2.5-coder-0.5b-instruct"]
     finance = spec("analysis__record_kpi", "Record a KPI, e.g. company '3M'.", company={"type": "string"})

@@ -10,8 +10,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from agents.local import installer
-from agents.local.installer import Installer, LocalStatus, step_of
+from agents.models.local import installer
+from agents.models.local.installer import Installer, LocalStatus, step_of
 
 ROOT = Path(__file__).resolve().parents[3]
 

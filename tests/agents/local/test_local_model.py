@@ -15,9 +15,9 @@ import httpx
 import psutil
 import pytest
 
-from agents.local import runtime
-from agents.local.runtime import LocalServer, ServerKey
-from agents.runner import Agent, AgentConfig, RunRequest
+from agents.models.local import runtime
+from agents.models.local.runtime import LocalServer, ServerKey
+from agents.planner.runner import Agent, AgentConfig, RunRequest
 from storage import repo
 from tests.agents.conftest import FAST_RETRY, collect, of_type
 
@@ -72,7 +72,7 @@ def _our_servers() -> set[int]:
     pids = set()
     for child in psutil.Process().children(recursive=True):
         try:
-            if "agents.local.server" in " ".join(child.cmdline()):
+            if "agents.models.local.server" in " ".join(child.cmdline()):
                 pids.add(child.pid)
         except psutil.Error:  # exited while we looked
             continue
@@ -96,7 +96,7 @@ def test_the_server_binds_loopback_and_stops_without_a_trace(local_model: Path):
 
 def test_a_killed_parent_takes_its_server_along(local_model: Path, tmp_path: Path):
     """kill -9 on the app cannot run atexit: the server notices its parent is gone and exits by itself."""
-    script = ("import sys\nfrom pathlib import Path\nfrom agents.local import runtime\n"
+    script = ("import sys\nfrom pathlib import Path\nfrom agents.models.local import runtime\n"
               f"print(runtime.ensure_server(Path({str(local_model)!r}), 2048), flush=True)\n"
               "print(runtime.current().proc.pid, flush=True)\nimport time\ntime.sleep(120)\n")
     parent = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True,

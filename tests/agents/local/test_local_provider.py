@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from agents import model_spec
+from agents.models import model_spec
 from agents.errors import ConfigError
-from agents.local import installer
-from agents.local.installer import INSTALLER, LocalStatus
-from agents.providers import default_provider, resolve
+from agents.models.local import installer
+from agents.models.local.installer import INSTALLER, LocalStatus
+from agents.models.providers import default_provider, resolve
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.local import weights
-from agents.local.weights import PinnedModel, WeightsError, WheelPart
-from agents.presets import LOCAL_MODEL_ID
+from agents.models.local import weights
+from agents.models.local.weights import PinnedModel, WeightsError, WheelPart
+from agents.models.presets import LOCAL_MODEL_ID
 
 PAYLOAD = [b"GGUF" + b"a" * 60, b"b" * 64, b"c" * 17]
 

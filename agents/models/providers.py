@@ -1,0 +1,357 @@
+"""K2 over litellm: the only module that imports litellm. Presets, K2 wire rules, retries, fallbacks, usage and cost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.errors import AuthError, ConfigError, ProviderError
+from agents.events import Event, Notice, ReasoningDelta, TextDelta
+from agents.models.presets import (
+    PRESETS,
+    Price,
+)
+# Re-exported: callers choose a model through providers, the one door to the model layer.
+from agents.models.model_spec import (  # noqa: F401
+    NO_LOCAL_DEFAULT,
+    NO_MODEL_MESSAGE,
+    ModelSpec,
+    default_provider,
+    discover_models,
+    first_configured_provider,
+    key_env_names,
+    resolve,
+    resolve_chain,
+)
+from agents.models.toolcall_text import JSON_MARKERS, MARKERS, MarkerFilter, parse_text_tool_calls
+
+# litellm fetches its cost map from the network at import unless told not to.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+_litellm: Any = None
+
+
+def litellm_module() -> Any:
+    """litellm, imported on first use (its import costs seconds; start-up should not pay it)."""
+    global _litellm
+    if _litellm is None:
+        import litellm
+
+        litellm.drop_params = False
+        litellm.suppress_debug_info = True
+        litellm.telemetry = False
+        _litellm = litellm
+    return _litellm
+
+
+@dataclass
+class Completion:
+    """The result of one model call: an OpenAI-format assistant message plus usage and cost."""
+
+    message: dict[str, Any]
+    spec: ModelSpec
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    price_source: str = ""
+    finish_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard one preset is tried before the next one in the fallback chain."""
+
+    attempts: int = 4
+    base_delay_s: float = 1.0
+    max_delay_s: float = 60.0
+
+
+def _prices_override() -> dict[str, Price]:
+    raw = os.environ.get("K2HUB_PRICES", "")
+    if not raw:
+        return {}
+    try:
+        table = json.loads(raw)
+        return {m: Price(float(v[0]), float(v[1]), float(v[2]), "K2HUB_PRICES") for m, v in table.items()}
+    except (ValueError, TypeError, IndexError, AttributeError) as exc:
+        raise ConfigError(f'K2HUB_PRICES must be JSON like {{"model": [input, cached, output]}}: {exc}') from exc
+
+
+def cost_of(spec: ModelSpec, prompt: int, completion: int, cached: int) -> tuple[float, str]:
+    """Dollar cost of one call and the figure it was computed with (override, litellm's map, or the preset)."""
+    override = _prices_override().get(spec.model)
+    if override is None:
+        try:
+            inp, out = litellm_module().cost_per_token(
+                model=spec.litellm_model, prompt_tokens=prompt, completion_tokens=completion, cache_read_input_tokens=cached
+            )
+            if inp or out:
+                return inp + out, "litellm cost map"
+        except Exception:  # litellm raises several types for unmapped models; the preset covers them
+            pass
+    price = override or spec.info.price
+    if price is None:
+        return 0.0, "no price known"
+    uncached = max(prompt - cached, 0)
+    cost = (uncached * price.input + cached * price.cached_input + completion * price.output) / 1e6
+    return cost, price.source
+
+
+def _status(exc: BaseException) -> int | None:
+    code = getattr(exc, "status_code", None)
+    return code if isinstance(code, int) else None
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or getattr(exc, "litellm_response_headers", None) or {}
+    try:
+        value = headers.get("retry-after") or headers.get("Retry-After")
+        return float(value) if value is not None else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _failed_generation(exc: BaseException) -> str | None:
+    text = str(exc)
+    # Groq's code in a 400 body, or its message when the error arrives inside the stream.
+    if "tool_use_failed" not in text and "Failed to call a function" not in text:
+        return None
+    marker = '"failed_generation":'
+    at = text.find(marker)
+    return text[at + len(marker) :].strip()[:2000] if at >= 0 else ""
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    status = _status(exc)
+    if status is not None:
+        return status == 429 or status >= 500
+    # No status: connection reset, timeout or a broken stream.
+    return True
+
+
+async def complete(
+    chain: list[ModelSpec],
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None,
+    *,
+    emit: Callable[[Event], None],
+    retry: RetryPolicy = RetryPolicy(),
+    timeout_s: float = 600.0,
+) -> Completion:
+    """One model call with K2 rules, retries (Retry-After honoured) and the fallback chain; streams deltas to emit."""
+    errors: list[str] = []
+    for position, spec in enumerate(chain):
+        if position:
+            emit(Notice(level="warning", message=f"Falling back to {spec.label}: {errors[-1]}"))
+        try:
+            return await _with_retries(spec, messages, tools, emit=emit, retry=retry, timeout_s=timeout_s)
+        except AuthError:
+            raise
+        except ProviderError as exc:
+            errors.append(f"{spec.label}: {exc}")
+            if not exc.retryable:
+                raise
+    raise ProviderError("Every provider failed: " + " | ".join(errors), retryable=True)
+
+
+async def _with_retries(
+    spec: ModelSpec,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None,
+    *,
+    emit: Callable[[Event], None],
+    retry: RetryPolicy,
+    timeout_s: float,
+) -> Completion:
+    corrected = messages
+    last: BaseException | None = None
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            return await _stream_once(spec, corrected, tools, emit=emit, timeout_s=timeout_s)
+        except Exception as exc:  # classified below; anything unexpected is reported, not swallowed
+            last = exc
+            status = _status(exc)
+            if status in (401, 403):
+                raise AuthError(
+                    f"Key missing or wrong for {spec.provider} ({status}): check {PRESETS[spec.provider].key_env}.",
+                    provider=spec.provider,
+                    status=status,
+                ) from exc
+            failed = _failed_generation(exc)
+            if failed is not None and attempt < retry.attempts:
+                # Groq's tool_use_failed: the model wrote a malformed call; tell it so and try again.
+                emit(Notice(level="warning", message=f"{spec.label}: malformed tool call, asking the model again"))
+                corrected = [*messages, _corrective_message(failed)]
+                continue
+            if failed is not None:
+                raise ProviderError(f"tool call kept failing ({_short(exc)})", provider=spec.provider, retryable=True) from exc
+            if not _is_retryable(exc):
+                raise ProviderError(_short(exc), provider=spec.provider, status=status) from exc
+            if attempt == retry.attempts:
+                break
+            delay = _retry_after(exc)
+            if delay is None:
+                delay = retry.base_delay_s * 2 ** (attempt - 1) * (0.8 + 0.4 * random.random())
+            delay = min(delay, retry.max_delay_s)
+            emit(Notice(level="warning", message=f"{spec.label}: {_short(exc)}; retry {attempt}/{retry.attempts - 1} in {delay:.1f}s"))
+            await asyncio.sleep(delay)
+    assert last is not None
+    raise ProviderError(_short(last), provider=spec.provider, status=_status(last), retryable=True) from last
+
+
+def _corrective_message(failed: str) -> dict[str, Any]:
+    return {
+        "role": "user",
+        "content": "Your last tool call could not be parsed"
+        + (f" (you wrote: {failed[:500]})" if failed else "")
+        + ". Call the tool again with arguments that are one valid JSON object matching its schema.",
+    }
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).replace("\n", " ")
+    status = _status(exc)
+    prefix = f"HTTP {status}: " if status else f"{type(exc).__name__}: "
+    return prefix + (text[:300] + "…" if len(text) > 300 else text)
+
+
+def prepare_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored messages as a request needs them: no None fields, content on assistant tool-call messages.
+
+    reasoning_content stays on every assistant message that had it: K2 needs it replayed.
+    """
+    out = []
+    for m in messages:
+        msg = {k: v for k, v in m.items() if v is not None and not k.startswith("_")}
+        if msg.get("role") == "assistant" and msg.get("tool_calls") and "content" not in msg:
+            msg["content"] = ""
+        out.append(msg)
+    return out
+
+
+@dataclass
+class _Assembly:
+    """Pieces of one streamed assistant message."""
+
+    reasoning: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    usage: Any = None
+    finish: str | None = None
+
+
+async def _stream_once(
+    spec: ModelSpec,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None,
+    *,
+    emit: Callable[[Event], None],
+    timeout_s: float,
+) -> Completion:
+    litellm = litellm_module()
+    api_base = spec.api_base
+    if spec.provider == "local":
+        from agents.models.local.adapter import prepare
+
+        api_base, messages, tools = await prepare(spec.info, messages, tools)
+    kwargs: dict[str, Any] = {
+        "model": spec.litellm_model,
+        # Shallow copies: litellm must not be able to change the checkpointed messages.
+        "messages": [dict(m) for m in messages],
+        "api_base": api_base,
+        "api_key": spec.api_key,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "timeout": timeout_s,
+        "num_retries": 0,  # retries are ours: they honour Retry-After and feed the fallback chain
+        **spec.sampling(),
+    }
+    if tools:
+        kwargs["tools"] = tools
+        # Forced tool_choice is rejected while thinking; "auto" is valid everywhere.
+        kwargs["tool_choice"] = "auto"
+    acc = _Assembly()
+    names = [t["function"]["name"] for t in tools or []]
+    # While tools are offered, JSON that may be a call is held back too; what turns out not to be one follows below.
+    shown = MarkerFilter(MARKERS + JSON_MARKERS if names else MARKERS)
+    response = await litellm.acompletion(**kwargs)
+    async for chunk in response:
+        _absorb(chunk, acc, shown, emit)
+    tail = shown.flush()
+    if tail:
+        emit(TextDelta(text=tail))
+    done = _finish(spec, acc, names)
+    rest = shown.rest_of(done.message.get("content") or "")
+    if rest:
+        emit(TextDelta(text=rest))
+    return done
+
+
+def _absorb(chunk: Any, acc: _Assembly, shown: MarkerFilter, emit: Callable[[Event], None]) -> None:
+    usage = getattr(chunk, "usage", None)
+    if usage:
+        acc.usage = usage
+    for choice in getattr(chunk, "choices", None) or []:
+        delta = choice.delta
+        reasoning = getattr(delta, "reasoning_content", None)
+        if reasoning:
+            acc.reasoning.append(reasoning)
+            emit(ReasoningDelta(text=reasoning))
+        if delta.content:
+            acc.text.append(delta.content)
+            visible = shown.feed(delta.content)
+            if visible:
+                emit(TextDelta(text=visible))
+        for tc in getattr(delta, "tool_calls", None) or []:
+            slot = acc.calls.setdefault(tc.index or 0, {"id": None, "name": "", "arguments": ""})
+            if tc.id:
+                slot["id"] = tc.id
+            if tc.function is not None:
+                if tc.function.name:
+                    slot["name"] += tc.function.name
+                if tc.function.arguments:
+                    slot["arguments"] += tc.function.arguments
+        if choice.finish_reason:
+            acc.finish = choice.finish_reason
+
+
+def _finish(spec: ModelSpec, acc: _Assembly, tool_names: list[str]) -> Completion:
+    content = "".join(acc.text)
+    calls = [
+        {
+            "id": slot["id"] or f"functions.{slot['name']}:{i}",
+            "type": "function",
+            "function": {"name": slot["name"], "arguments": slot["arguments"] or "{}"},
+        }
+        for i, slot in sorted(acc.calls.items())
+    ]
+    if not calls:
+        content, calls = parse_text_tool_calls(content, tool_names=tool_names)
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    reasoning = "".join(acc.reasoning)
+    if reasoning:
+        message["reasoning_content"] = reasoning
+    if calls:
+        message["tool_calls"] = calls
+    prompt, completion, cached = _usage_numbers(acc.usage)
+    cost, source = cost_of(spec, prompt, completion, cached)
+    return Completion(message, spec, prompt, completion, cached, cost, source, acc.finish)
+
+
+def _usage_numbers(usage: Any) -> tuple[int, int, int]:
+    if not usage:
+        return 0, 0, 0
+    prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+    completion = int(getattr(usage, "completion_tokens", 0) or 0)
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = int(getattr(details, "cached_tokens", 0) or 0) if details else 0
+    # Moonshot reports cached prompt tokens at the top level of usage.
+    cached = cached or int(getattr(usage, "cached_tokens", 0) or 0)
+    return prompt, completion, cached

@@ -1,0 +1,323 @@
+"""Runs one conversation turn through the planner: resolves the model, streams events, persists the run, resumes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from agents.policy import context
+from agents.models import providers
+from agents.workflows import skills_context, subagents
+from agents.policy.budget import Limits
+from agents.errors import ConfigError
+from agents.events import Event, Notice, RunFinished, RunStarted
+from agents.planner.graph import build_graph
+from agents.planner.history import repaired
+from agents.hub.hub import Hub
+from agents.hub.config import builtin_servers, load_mcp_json
+from agents.models.presets import PRESETS
+from agents.models.providers import RetryPolicy
+from agents.planner.state import RunContext
+from storage import approvals, repo
+from storage.checkpoint import open_checkpointer
+from storage.db import Database
+from storage.transcript import store_run_result
+
+SYSTEM_PROMPT = (Path(__file__).resolve().parents[1] / "prompts" / "system.md").read_text(encoding="utf-8")
+_STATUS = {"done": "done", "budget": "budget", "loop": "loop", "error": "failed", "stopped": "stopped"}
+_END = object()
+# Checkpoints are written while the next step runs ("async"): every model and tool step is first recorded in its
+# Step row, and a resumed run replays those instead of running them again, so no completed step is lost or repeated.
+DURABILITY = "async"
+
+
+@dataclass
+class RunRequest:
+    """One user turn: the prompt plus the model choice (empty fields fall back to settings)."""
+
+    prompt: str
+    conversation_id: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    max_steps: int | None = None
+    # An explicit model chain (sub-agents, benchmarks) replaces provider/model/base_url.
+    chain: list[providers.ModelSpec] | None = None
+
+
+@dataclass
+class AgentConfig:
+    """What the agent needs from settings (the app builds it; agents never import app)."""
+
+    home: Path
+    provider: str = ""
+    model: str = ""
+    base_url: str = ""
+    api_key: str = ""
+    fallbacks: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+    tool_timeout_s: float = 120.0
+    result_chars: int = 12_000
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    builtin: list[str] | None = None  # built-in MCP servers to start; None: all
+
+
+class Agent:
+    """The planner as a service: one per process, shared by the UI, the CLI and tests."""
+
+    def __init__(self, config: AgentConfig, db: Database, hub: Hub, checkpointer: Any) -> None:
+        self.config = config
+        self.db = db
+        self.hub = hub
+        self.graph = build_graph(checkpointer)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stack = contextlib.AsyncExitStack()
+
+    @classmethod
+    async def open(cls, config: AgentConfig, *, database_url: str | None = None) -> "Agent":
+        """Open the database and checkpointer and start the MCP hub (call inside the event loop that will use it)."""
+        stack = contextlib.AsyncExitStack()
+        try:
+            db = Database(database_url)
+            stack.callback(db.close)
+            await asyncio.to_thread(skills_context.ensure_builtin, db)  # idempotent: a hash check once installed
+            checkpointer = await stack.enter_async_context(open_checkpointer(db.url))
+            servers, errors = load_mcp_json(config.home / "mcp.json")
+            try:
+                builtins = builtin_servers({**os.environ, "K2HUB_HOME": str(config.home)}, config.builtin)
+            except ValueError as exc:
+                raise ConfigError(f"K2HUB_BUILTIN_SERVERS: {exc}") from None
+            hub = Hub(builtins + servers, default_timeout_s=config.tool_timeout_s, config_errors=errors)
+            await hub.start()
+            stack.push_async_callback(hub.aclose)
+        except BaseException:
+            await stack.aclose()
+            raise
+        agent = cls(config, db, hub, checkpointer)
+        agent._stack = stack
+        return agent
+
+    async def aclose(self) -> None:
+        """Stop running turns, the MCP servers and the database."""
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await self._stack.aclose()
+
+    def _explicit_key(self, provider: str | None) -> str | None:
+        # The configured api_key belongs to the self-hosted presets; hosted ones use their own variables.
+        preset = PRESETS.get(provider or "")
+        return self.config.api_key or None if preset is not None and preset.key_optional else None
+
+    def _limits(self, max_steps: int | None) -> Limits:
+        base = self.config.limits
+        return base if not max_steps else Limits(max_steps, base.max_tokens, base.max_cost_usd, base.max_wall_s)
+
+    def running(self, run_id: str) -> bool:
+        """Whether this process is driving the run right now (a 'running' row without it was left by a crash)."""
+        return run_id in self._tasks
+
+    def stop(self, run_id: str) -> None:
+        """Stop a run: its current model or tool call is cancelled and it ends with reason 'stopped'."""
+        task = self._tasks.get(run_id)
+        if task is not None and not task.done():
+            task.cancel()
+
+    async def run(self, req: RunRequest) -> AsyncIterator[Event]:
+        """Run one turn, yielding events; the model is resolved before anything is stored."""
+        cfg = self.config
+        if req.chain:
+            async for event in self._start(req, req.chain):
+                yield event
+            return
+        provider = req.provider or cfg.provider or None
+        same = not req.provider or req.provider == cfg.provider
+        try:
+            spec = providers.resolve(
+                provider,
+                req.model or (cfg.model if same else None),
+                req.base_url or (cfg.base_url if same else None) or None,
+                home=cfg.home,
+                api_key=self._explicit_key(provider),
+            )
+        except ConfigError as exc:
+            yield Notice(level="error", message=str(exc))
+            yield RunFinished(answer="", steps=0, tokens=0, cost_usd=0.0, reason="error", error=str(exc))
+            return
+        async for event in self._start(req, providers.resolve_chain(spec, cfg.fallbacks, home=cfg.home)):
+            yield event
+
+    async def _start(self, req: RunRequest, chain: list[providers.ModelSpec]) -> AsyncIterator[Event]:
+        # Database work runs off the event loop: a blocking write there would stall the checkpointer's connection.
+        conversation_id, run_id, history = await asyncio.to_thread(self._open_run, req, chain[0])
+        user = {"role": "user", "content": req.prompt}
+        # Attached documents lead the run's messages: whole when they fit the window, else a note to search them.
+        lead, plan = await asyncio.to_thread(context.prepare_run, self.db, run_id, conversation_id, chain[0],
+                                             [*history, user], SYSTEM_PROMPT, self.hub.tools())
+        lead_messages = [lead] if lead else []
+        state = {"messages": [*lead_messages, *history, user], "base": len(lead_messages) + len(history) + 1,
+                 "started_at": time.time()}
+        limits = self._limits(req.max_steps)
+        async for event in self._drive(run_id, conversation_id, chain, limits, state, resumed=False):
+            yield event
+            if lead and isinstance(event, RunStarted):
+                yield context.plan_notice(plan, run_id)
+        await asyncio.to_thread(context.calibrate, self.db, run_id)
+
+    def _open_run(self, req: RunRequest, spec: providers.ModelSpec) -> tuple[str, str, list[dict[str, Any]]]:
+        """The conversation (created if new), its history made valid, and a new run holding the user's prompt."""
+        conversation = repo.get_conversation(self.db, req.conversation_id) if req.conversation_id else None
+        if conversation is None:
+            conversation = repo.create_conversation(self.db, _title(req.prompt), spec.provider, spec.model)
+        stored = providers.prepare_messages(repo.messages_as_openai(self.db, conversation.id))
+        history = repaired(stored, "the run that asked for it ended first")
+        run = repo.create_run(self.db, conversation.id, spec.provider, spec.model, meta=_meta(spec, req))
+        repo.append_messages(self.db, conversation.id, run.id, [{"role": "user", "content": req.prompt}])
+        return conversation.id, run.id, history
+
+    async def resume(self, run_id: str) -> AsyncIterator[Event]:
+        """Continue a run from its last checkpoint (after a crash or kill): completed steps are not run again."""
+        run = await asyncio.to_thread(repo.get_run, self.db, run_id)
+        if run is None:
+            raise ConfigError(f"No run {run_id!r}.")
+        meta = run.meta or {}
+        spec = providers.resolve(run.provider, run.model, meta.get("base_url") or None, home=self.config.home,
+                                 api_key=self._explicit_key(run.provider))
+        chain = providers.resolve_chain(spec, self.config.fallbacks, home=self.config.home)
+        limits = self._limits(meta.get("max_steps"))
+        if run.status != "running":
+            await asyncio.to_thread(repo.update_run, self.db, run_id, status="running", finished_at=None, error=None)
+        async for event in self._drive(run.id, run.conversation_id, chain, limits, None, resumed=True):
+            yield event
+
+    async def _drive(
+        self,
+        run_id: str,
+        conversation_id: str,
+        chain: list[providers.ModelSpec],
+        limits: Limits,
+        state: dict[str, Any] | None,
+        *,
+        resumed: bool,
+    ) -> AsyncIterator[Event]:
+        tools = subagents.with_planner_tools(self.hub.tools())  # + analyze_documents (issue 8)
+        # Progressive disclosure: the few skills matching the user's prompt, named in the system prompt.
+        skills = await asyncio.to_thread(skills_context.section_for_run, self.db, run_id, tools,
+                                         chain[0].info.context_window)
+        ctx = RunContext(
+            run_id=run_id,
+            conversation_id=conversation_id,
+            db=self.db,
+            hub=self.hub,
+            chain=chain,
+            limits=limits,
+            system_prompt=SYSTEM_PROMPT.format(today=date.today().isoformat()) + skills,
+            tools=tools,
+            tool_timeout_s=self.config.tool_timeout_s,
+            # A small local model gets a smaller view; the rest of a long result is kept as an artifact.
+            result_chars=min(self.config.result_chars, chain[0].info.result_chars or self.config.result_chars),
+            retry=self.config.retry,
+            resumed=resumed,
+        )
+        config = {"configurable": {"thread_id": run_id}}
+        yield RunStarted(run_id=run_id, conversation_id=conversation_id, provider=chain[0].provider,
+                         model=chain[0].model, resumed=resumed)
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def pump() -> None:
+            try:
+                async for chunk in self.graph.astream(
+                    state, config, context=ctx, stream_mode="custom", durability=DURABILITY
+                ):
+                    queue.put_nowait(chunk)
+            finally:
+                queue.put_nowait(_END)
+
+        task = asyncio.create_task(pump())
+        self._tasks[run_id] = task
+        try:
+            while (item := await queue.get()) is not _END:
+                item.run_id = run_id
+                yield item
+            crash = None if task.cancelled() else task.exception()
+        finally:
+            if not task.done():
+                # The consumer went away (browser closed): stop the run rather than leave it running unseen.
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+            self._tasks.pop(run_id, None)
+        yield await self._finish(run_id, conversation_id, config, stopped=task.cancelled(), crash=crash)
+
+    async def _finish(
+        self, run_id: str, conversation_id: str, config: dict[str, Any], *, stopped: bool, crash: BaseException | None
+    ) -> RunFinished:
+        snapshot = await self.graph.aget_state(config)
+        values = snapshot.values
+        if snapshot.interrupts and not stopped and crash is None:
+            return await self._pause(run_id, values)
+        messages = values.get("messages", [])
+        base = values.get("base", len(messages))
+        reason = "stopped" if stopped else ("error" if crash else values.get("stop_reason") or "done")
+        error = f"{type(crash).__name__}: {crash}" if crash else values.get("error")
+        if stopped:
+            error = "Stopped by the user."
+        new = repaired(messages[base:], error or "the run ended first") if reason != "done" else messages[base:]
+        # One transaction: a crash here leaves the run 'running' with no half-written answer; resume redoes it.
+        await asyncio.to_thread(
+            store_run_result, self.db, run_id, conversation_id, new, status=_STATUS[reason], error=error,
+            steps=values.get("steps", 0), prompt_tokens=values.get("prompt_tokens", 0),
+            completion_tokens=values.get("completion_tokens", 0), cached_tokens=values.get("cached_tokens", 0),
+            cost_usd=values.get("cost_usd", 0.0),
+        )
+        answer = next((m.get("content") or "" for m in reversed(new) if m.get("role") == "assistant"), "")
+        tokens = values.get("prompt_tokens", 0) + values.get("completion_tokens", 0)
+        skills = await asyncio.to_thread(skills_context.skills_used, self.db, run_id)
+        return RunFinished(run_id=run_id, answer=answer, steps=values.get("steps", 0), tokens=tokens,
+                           cost_usd=values.get("cost_usd", 0.0), reason=reason, error=error, skills_used=skills)
+
+
+    async def _pause(self, run_id: str, values: dict[str, Any]) -> RunFinished:
+        """Risky calls wait for the user: the run is 'waiting'; its messages are stored when it ends."""
+        totals = {k: values.get(k, 0) for k in ("steps", "prompt_tokens", "completion_tokens", "cached_tokens")}
+        cost = values.get("cost_usd", 0.0)
+        await asyncio.to_thread(repo.update_run, self.db, run_id, status="waiting", cost_usd=cost, **totals)
+        return RunFinished(run_id=run_id, answer="", steps=totals["steps"], cost_usd=cost, reason="waiting",
+                           tokens=totals["prompt_tokens"] + totals["completion_tokens"])
+
+    async def approve(self, run_id: str, call_id: str, approved: bool, note: str = "") -> AsyncIterator[Event]:
+        """Record the user's decision on a waiting call; once no call of the run waits, the run continues."""
+        run = await asyncio.to_thread(repo.get_run, self.db, run_id)
+        if run is None or run.status not in ("waiting", "running") or run_id in self._tasks:
+            state = "not found" if run is None else ("still running" if run_id in self._tasks else run.status)
+            raise ConfigError(f"Run {run_id!r} is not waiting for an approval ({state}).")
+        try:
+            await asyncio.to_thread(approvals.decide, self.db, run_id, call_id, approved, note)
+        except (LookupError, ValueError) as exc:
+            raise ConfigError(str(exc)) from None
+        pending = await asyncio.to_thread(approvals.approvals_for_run, self.db, run_id, pending_only=True)
+        if pending:
+            names = ", ".join(f"{p.tool} ({p.call_id})" for p in pending)
+            yield Notice(run_id=run_id, message=f"Decision recorded; the run continues once these are decided: {names}.")
+            yield RunFinished(run_id=run_id, answer="", steps=run.steps, cost_usd=run.cost_usd, reason="waiting",
+                              tokens=run.prompt_tokens + run.completion_tokens)
+            return
+        # The interrupted tool calls run again from the top and find their decisions recorded.
+        async for event in self.resume(run_id):
+            yield event
+
+
+def _title(prompt: str) -> str:
+    first = prompt.strip().splitlines()[0] if prompt.strip() else "New chat"
+    return first[:60] + ("…" if len(first) > 60 else "")
+
+
+def _meta(spec: providers.ModelSpec, req: RunRequest) -> dict[str, Any]:
+    return {"base_url": req.base_url or (spec.api_base if spec.provider in ("vllm", "openai-compatible") else None),
+            "max_steps": req.max_steps}

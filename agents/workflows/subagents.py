@@ -1,0 +1,366 @@
+"""One sub-agent per document, in parallel: a LangGraph fan-out (Send) with a concurrency limit, then reconciliation.
+
+The main planner starts it with the planner-level tool `subagents__analyze_documents` (offered only while the
+analysis and pdf_reader servers are up). Each sub-agent is the ordinary planner graph with its own run row, budget,
+system prompt and a reading-and-recording tool subset; it writes ledger rows with analysis__record_kpi. Its steps,
+tokens and cost stream to the parent as SubagentUpdate events and are added to the parent run's totals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import operator
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
+
+from agents.policy.budget import Limits
+from agents.events import SubagentUpdate, Usage
+from agents.hub.hub import ToolResult
+from agents.planner.state import RunContext
+from storage import documents, ledger, repo
+
+TOOL_NAME = "subagents__analyze_documents"
+PROMPT = (Path(__file__).resolve().parents[1] / "prompts" / "subagent.md").read_text(encoding="utf-8")
+READ_TOOLS = ("pdf_reader__outline", "pdf_reader__read_pages", "pdf_reader__search", "pdf_reader__list_documents")
+WRITE_TOOLS = ("analysis__record_kpi", "analysis__get_ledger")
+WHOLE_SHARE = 0.5  # a report "fits" when it takes at most half the model's context (the rest: tools, answers)
+
+
+@dataclasses.dataclass
+class SubagentLimits:
+    """Concurrency and the budget each sub-agent gets (K2HUB_SUBAGENT_* settings; app/services sets them)."""
+
+    concurrency: int = 4
+    max_steps: int = 40
+    max_tokens: int = 600_000
+    max_cost_usd: float = 1.0
+    max_wall_s: float = 900.0
+
+
+LIMITS = SubagentLimits()
+
+SPEC: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": TOOL_NAME,
+        "description": (
+            "Extract KPIs from several reports at once: one sub-agent per document reads it with the PDF reader and "
+            "records every value with its page and verbatim quote in the ledger (analysis__record_kpi); then the "
+            "requested derived metrics are computed by code and the comparison table is returned. Use it for "
+            "multi-report comparisons instead of reading each report yourself."
+        ),
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "metrics": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Metric names, reported (revenue, operating_income, net_income, cfo, "
+                    "capex, total_debt, …) or derived (operating_margin, fcf, revenue_growth, …)",
+                },
+                "documents": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Document ids or filenames; omit for every report in the conversation",
+                },
+                "periods": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Fiscal periods, e.g. ['FY2021', 'FY2022']; omit for all the reports show",
+                },
+                "task": {"type": "string", "description": "The user's request, for the sub-agents' context"},
+            },
+            "required": ["metrics"],
+        },
+    },
+}
+
+
+def with_planner_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hub's tools plus analyze_documents when the servers it needs are up."""
+    names = {t["function"]["name"] for t in tools}
+    needed = {"analysis__record_kpi", "pdf_reader__read_pages"}
+    return [*tools, SPEC] if needed <= names else tools
+
+
+class FanOut(TypedDict, total=False):
+    """State of one analyze_documents call: the documents and what each sub-agent reported."""
+
+    docs: list[dict[str, Any]]
+    results: Annotated[list[dict[str, Any]], operator.add]
+
+
+@dataclasses.dataclass
+class FanOutContext:
+    """What every sub-agent shares: the parent's context, the request, the event sink, limits."""
+
+    parent: RunContext
+    emit: Any
+    metrics: list[str]
+    periods: list[str]
+    task: str
+    limits: SubagentLimits
+
+
+def _dispatch(state: FanOut) -> list[Send]:
+    return [Send("read_document", {"doc": d}) for d in state["docs"]]
+
+
+def build_fanout() -> Any:
+    """START → read_document × N (Send; at most `max_concurrency` at once) → END."""
+    graph = StateGraph(FanOut, context_schema=FanOutContext)
+    graph.add_node("read_document", read_document)
+    graph.add_conditional_edges(START, _dispatch, ["read_document"])
+    graph.add_edge("read_document", END)
+    return graph.compile()
+
+
+async def read_document(payload: dict[str, Any], runtime: Any) -> dict[str, Any]:
+    """One sub-agent: the planner graph over one report with its own run, budget, prompt and tools."""
+    from agents.planner.graph import build_graph  # the planner graph's nodes import this module
+
+    fan: FanOutContext = runtime.context
+    parent, doc = fan.parent, payload["doc"]
+    lim = fan.limits
+    spec = parent.chain[0]
+    run = await asyncio.to_thread(
+        repo.create_run,
+        parent.db,
+        parent.conversation_id,
+        spec.provider,
+        spec.model,
+        meta={"subagent_of": parent.run_id, "document": doc["id"]},
+    )
+    tools = [t for t in parent.tools if t["function"]["name"] in READ_TOOLS + WRITE_TOOLS]
+    ctx = dataclasses.replace(
+        parent,
+        run_id=run.id,
+        tools=tools,
+        resumed=False,
+        limits=Limits(lim.max_steps, lim.max_tokens, lim.max_cost_usd, lim.max_wall_s),
+        system_prompt=_prompt(doc, fan, spec.info.context_window),
+    )
+    started = time.time()
+    totals = {"steps": 0, "tokens": 0, "cost_usd": 0.0, "prompt": 0, "completion": 0, "cached": 0}
+    update = _updater(fan, doc, run.id, started, totals)
+    update("running")
+    state = {
+        "messages": [{"role": "user", "content": f"Extract {', '.join(fan.metrics)} from {doc['title']}."}],
+        "base": 1,
+        "started_at": started,
+    }
+    graph = build_graph(None)
+    final: dict[str, Any] = {}
+    status, error = "done", None
+    try:
+        async for mode, chunk in graph.astream(
+            state, {"configurable": {"thread_id": run.id}}, context=ctx, stream_mode=["custom", "values"]
+        ):
+            if mode == "values":
+                final = chunk
+            elif isinstance(chunk, Usage):
+                totals.update(
+                    steps=totals["steps"] + 1,
+                    tokens=chunk.prompt_tokens + chunk.completion_tokens,
+                    cost_usd=chunk.cost_usd,
+                    prompt=chunk.prompt_tokens,
+                    completion=chunk.completion_tokens,
+                    cached=chunk.cached_tokens,
+                )
+                update("running")
+    except Exception as exc:  # noqa: BLE001 - one failed sub-agent must not sink the others: it is reported
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+    if final.get("stop_reason"):
+        status, error = {"budget": "budget", "loop": "loop"}.get(final["stop_reason"], "failed"), final.get("error")
+    answer = next(
+        (m.get("content") or "" for m in reversed(final.get("messages", [])) if m.get("role") == "assistant"), ""
+    )
+    await asyncio.to_thread(
+        repo.update_run,
+        parent.db,
+        run.id,
+        status=status,
+        error=error,
+        finished_at=_now(),
+        steps=totals["steps"],
+        prompt_tokens=totals["prompt"],
+        completion_tokens=totals["completion"],
+        cached_tokens=totals["cached"],
+        cost_usd=totals["cost_usd"],
+    )
+    rows = await asyncio.to_thread(ledger.rows, parent.db, parent.conversation_id, include_rejected=True)
+    mine = [r for r in rows if r.run_id == run.id]
+    verified = sum(r.status != "rejected" for r in mine)
+    update(status, rows=verified, rejected=len(mine) - verified, error=error)
+    return {
+        "results": [
+            {
+                "doc": doc,
+                "run_id": run.id,
+                "status": status,
+                "error": error,
+                "answer": answer,
+                "started": started,
+                "finished": time.time(),
+                "rows": verified,
+                "rejected": len(mine) - verified,
+                **totals,
+            }
+        ]
+    }
+
+
+def _updater(fan: FanOutContext, doc: dict[str, Any], run_id: str, started: float, totals: dict[str, Any]) -> Any:
+    def update(status: str, **extra: Any) -> None:
+        fan.emit(
+            SubagentUpdate(
+                subagent_run_id=run_id,
+                document_id=doc["id"],
+                title=doc["title"],
+                status=status,
+                steps=totals["steps"],
+                tokens=totals["tokens"],
+                cost_usd=totals["cost_usd"],
+                elapsed_s=time.time() - started,
+                **extra,
+            )
+        )
+
+    return update
+
+
+def _prompt(doc: dict[str, Any], fan: FanOutContext, context_window: int | None) -> str:
+    fits = _fits(doc["tokens"], context_window)
+    reading = (
+        f"It fits in your context: read it whole with pdf_reader__read_pages(doc='{doc['id']}', first=1, "
+        f"last={doc['pages']}) (continue where a result says it was cut), then record."
+        if fits
+        else f"It is too long to read whole: use pdf_reader__outline(doc='{doc['id']}') to find the financial "
+        "statements, pdf_reader__search for each metric, and pdf_reader__read_pages on the pages found."
+    )
+    return PROMPT.format(
+        today=date.today().isoformat(),
+        title=doc["title"],
+        doc_id=doc["id"],
+        pages=doc["pages"],
+        tokens=doc["tokens"],
+        reading=reading,
+        task=fan.task or "compare KPIs across reports",
+        metrics=", ".join(fan.metrics),
+        periods=", ".join(fan.periods) or "all the report shows",
+    )
+
+
+def _fits(tokens: int, context_window: int | None) -> bool:
+    try:  # the long-context policy of agents/policy/context.py when present
+        from agents.policy import context as long_context
+
+        return bool(long_context.fits_whole(tokens, context_window))  # type: ignore[attr-defined]
+    except (ImportError, AttributeError):
+        return bool(context_window) and tokens <= WHOLE_SHARE * int(context_window or 0)
+
+
+def _now() -> Any:
+    from storage.models import utcnow
+
+    return utcnow()
+
+
+async def analyze_documents(
+    parent: RunContext, args: dict[str, Any], emit: Any, limits: SubagentLimits | None = None
+) -> tuple[ToolResult, dict[str, Any]]:
+    """Run the fan-out and the reconciliation: the tool result and the usage to add to the parent run."""
+    started = time.monotonic()
+    limits = limits or LIMITS
+    args = args if isinstance(args, dict) else {}
+    meta = {"k2hub/conversation": parent.conversation_id, "k2hub/run": parent.run_id}
+    metrics = [str(m) for m in args.get("metrics") or []]
+    if not metrics:
+        return _error("give metrics, e.g. ['revenue', 'operating_margin', 'fcf']", started), {}
+    docs, missing = await asyncio.to_thread(_documents, parent, args.get("documents") or [])
+    if missing or not docs:
+        why = f"no document {', '.join(map(repr, missing))}" if missing else "no reports in this conversation"
+        return _error(f"{why}: ingest them with pdf_reader__ingest first (or pass their ids)", started), {}
+    plan = await parent.hub.call("analysis__plan_metrics", {"metrics": metrics}, meta=meta)
+    if plan.is_error:
+        return _error(plan.text, started), {}
+    reported, derived = _parse_plan(plan.text)
+    fan = FanOutContext(
+        parent, emit, reported, [str(p) for p in args.get("periods") or []], str(args.get("task") or ""), limits
+    )
+    out = await build_fanout().ainvoke(
+        {"docs": docs, "results": []}, {"max_concurrency": limits.concurrency}, context=fan
+    )
+    results = sorted(out["results"], key=lambda r: r["doc"]["title"])
+    lines = ["Sub-agents (one per report):"]
+    for r in results:
+        lines.append(
+            f"- {r['doc']['title']}: {r['status']}, {r['rows']} row(s) recorded, {r['rejected']} rejected, "
+            f"{r['steps']} steps, {r['tokens']:,} tokens, ${r['cost_usd']:.4f}, "
+            f"{r['finished'] - r['started']:.1f} s" + (f" — {r['error']}" if r["error"] else "")
+        )
+        if r["answer"]:
+            lines.append("  " + r["answer"].strip().replace("\n", "\n  ")[:1500])
+    lines.append("\nReconciliation:")
+    for name in derived:  # dependencies first, as plan_metrics orders them
+        res = await parent.hub.call("analysis__derive", {"metric": name}, meta=meta)
+        lines.append(res.text)
+    conflicts = [
+        r for r in await asyncio.to_thread(ledger.rows, parent.db, parent.conversation_id) if r.status == "conflict"
+    ]
+    lines.append(
+        f"{len(conflicts)} row(s) in conflict (flagged, not resolved): "
+        + ", ".join(f"row {r.id} {r.company} {r.fiscal_period} {r.metric}" for r in conflicts)
+        if conflicts
+        else "no conflicts between reports or pages"
+    )
+    table = await parent.hub.call("analysis__compare", {"metrics": metrics}, meta=meta)
+    lines += [
+        "",
+        table.text,
+        "",
+        (
+            "Next: write the executive summary citing every number as [document p.N] from its ledger row "
+            "(analysis__get_ledger lists them), then call analysis__report(metrics, summary) for the charts and "
+            "exports, and show the comparison table in your answer."
+        ),
+    ]
+    usage = {
+        "prompt_tokens": sum(r["prompt"] for r in results),
+        "completion_tokens": sum(r["completion"] for r in results),
+        "cached_tokens": sum(r["cached"] for r in results),
+        "cost_usd": sum(r["cost_usd"] for r in results),
+    }
+    return ToolResult("\n".join(lines), False, [], None, time.monotonic() - started), usage
+
+
+def _error(text: str, started: float) -> ToolResult:
+    return ToolResult(text, True, [], None, time.monotonic() - started)
+
+
+def _documents(parent: RunContext, refs: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    found, missing = [], []
+    if refs:
+        for ref in refs:
+            doc = documents.get_document(parent.db, str(ref))
+            (found.append(doc) if doc is not None else missing.append(str(ref)))
+    else:
+        found = documents.conversation_documents(parent.db, parent.conversation_id)
+    unique = {d.id: d for d in found}.values()
+    return [
+        {"id": d.id, "title": Path(d.filename).stem or d.title, "pages": d.page_count, "tokens": d.token_count}
+        for d in unique
+    ], missing
+
+
+def _parse_plan(text: str) -> tuple[list[str], list[str]]:
+    import json
+
+    data = json.loads(text)
+    return list(data["reported"]), list(data["derived"])

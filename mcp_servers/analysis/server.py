@@ -1,0 +1,225 @@
+"""Analysis MCP server: the evidence-backed KPI ledger, derived metrics by code, comparison table, charts, exports.
+
+Every reported value is checked by code against the text of the cited page; arithmetic is exact Decimal; files
+are written to the conversation's workspace under analysis/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from mcp_servers.common import cli
+from mcp_servers.analysis import kpi, export
+from mcp_servers.analysis.kpi_vocab import DERIVED, REPORTED, check_metric, describe, normalize_period, plan
+from mcp_servers.common.paths import conversation_id, workspace_root
+from storage import documents, ledger, repo
+from storage.db import Database
+from storage.models import Conversation
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+RUN_META_KEY = "k2hub/run"
+OUTPUT_DIR = "analysis"
+# Where the UI serves the page viewer; numbers in the comparison table link there.
+EVIDENCE_LINK = "/k2hub/evidence/{id}"
+
+Metrics = Annotated[list[str], Field(description="Metric names, reported or derived, e.g. ['revenue', 'fcf']")]
+Filter = Annotated[list[str] | None, Field(description="Only these (omit for all)")]
+
+
+def create_server(root: str | os.PathLike[str] | None = None, database_url: str | None = None) -> MCPServer:
+    """Build the analysis server over the app's database and the per-conversation workspaces under root."""
+    base = workspace_root(root)
+    opened: list[Database] = []
+    seen: set[str] = set()
+    server = MCPServer(
+        "analysis",
+        instructions="KPI ledger for comparing financial reports. record_kpi stores one value with the page and "
+        "verbatim quote it comes from (checked by code); derive computes margins, growth, FCF and ratios from "
+        "ledger rows; compare shows the table; report writes charts, CSV, XLSX and a Markdown report.\n" + describe(),
+    )
+
+    def db() -> Database:
+        if not opened:
+            opened.append(Database(database_url))
+        return opened[0]
+
+    def where(ctx: Context) -> tuple[str, str | None]:
+        meta = ctx.request_context.meta or {}
+        run = meta.get(RUN_META_KEY)
+        # Rows name the run that wrote them only when it is a run of this database (others may call the server).
+        known = isinstance(run, str) and repo.get_run(db(), run) is not None
+        cid = conversation_id(meta)
+        if cid not in seen and repo.get_conversation(db(), cid) is None:
+            # A client outside the app (Claude Desktop, an inspector) still gets a ledger of its own.
+            with db().session() as s:
+                s.merge(Conversation(id=cid, title=f"analysis ({cid})"))
+        seen.add(cid)
+        return cid, run if known else None
+
+    @server.tool(annotations=WRITES, structured_output=False)
+    def record_kpi(
+        ctx: Context,
+        company: Annotated[str, Field(description="Company name, the same spelling for all its rows, e.g. '3M'")],
+        fiscal_period: Annotated[str, Field(description="Fiscal year of the value, e.g. 'FY2022'")],
+        metric: Annotated[str, Field(description="Canonical metric name, e.g. 'revenue', 'capex', 'total_debt'")],
+        value: Annotated[
+            str, Field(description="The number exactly as printed, in the page's scale: '1,577', '(370)', '8.70'")
+        ],
+        scale: Annotated[str, Field(description="Scale stated on the page: units, thousands, millions, billions")],
+        currency: Annotated[str, Field(description="ISO currency of amounts, e.g. 'USD' ('' for ratios/counts)")],
+        document: Annotated[str, Field(description="Document id (or its first 8 characters, or its filename)")],
+        page: Annotated[int, Field(ge=1, description="1-based page number where the quote is")],
+        quote: Annotated[
+            str,
+            Field(
+                description="Verbatim text from that page holding the line item and the "
+                "number, e.g. 'Purchases of property, plant and equipment (1,577)'"
+            ),
+        ],
+    ) -> str:
+        """Record one KPI value with its evidence; the quote must be on the cited page and contain the value."""
+        cid, run = where(ctx)
+        doc = documents.get_document(db(), document)
+        if doc is None:
+            raise ToolError(f"no document {document!r}: use the id the PDF reader gave for the report")
+        claim = kpi.Claim(company, fiscal_period, metric, value, scale, currency, doc.id, page, quote)
+        try:
+            return kpi.record(db(), cid, run, claim, lambda d, n: documents.page_text(db(), d, n))
+        except kpi.Rejected as err:
+            raise ToolError(f"REJECTED, not recorded: {err}. Fix it and call record_kpi again.") from None
+
+    @server.tool(annotations=READ_ONLY, structured_output=False)
+    def plan_metrics(metrics: Metrics) -> str:
+        """JSON: which metrics to record from the reports and which to derive (inputs first), unknown names refused."""
+        try:
+            return json.dumps(plan(metrics))
+        except ValueError as err:
+            raise ToolError(str(err)) from None
+
+    @server.tool(annotations=READ_ONLY, structured_output=False)
+    def get_ledger(
+        ctx: Context,
+        companies: Filter = None,
+        metrics: Filter = None,
+        periods: Filter = None,
+        include_rejected: Annotated[bool, Field(description="Also list rejected attempts and why")] = False,
+    ) -> str:
+        """List ledger rows: id, company, period, metric, value, scale, source page or formula, status."""
+        cid, _ = where(ctx)
+        found = ledger.rows(
+            db(),
+            cid,
+            include_rejected=include_rejected,
+            metrics=metrics,
+            companies=companies,
+            periods=[normalize_period(p) for p in periods or []] or None,
+        )
+        if not found:
+            return "the ledger is empty for this filter"
+        names = _doc_names(db(), found)
+        lines = [f"{len(found)} row(s)"]
+        for r in found:
+            source = (
+                f"derived: {r.formula}"
+                if r.method == "derived"
+                else f"[{names.get(r.document_id or '', r.document_id)} p.{r.page}]"
+            )
+            extra = f" — {r.note}" if r.note and r.status != "verified" else ""
+            lines.append(
+                f"row {r.id} {r.status}: {r.company} {r.fiscal_period} {r.metric} = {r.value} "
+                f"{r.currency} {r.scale} {source}{extra}"
+            )
+        return "\n".join(lines)
+
+    @server.tool(annotations=WRITES, structured_output=False)
+    def derive(
+        ctx: Context,
+        metric: Annotated[str, Field(description="Derived metric: " + ", ".join(DERIVED))],
+        companies: Filter = None,
+        periods: Filter = None,
+    ) -> str:
+        """Compute a derived metric by code from ledger rows (scales normalised first); shows each formula."""
+        cid, run = where(ctx)
+        try:
+            return "\n".join(kpi.derive(db(), cid, run, metric, companies, periods))
+        except (ValueError, kpi.Rejected) as err:
+            raise ToolError(str(err)) from None
+
+    @server.tool(annotations=READ_ONLY, structured_output=False)
+    def compare(ctx: Context, metrics: Metrics, companies: Filter = None, periods: Filter = None) -> str:
+        """The comparison table (Markdown; currency in millions); every number links to its page and quote."""
+        cid, _ = where(ctx)
+        names = _check_metrics(metrics)
+        found = ledger.rows(
+            db(), cid, companies=companies, periods=[normalize_period(p) for p in periods or []] or None
+        )
+        return export.comparison_markdown(found, names, link=EVIDENCE_LINK)
+
+    @server.tool(annotations=WRITES, structured_output=False)
+    def report(
+        ctx: Context,
+        metrics: Metrics,
+        summary: Annotated[
+            str,
+            Field(description="Executive summary in Markdown; cite every number as [document p.N] from its ledger row"),
+        ],
+        title: Annotated[str, Field(description="Report title")] = "KPI comparison",
+    ) -> str:
+        """Write dot-plot PNGs, ledger CSV, XLSX (formulas kept) and report.md to the workspace's analysis/ folder."""
+        cid, _ = where(ctx)
+        names = _check_metrics(metrics)
+        found = ledger.rows(db(), cid)
+        if not found:
+            raise ToolError("the ledger is empty: record values with record_kpi first")
+        folder = base / cid / OUTPUT_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        charts = export.save_dot_plots(found, names, folder)
+        doc_names = _doc_names(db(), found)
+        files = [
+            *charts,
+            export.write_csv(found, folder / "ledger.csv"),
+            export.write_xlsx(found, names, folder / "kpi_comparison.xlsx"),
+            export.write_report(found, names, title, summary, charts, folder / "report.md", doc_names),
+        ]
+        listing = "\n".join(f"- {OUTPUT_DIR}/{f.name} ({cli.human_size(f.stat().st_size)})" for f in files)
+        table = export.comparison_markdown(found, names, link=EVIDENCE_LINK)
+        return f"Files written (in the conversation workspace; download them from the Files panel under the chat):\n{listing}\n\n{table}"
+
+    return server
+
+
+def _check_metrics(metrics: list[str]) -> list[str]:
+    out = []
+    for m in metrics:
+        try:
+            out.append(check_metric(m, derived=m.strip().lower() in DERIVED))
+        except ValueError as err:
+            raise ToolError(str(err)) from None
+    return [m for m in out if m in REPORTED or m in DERIVED]
+
+
+def _doc_names(db: Database, rows: list[ledger.KpiRow]) -> dict[str, str]:
+    names = {}
+    for doc_id in {r.document_id for r in rows if r.document_id}:
+        doc = documents.get_document(db, doc_id)
+        names[doc_id] = Path(doc.filename).stem if doc else doc_id[:8]
+    return names
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the analysis server on stdio, or on streamable HTTP with --http PORT."""
+    cli.workspace_main("K2 Agent Hub KPI analysis MCP server", create_server, argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

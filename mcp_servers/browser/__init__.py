@@ -1,0 +1,1 @@
+"""The browser server: headless Chromium behind an SSRF-guarding proxy."""

@@ -1,0 +1,1 @@
+"""The COBOL server: deterministic project analysis (no model), record layouts, the Go runtime, verification."""

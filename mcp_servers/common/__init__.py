@@ -1,0 +1,1 @@
+"""What the built-in servers share: the command line, workspace paths, limits, token counting."""

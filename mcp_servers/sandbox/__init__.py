@@ -1,0 +1,1 @@
+"""The code sandbox server: Python, shell, Go and GnuCOBOL under bubblewrap."""

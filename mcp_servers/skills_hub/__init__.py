@@ -1,0 +1,1 @@
+"""The skills hub server: the Agent-Hub skills registry as MCP tools."""

@@ -1,0 +1,195 @@
+"""Skills hub MCP server: search, read, load and install Agent-Hub skills (SKILL.md folders) from the registry.
+
+Any MCP client (the planner, Claude Desktop, an inspector) can use the hub: `python -m mcp_servers.skills_hub`
+(stdio) or `--http PORT`. The database is the app's: $DATABASE_URL, else $K2HUB_HOME/k2hub.db.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
+
+from mcp_servers.common import cli
+from mcp_servers.common.cli import human_size
+from mcp_servers.common.paths import Workspace, conversation_id, workspace_root
+from skills.errors import SkillError
+from skills.registry import Registry
+from storage.db import Database
+from storage.models import utcnow
+
+SKILL_META_KEY = "k2hub/skill"
+"""load_skill results carry {"name", "version"} under this _meta key, so the planner can record what it used."""
+MAX_FILE_CHARS = 64 * 1024
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+INSTALL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+
+NameArg = Annotated[str, Field(description="Skill name, e.g. 'financial-kpi-extraction'")]
+VersionArg = Annotated[
+    str | None, Field(description="Semantic version, e.g. '1.0.2'; omit for the version in use (pinned or latest)")
+]
+T = TypeVar("T")
+
+
+def create_server(database_url: str | None = None, root: str | os.PathLike[str] | None = None) -> MCPServer:
+    """Build the skills hub over the database at database_url (default: the app's); root holds the workspaces."""
+    base = workspace_root(root)
+    server = MCPServer(
+        "skills_hub",
+        instructions="Agent-Hub skills: reusable instructions (SKILL.md) with scripts and references. "
+        "Search or list them, load_skill to read one's instructions before following it, read_skill_file for "
+        "the files it mentions.",
+    )
+    state: dict[str, Registry] = {}
+
+    def registry() -> Registry:
+        # Opened on first use so the server answers initialize at once; built-ins are installed once per process.
+        if "r" not in state:
+            state["r"] = Registry(Database(database_url))
+            state["r"].ensure_builtin()
+        return state["r"]
+
+    @server.tool(annotations=READ_ONLY, structured_output=False)
+    def search_skills(
+        query: Annotated[str, Field(description="What the task is about, in a few words or the whole request")],
+        limit: Annotated[int, Field(ge=1, le=50, description="Most skills to return")] = 5,
+    ) -> str:
+        """Find skills relevant to a task: name@version, description and relevance, best first."""
+        hits = _call(lambda: registry().search(query, limit))
+        if not hits:
+            return f"no skill matches {query!r}; list_skills shows every installed skill"
+        return "\n".join(f"{h.name}@{h.version} — {h.description} (score {h.score:.3g})" for h in hits)
+
+    @server.tool(annotations=READ_ONLY, structured_output=False)
+    def list_skills() -> str:
+        """List every installed skill: name@version (the version in use) and description."""
+        rows = _call(lambda: registry().list())
+        if not rows:
+            return "no skills are installed"
+        return "\n".join(f"{v.name}@{v.version} — {v.description}" for v in rows)
+
+    @server.tool(annotations=READ_ONLY, structured_output=False)
+    def get_skill(name: NameArg, version: VersionArg = None) -> str:
+        """Describe a skill: description, front matter, files, and all versions (which is pinned, which is latest)."""
+
+        def describe() -> str:
+            reg = registry()
+            row, skill, versions = reg.get(name, version), reg.skill(name), reg.versions(name)
+            fm = row.front_matter
+            lines = [f"skill: {row.name}@{row.version}", f"description: {row.description}"]
+            for key in ("license", "compatibility"):
+                if fm.get(key):
+                    lines.append(f"{key}: {fm[key]}")
+            if fm.get("allowed_tools"):
+                lines.append(f"allowed-tools: {' '.join(fm['allowed_tools'])}")
+            for key, value in sorted((fm.get("metadata") or {}).items()):
+                lines.append(f"metadata.{key}: {value}")
+            lines.append(f"source: {row.source}; sha256: {row.sha256}")
+            lines.append("files:")
+            lines += [f"  {p} ({human_size(int(r['size']))})" for p, r in sorted(row.resources.items())]
+            lines.append("versions:")
+            for v in versions:
+                marks = [m for m, on in (("latest", v.version == skill.latest_version),
+                                         ("pinned", v.version == skill.pinned_version)) if on]  # fmt: skip
+                if v.duplicate_of:
+                    marks.append(f"same content as {v.duplicate_of}")
+                note = f" ({', '.join(marks)})" if marks else ""
+                lines.append(f"  {v.version}{note} — {v.source}, {v.created_at:%Y-%m-%d %H:%M} UTC")
+            return "\n".join(lines)
+
+        return _call(describe)
+
+    @server.tool(annotations=READ_ONLY, structured_output=False)
+    def load_skill(name: NameArg, version: VersionArg = None) -> CallToolResult:
+        """Load a skill's instructions (the SKILL.md body) to follow them; its first line names the version used."""
+        row = _call(lambda: registry().get(name, version))
+        others = sorted(p for p in row.resources if p != "SKILL.md")
+        text = f"skill: {row.name}@{row.version}\n\n{row.body.strip()}\n"
+        if others:
+            text += f"\n[files in this skill, read with read_skill_file: {', '.join(others)}]\n"
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)],
+            meta={SKILL_META_KEY: {"name": row.name, "version": row.version, "sha256": row.sha256}},
+        )
+
+    @server.tool(annotations=READ_ONLY, structured_output=False)
+    def read_skill_file(
+        name: NameArg,
+        path: Annotated[str, Field(description="File path inside the skill, e.g. 'references/forms.md'")],
+        version: VersionArg = None,
+    ) -> str:
+        """Read one file of a skill (a reference, script or template it mentions); text only, up to 64 KB."""
+        data = _call(lambda: registry().read_file(name, path, version))
+        if b"\x00" in data[:8192]:
+            return f"{path}: binary file ({human_size(len(data))}); its bytes are not shown"
+        text = data.decode("utf-8", "replace")
+        if len(text) > MAX_FILE_CHARS:
+            return f"{text[:MAX_FILE_CHARS]}\n[{path}: cut at {MAX_FILE_CHARS:,} of {len(text):,} characters]"
+        return text
+
+    @server.tool(annotations=INSTALL, structured_output=False)
+    def install_skill(
+        ctx: Context,
+        path: Annotated[
+            str,
+            Field(description="Skill folder (holding SKILL.md) or .zip bundle: relative to the workspace, or absolute"),
+        ],
+    ) -> str:
+        """Install a skill from a folder or a .zip bundle; a bundle is verified against its manifest first."""
+        target = _resolve(path, base / conversation_id(ctx.request_context.meta))
+
+        def install() -> str:
+            started = utcnow()
+            reg = registry()
+            row = reg.install_folder(target) if target.is_dir() else reg.import_bundle(target)
+            if row.created_at < started:
+                return f"{row.name}@{row.version} is already installed with this content; nothing changed"
+            same = f"; same content as {row.duplicate_of}" if row.duplicate_of else ""
+            return f"installed {row.name}@{row.version} ({len(row.resources)} files, sha256 {row.sha256[:12]}{same})"
+
+        return _call(install)
+
+    return server
+
+
+def _call(fn: Callable[[], T]) -> T:
+    """Run a registry call, turning its refusals into tool errors the model can act on."""
+    try:
+        return fn()
+    except SkillError as err:
+        raise ToolError(str(err)) from None
+
+
+def _resolve(path: str, workspace: Path) -> Path:
+    """An absolute path as it is; a relative one inside the conversation's workspace (escapes refused)."""
+    if os.path.isabs(path):
+        target = Path(path)
+    else:
+        parts = Workspace(workspace).parts(path)
+        target = Path(os.path.realpath(workspace), *parts)
+    if not target.exists():
+        raise ToolError(f"{path}: no such file or folder; give a skill folder or a .zip bundle")
+    if not target.is_dir() and target.suffix.lower() != ".zip":
+        raise ToolError(f"{path}: not a folder or a .zip bundle")
+    return target
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the skills hub on stdio, or on streamable HTTP with --http PORT."""
+    p = cli.parser("K2 Agent Hub skills registry MCP server")
+    p.add_argument("--database-url", default=None, help="database URL (default: $DATABASE_URL, else the data home)")
+    p.add_argument("--root", type=Path, help="directory holding one workspace per conversation")
+    args = p.parse_args(argv)
+    cli.serve(create_server(args.database_url, args.root), args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""The workspace server: files of each conversation's own directory."""
