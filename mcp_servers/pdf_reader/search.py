@@ -31,22 +31,14 @@ from mcp_servers.pdf_reader.finance_vocab import Concept, concepts_in
 from mcp_servers.pdf_reader.sections import PageInfo, describe_pages
 
 FTS_TABLE = "pages_fts"
-_STOPWORD_TEXT = """a about above after again against all also am an and any are as at be been before being below between both but
-    by can could did do does doing down during each few for from further had has have having he her here hers how
-    i if in into is it its itself just me more most my no nor not now of off on once only or other our out over
+_STOPWORD_TEXT = """a about above after again against all am an and any are as at be been before being below between both
+    but by can could did do does doing down during each few for from further had has have having he her here hers
+    how i if in into is it its itself just me more most my no nor not now of off on once only or other our out over
     own same she should so some such than that the their them then there these they this those through to too
-    under until up very was we were what when where which while who whom why will with would you your answer
-    answers question response respond give provide provided relying rely details detail shown show shows
-    information info primarily primary using use utilizing utilize based data please state explain calculate
-    calculated compute define defined definition round rounded decimal place places unit units percent percents
-    percentage usd dollar dollars million millions billion billions thousand assume assuming analyst analysts
-    public equities equity-analyst company companies company's like useful metric metrics clearly outlined
-    directly stated only reported report reports reporting fiscal year years yearly fy as of end ending ended does
-    did any there much many number total amount value figure figures ratio change changed compare compared
-    comparison year-over-year yoy between within following need needs we us our take taking account into
-    conclusions drawing"""
+    under until up very was we were what when where which while who whom why will with would you your"""
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-"""English function words and the boilerplate of analysts' questions: never searched for."""
+"""English function words (the usual list of NLTK and others): never searched for. Question boilerplate is
+not listed: words on many pages of the searched documents weigh little through the local IDF."""
 QUERY_WEIGHT, PAIR_WEIGHT, EXPANSION_WEIGHT, YEAR_WEIGHT = 1.0, 0.5, 0.8, 0.3
 STATEMENT_BOOST, SECTION_BOOST, YEAR_BOOST, NUMBER_BOOST, TABLE_BOOST = 0.55, 0.3, 0.1, 0.1, 0.15
 CONTENTS_FACTOR, NEIGHBOUR_FACTOR = 0.3, 0.5
