@@ -31,7 +31,8 @@ from sqlalchemy import text
 
 from benchmarks.financebench_split import DATA, PARTS, Question, load_questions
 from mcp_servers.pdf_reader.ingest import ingest_pdf
-from mcp_servers.pdf_reader.search import analyse, search_pages
+from mcp_servers.pdf_reader.query import analyse
+from mcp_servers.pdf_reader.search import search_pages
 from mcp_servers.pdf_reader.sections import describe_pages
 from storage.db import Database
 
@@ -98,8 +99,11 @@ def main() -> None:
                 text("SELECT number, text FROM pages WHERE document_id = :d ORDER BY number"), {"d": doc_id}
             )
             statements[name] = {info.number: info.statement for info in describe_pages(rows)}
-    for q in questions[:3]:  # warm the per-document caches of every ranker before timing
-        search_pages(db, q.text, [doc_ids[q.doc]], k=10)
+    # The first search of a document builds its in-memory index (then cached): measured apart, before the timed runs.
+    started = time.perf_counter()
+    for doc_id in doc_ids.values():
+        search_pages(db, "revenue", [doc_id], k=1)
+    build_ms = 1000 * (time.perf_counter() - started) / len(doc_ids)
     ranks: dict[tuple[str, str], list[int | None]] = {(p, r): [] for p in PARTS for r in RANKERS}
     seconds: dict[tuple[str, str], list[float]] = {(p, r): [] for p in PARTS for r in RANKERS}
     for q in questions:
@@ -135,7 +139,8 @@ def main() -> None:
         for base in ("plain_bm25", "statement_bm25"):
             other5 = sum(1 for r in ranks[(part, base)] if r is not None and r <= 5)
             lines.append(f"ours_vs_{base}_{part}_top5_ratio: {ours5 / max(other5, 1e-9):.2f}")
-    print(f"(ingest {ingest_s:.1f} s)\n")
+    print(f"(ingest {ingest_s:.1f} s; first search of a document, index build included: {build_ms:.0f} ms)\n")
+    lines.append(f"ours_first_search_ms_per_document: {build_ms:.0f}")
     print("\n".join(lines))
     db.close()
     tmp.cleanup()

@@ -46,7 +46,8 @@ class PageInfo:
     statement: str | None
     """'income', 'balance', 'cash_flow', 'equity', 'comprehensive' when the page shows that statement."""
     context: str
-    """Lowercased Item heading + note heading + top lines: matched against a concept's section patterns."""
+    """Lowercased Item heading + note heading + top lines, then (one per line) the Item and note the page continues
+    from the previous one: matched against a concept's section patterns."""
     numeric: float
     """Share of tokens that are numbers (0..1): table pages are high."""
     contents: bool
@@ -92,6 +93,7 @@ def describe_pages(pages: Iterable[tuple[int, str]]) -> list[PageInfo]:
         head = _head(lines)
         head_text = " ".join(head)
         statement = None if contents else statement_of(head)
+        carried = [heading for heading in (item, note) if heading]  # the section this page continues
         for match in items:
             if not _PAGE_REFERENCE.search(match.string):
                 item, note = f"item {match.group(1)} {match.group(2)}".lower(), ""
@@ -104,7 +106,7 @@ def describe_pages(pages: Iterable[tuple[int, str]]) -> list[PageInfo]:
             PageInfo(
                 number=number,
                 statement=statement,
-                context=f"{item} | {note} | {head_text.lower()}",
+                context="\n".join(dict.fromkeys([f"{item} | {note} | {head_text.lower()}", *carried])),
                 numeric=numeric_share(text),
                 contents=contents or (statement is None and statements_named >= 4 and len(text) < 4000),
             )

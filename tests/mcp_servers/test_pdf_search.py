@@ -8,7 +8,9 @@ import pytest
 
 from mcp_servers.pdf_reader.finance_vocab import concepts_in
 from mcp_servers.pdf_reader.ingest import ingest_pdf
-from mcp_servers.pdf_reader.search import analyse, search_pages
+from mcp_servers.pdf_reader.gaap_terms import finance_words, stem
+from mcp_servers.pdf_reader.query import GENERAL_WEIGHT, analyse
+from mcp_servers.pdf_reader.search import search_pages
 from mcp_servers.pdf_reader.sections import describe_pages, statement_of
 from storage.db import Database
 from tests.mcp_servers.pdf_support import financebench_pdf, have_financebench, text_pdf
@@ -65,9 +67,21 @@ def test_query_analysis_expands_finance_vocabulary():
     quick = {c.name for c in concepts_in("What is the quick ratio?")}
     assert quick == {"working capital"}
     assert "inventories" in {t.label for t in analyse("quick ratio").terms}
-    # Question boilerplate is not searched for; numbers are.
-    boiler = analyse("Give a response to the question by relying on the details shown. Answer in USD millions: 1,577")
-    assert "response" not in {t.label for t in boiler.terms} and boiler.numbers == ["1,577"]
+    # Words no finance vocabulary knows (question boilerplate) weigh less than finance words; numbers are terms.
+    boiler = analyse("Give a response by relying on the details shown: capital expenditure of 1,577")
+    weight = {t.label: t.weight for t in boiler.terms}
+    assert weight["relying"] == GENERAL_WEIGHT < weight["capital"] == weight["expenditure"]
+    assert boiler.numbers == ["1,577"] and "the" not in weight
+
+
+def test_us_gaap_line_items_bring_their_statement_and_labels():
+    q = analyse("Compare total current assets with accounts payable and net cash from operating activities")
+    assert {"Total Current Assets", "Accounts Payable", "Net Cash from Operating Activities"} <= set(q.line_items)
+    assert "Current Assets" not in q.line_items  # inside a longer name already found
+    assert q.statements.get("balance") and q.statements.get("cash_flow")
+    assert any(t.kind == "line_item" and t.label == "accounts payable current" for t in q.terms)
+    assert stem("liabilities") == stem("liability") and "expenditure" in finance_words()
+    assert analyse("What was revenue in Q2 of FY2024?").quarters == ["2"]
 
 
 def test_statement_page_beats_notes_and_contents(db: Database, small: str):
@@ -87,6 +101,25 @@ def test_prose_question_finds_the_prose_page(db: Database, small: str):
 def test_numbers_of_the_question_count(db: Database, small: str):
     hits = search_pages(db, "Where does the figure 2,400 appear?", [small])
     assert numbers(hits)[0] == 3 and "number" in hits[0].reason
+
+
+def test_a_page_continuing_a_note_belongs_to_it_and_table_rows_count(db: Database, tmp_path: Path):
+    pages = [
+        "Notes to Consolidated Financial Statements\nNote 9. Legal Proceedings\nVarious lawsuits are pending.",
+        "continued from the previous page: the outcome of any such legal matter will not have a material effect.\n"
+        "Note 10. Segment Information\nWe report three segments.",
+        "Liquidity\nWe discussed our cash and cash equivalents position and how cash and cash equivalents moved.",
+        "Condensed Balance Sheet\n(in millions) 2023 2022\nCash and cash equivalents 1,234 999\nInventories 400 380",
+    ]
+    pdf = tmp_path / "notes.pdf"
+    pdf.write_bytes(text_pdf(pages))
+    doc = ingest_pdf(db, pdf).document.id
+    infos = {i.number: i for i in describe_pages(enumerate(pages, 1))}
+    assert "note 9 legal proceedings" in infos[2].context and "note 10 segment" in infos[2].context
+    legal = search_pages(db, "Is the company in any litigation?", [doc])
+    assert {1, 2} <= set(numbers(legal)[:2]) and "section" in legal[1].reason
+    cash = search_pages(db, "How much cash and cash equivalents at year end?", [doc])
+    assert numbers(cash)[0] == 4 and "row: cash and cash equivalents" in cash[0].reason
 
 
 def test_neighbours_doc_filter_and_empty_cases(db: Database, small: str):
