@@ -19,7 +19,8 @@ from storage.db import Database
 from storage.models import UTCDateTime, _json, utcnow
 
 METHODS = ("reported", "derived")
-STATUSES = ("verified", "rejected", "conflict")
+STATUSES = ("verified", "flagged", "rejected", "conflict")
+"""flagged: quote and label check out but the period could not be confirmed from the page (never guessed)."""
 SCALES: dict[str, Decimal] = {
     "units": Decimal(1),
     "thousands": Decimal(1_000),
@@ -50,8 +51,10 @@ class KpiRow(SQLModel, table=True):
     method: str = Field(default="reported", description="'reported' or 'derived'.")
     formula: str | None = Field(default=None, sa_type=Text, description="Derived rows: the formula with its numbers.")
     inputs: list[int] | None = Field(default=None, sa_column=_json(), description="Derived rows: input row ids.")
-    status: str = Field(default="verified", description="'verified', 'rejected' or 'conflict'.")
-    note: str | None = Field(default=None, sa_type=Text, description="Why a row was rejected or is in conflict.")
+    status: str = Field(default="verified", description="'verified', 'flagged', 'rejected' or 'conflict'.")
+    note: str | None = Field(
+        default=None, sa_type=Text, description="Why a row was rejected, is flagged or is in conflict."
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
     @property

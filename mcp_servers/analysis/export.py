@@ -98,6 +98,8 @@ def comparison_markdown(rows: Sequence[KpiRow], metrics: Sequence[str], link: st
             cell = " / ".join(dict.fromkeys(values)) or "–"
             if any(r.status == "conflict" for r in found):
                 cell = "⚠ " + cell + " (conflict)"
+            elif found and all(r.status == "flagged" for r in found):
+                cell = "⚑ " + cell + " (period unconfirmed)"
             out.append(cell)
         lines.append(f"| {company} | {period} | " + " | ".join(out) + " |")
     return "\n".join(lines)

@@ -7,11 +7,13 @@ DerivedSpecs, not model-written code, so there is nothing to isolate, and Decima
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from mcp_servers.analysis import binding
+from mcp_servers.analysis.binding import LayoutOf as LayoutOf
+from mcp_servers.analysis.text import DASHES, normalize, squeeze
 from mcp_servers.analysis.kpi_vocab import DERIVED, REPORTED, DerivedSpec, check_metric, normalize_period, previous_period
 from storage import ledger
 from storage.db import Database
@@ -20,47 +22,26 @@ from storage.ledger import SCALES, KpiRow, company_key
 PageText = Callable[[str, int], "str | None"]
 """(document_id, 1-based page) -> the page's text; storage.documents.page_text bound to a database."""
 
-_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"), "-")
-_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u2009\u202f\u200a\u2002\u2003\u2004\u2005\u2006\u2008\u3000"), " ")
-_QUOTES = {
-    ord("\u2018"): "'",
-    ord("\u2019"): "'",
-    ord("\u201c"): '"',
-    ord("\u201d"): '"',
-    ord("\u00ad"): None,
-    ord("\u200b"): None,
-}
 # A number as reports print it: $1,577 (1,577) -370.5 16.5% 8.70; a parenthesised one is negative.
 _NUMBER = re.compile(r"(\()?\s*[-]?\s*\$?\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(\))?")
 _SCALE_WORDS = {"thousands": r"thousand", "millions": r"million", "billions": r"billion"}
 DERIVED_PLACES = Decimal("0.0001")
+_YEAR_LIKE = re.compile(r"(?:19|20)\d\d")
 
 
 class Rejected(ValueError):
     """A value the ledger refuses; the message says exactly what to fix."""
 
 
-def normalize(text: str) -> str:
-    """Text as compared: NFKC, one kind of space, dash, quote; whitespace collapsed; case-folded."""
-    text = unicodedata.normalize("NFKC", text).translate(_DASHES).translate(_SPACES).translate(_QUOTES)
-    return " ".join(text.split()).casefold()
-
-
-def _squeeze(text: str) -> str:
-    # PDF extraction puts spaces and line breaks inside table rows unpredictably ("$\n5,363"): also compare
-    # without any whitespace, which still requires every character of the quote, in order.
-    return "".join(normalize(text).split())
-
-
 def quote_on_page(quote: str, page: str) -> bool:
     """Whether the quote occurs on the page, modulo whitespace, NBSP, dash, quote-mark and case differences."""
     q = normalize(quote)
-    return bool(q) and (q in normalize(page) or _squeeze(quote) in _squeeze(page))
+    return bool(q) and (q in normalize(page) or squeeze(quote) in squeeze(page))
 
 
 def parse_value(raw: str | float) -> Decimal:
     """'1,577' '(370)' '$8.70' '-2.5%' 1577 → Decimal; ValueError when it is not a number."""
-    text = str(raw).strip().translate(_DASHES).replace("$", "").replace("%", "").replace(",", "").replace(" ", "")
+    text = str(raw).strip().translate(DASHES).replace("$", "").replace("%", "").replace(",", "").replace(" ", "")
     negative = text.startswith("(") and text.endswith(")")
     text = text.strip("()")
     try:
@@ -102,8 +83,10 @@ class Claim:
     quote: str
 
 
-def verify(claim: Claim, page_text: PageText) -> tuple[KpiRow, str]:
-    """A verified row (not yet stored) and notes, or Rejected saying exactly what is wrong."""
+def verify(claim: Claim, page_text: PageText, layout_of: LayoutOf | None = None) -> tuple[KpiRow, str]:
+    """A row (not yet stored; 'verified', or 'flagged' when its period cannot be settled) and notes, or Rejected
+    saying exactly what is wrong. `layout_of` gives the page's character boxes (the column of the number); without
+    it, or when the original PDF is gone, the period is read from the page's text lines."""
     try:
         metric = check_metric(claim.metric)
         period = normalize_period(claim.fiscal_period)
@@ -136,7 +119,19 @@ def verify(claim: Claim, page_text: PageText) -> tuple[KpiRow, str]:
             f"value {value} does not appear in the quote (numbers in it: {shown}); record the number as "
             "printed, in the page's scale (e.g. 1,577 in millions → value 1577, scale millions)"
         )
-    notes = []
+    if _YEAR_LIKE.fullmatch(_text(abs(value))) and all(_YEAR_LIKE.fullmatch(_text(abs(n))) for n in printed):
+        raise Rejected(f"{value} is a year (the quote holds only years: a column header), not a value of {metric}")
+    if binding.note_reference(claim.quote, value):
+        raise Rejected(f"{value} is a note reference ('Note {value}') in the quote, not a value of {metric}")
+    label = binding.label_before(claim.quote, value)
+    wrong = binding.bind_metric(metric, spec.label_pattern, spec.exclude_pattern, label)
+    if wrong:
+        raise Rejected(f"{wrong} ({spec.hint}): quote the row of {metric} itself, with its label")
+    layout = layout_of(claim.document_id, claim.page) if layout_of is not None else None
+    bound = binding.bind_period(layout, text, claim.quote, value, period)
+    if bound.status == "refused":
+        raise Rejected(bound.reason)
+    notes = [] if bound.status == "bound" else [f"FLAGGED, period not confirmed: {bound.reason}"]
     if spec.absolute and value < 0:
         value, _ = -value, notes.append(f"{metric} is kept as a magnitude (sign conventions differ)")
     if spec.unit in ("currency", "per_share") and not claim.currency.strip():
@@ -161,7 +156,8 @@ def verify(claim: Claim, page_text: PageText) -> tuple[KpiRow, str]:
         page=claim.page,
         quote=claim.quote.strip(),
         method="reported",
-        status="verified",
+        status="verified" if bound.status == "bound" else "flagged",
+        note=None if bound.status == "bound" else bound.reason,
     )
     return row, "; ".join(notes)
 
@@ -186,10 +182,17 @@ def same_value(a: KpiRow, b: KpiRow) -> bool:
     return abs(a.base_value - b.base_value) <= max(precision(a), precision(b))
 
 
-def record(db: Database, conversation_id: str, run_id: str | None, claim: Claim, page_text: PageText) -> str:
+def record(
+    db: Database,
+    conversation_id: str,
+    run_id: str | None,
+    claim: Claim,
+    page_text: PageText,
+    layout_of: LayoutOf | None = None,
+) -> str:
     """Verify and store a claim; duplicates are reported, conflicts flagged on every row involved."""
     try:
-        row, notes = verify(claim, page_text)
+        row, notes = verify(claim, page_text, layout_of)
     except Rejected as err:
         ledger.add_row(db, _rejected(conversation_id, run_id, claim, str(err)))
         raise
@@ -293,6 +296,10 @@ def _derive_one(
         if any(r.status == "conflict" for r in found):
             ids = ", ".join(str(r.id) for r in found)
             return f"{company} {period} {spec.name}: skipped, {key[2]} {key[1]} is in conflict (rows {ids})"
+        found = [r for r in found if r.status == "verified"] or found
+        if all(r.status == "flagged" for r in found):
+            ids = ", ".join(str(r.id) for r in found)
+            return f"{company} {period} {spec.name}: skipped, {key[2]} {key[1]} is flagged: its period is not confirmed (rows {ids})"
         inputs.append(min(found, key=precision))  # agreeing rows: the most precise one ($38,514 m, not $38.5 bn)
     a, b = inputs[0], inputs[1]
     if a.currency != b.currency and a.unit == b.unit == "currency":

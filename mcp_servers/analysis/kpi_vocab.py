@@ -13,42 +13,86 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Metric:
-    """A reported metric: its unit kind and a line telling the extractor which line item it is."""
+    """A reported metric: its unit kind, a line telling the extractor which line item it is, and the row labels
+    that name it in filings (US-GAAP line items and their usual captions) — a quote whose label is not one of
+    them is refused."""
 
     name: str
     unit: str  # currency, percent, ratio, per_share, count
     hint: str
+    labels: str
+    """Regular expression (case-insensitive) over the quote's label, parentheses and punctuation removed."""
+    excludes: str = ""
+    """Labels that contain a synonym but name another line item ('cost of sales' is not revenue)."""
     absolute: bool = False  # sign conventions differ between reports (capex shown as (1,577)): keep the magnitude
 
+    @property
+    def label_pattern(self) -> re.Pattern[str]:
+        return re.compile(self.labels, re.IGNORECASE)
 
+    @property
+    def exclude_pattern(self) -> re.Pattern[str] | None:
+        return re.compile(self.excludes, re.IGNORECASE) if self.excludes else None
+
+
+_OTHER_INCOME_LINES = r"\bcost of\b|\bgross\b|\bincome\b|\bper share\b|\bdeferred\b|\bunearned\b|receivable|\bexpenses?$"
+# fmt: off
 REPORTED: dict[str, Metric] = {
     m.name: m
     for m in [
-        Metric("revenue", "currency", "total net sales / total revenues"),
-        Metric("cost_of_revenue", "currency", "cost of sales / cost of revenues", absolute=True),
-        Metric("gross_profit", "currency", "gross profit / gross margin (amount)"),
-        Metric("operating_income", "currency", "operating income / income from operations (loss negative)"),
-        Metric("net_income", "currency", "net income attributable to the company (loss negative)"),
-        Metric("eps_diluted", "per_share", "diluted earnings per share"),
-        Metric("cfo", "currency", "net cash provided by operating activities"),
-        Metric("capex", "currency", "purchases of property, plant and equipment (capital expenditures)", absolute=True),
-        Metric("depreciation_amortization", "currency", "depreciation and amortization (cash flow statement)"),
-        Metric("total_debt", "currency", "short-term plus long-term debt, as the report totals it"),
-        Metric("long_term_debt", "currency", "long-term debt (excluding current portion)"),
-        Metric("cash", "currency", "cash and cash equivalents"),
-        Metric("total_assets", "currency", "total assets"),
-        Metric("total_liabilities", "currency", "total liabilities"),
-        Metric("shareholders_equity", "currency", "total shareholders' equity attributable to the company"),
-        Metric("accounts_payable", "currency", "accounts payable"),
-        Metric("inventory", "currency", "inventories"),
-        Metric("interest_expense", "currency", "interest expense", absolute=True),
-        Metric("research_development", "currency", "research and development expense", absolute=True),
-        Metric("dividends_paid", "currency", "dividends paid to shareholders", absolute=True),
-        Metric("effective_tax_rate", "percent", "effective income tax rate"),
-        Metric("shares_diluted", "count", "weighted-average diluted shares outstanding"),
-        Metric("employees", "count", "number of employees"),
+        Metric("revenue", "currency", "total net sales / total revenues",
+               r"\b(?:net )?(?:sales|revenues?)\b|\bturnover\b", _OTHER_INCOME_LINES),
+        Metric("cost_of_revenue", "currency", "cost of sales / cost of revenues",
+               r"\bcosts? of (?:net )?(?:sales|revenues?|goods|products|services)", absolute=True),
+        Metric("gross_profit", "currency", "gross profit / gross margin (amount)", r"\bgross (?:profit|margin)"),
+        Metric("operating_income", "currency", "operating income / income from operations (loss negative)",
+               r"\boperating (?:income|profit|earnings|loss)|\b(?:income|earnings|loss) from operations\b",
+               r"\bnon-?operating\b|\bother operating\b|\bmargin\b"),
+        Metric("net_income", "currency", "net income attributable to the company (loss negative)",
+               r"\bnet (?:income|earnings|loss|profit)\b",
+               r"comprehensive|per (?:common )?share|non-?controlling|minority|before"),
+        Metric("eps_diluted", "per_share", "diluted earnings per share",
+               r"\bdiluted\b|\bper (?:diluted |common )*share\b", r"weighted|shares outstanding|dividends"),
+        Metric("cfo", "currency", "net cash provided by operating activities",
+               r"\bcash (?:flows? )?(?:provided|generated|from|used)?.{0,20}\boperati(?:ng activities|ons)\b"
+               r"|\boperating cash flows?\b"),
+        Metric("capex", "currency", "purchases of property, plant and equipment (capital expenditures)",
+               r"\bcapital (?:expenditures?|spending|investments?)\b|\b(?:purchases?|acquisitions?|additions?|payments?"
+               r"|expenditures?|investments?) (?:for |of |to |in )?(?:the )?(?:purchases? of |acquisition of |acquire )?"
+               r"(?:property|premises|plant|fixed assets|pp&e)|\bproperty,? plant,? and equipment additions\b",
+               r"\bproceeds\b|\bsales? of\b|\bdisposals?\b", absolute=True),
+        Metric("depreciation_amortization", "currency", "depreciation and amortization (cash flow statement)",
+               r"\bdepreciation\b|\bamortization\b", r"\baccumulated\b"),
+        Metric("total_debt", "currency", "short-term plus long-term debt, as the report totals it",
+               r"\bdebt\b|\bborrowings\b", r"\bextinguishment\b|\bissuance costs\b|\bproceeds\b|\brepayments?\b"),
+        Metric("long_term_debt", "currency", "long-term debt (excluding current portion)",
+               r"\blong[- ]term (?:debt|borrowings)\b", r"\bproceeds\b|\brepayments?\b"),
+        Metric("cash", "currency", "cash and cash equivalents",
+               r"^(?:total )?cash\b|\bcash and (?:cash )?equivalents\b|\bcash and short[- ]term investments\b",
+               r"\bflows?\b|\bprovided\b|\bused\b|\bactivities\b|\bdividends\b|\bchange\b|\bincrease\b|\bdecrease\b"),
+        Metric("total_assets", "currency", "total assets", r"\btotal assets\b"),
+        Metric("total_liabilities", "currency", "total liabilities", r"\btotal liabilities\b",
+               r"\band (?:share|stock)holders|\band (?:total )?equity\b"),
+        Metric("shareholders_equity", "currency", "total shareholders' equity attributable to the company",
+               r"\b(?:share|stock)(?:holders|owners)'? equity\b|\btotal equity\b|\bequity attributable\b",
+               r"\bliabilities and\b|\bnon-?controlling interests? only\b"),
+        Metric("accounts_payable", "currency", "accounts payable", r"\b(?:accounts|trade) payables?\b",
+               r"\bchange|increase|decrease\b"),
+        Metric("inventory", "currency", "inventories", r"\binventor(?:y|ies)\b",
+               r"\bchange|increase|decrease|turnover\b"),
+        Metric("interest_expense", "currency", "interest expense", r"\binterest (?:expense|cost|charges)\b|\binterest,? net\b",
+               absolute=True),
+        Metric("research_development", "currency", "research and development expense",
+               r"\bresearch,? (?:and|&) development\b|\br&d\b|\bresearch, development\b", absolute=True),
+        Metric("dividends_paid", "currency", "dividends paid to shareholders", r"\bdividends?\b",
+               r"\bper share\b|\bpayable\b", absolute=True),
+        Metric("effective_tax_rate", "percent", "effective income tax rate", r"\beffective (?:income )?tax rate\b|\beffective rate\b"),
+        Metric("shares_diluted", "count", "weighted-average diluted shares outstanding",
+               r"\bdiluted\b|\bweighted[- ]average\b.*\bshares\b|\bshares\b.*\bdiluted\b", r"per share"),
+        Metric("employees", "count", "number of employees", r"\bemployees\b|\bheadcount\b|\bworkforce\b|\bpeople\b"),
     ]
 }
+# fmt: on
 
 
 @dataclass(frozen=True)

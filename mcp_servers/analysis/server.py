@@ -21,6 +21,8 @@ from mcp_servers.common import cli
 from mcp_servers.analysis import kpi, export
 from mcp_servers.analysis.kpi_vocab import DERIVED, REPORTED, check_metric, describe, normalize_period, plan
 from mcp_servers.common.paths import conversation_id, workspace_root
+from mcp_servers.pdf_reader.ingest import stored_pdf
+from mcp_servers.pdf_reader.layout import PageLayout, page_layout
 from storage import documents, ledger, repo
 from storage.db import Database
 from storage.models import Conversation
@@ -87,14 +89,15 @@ def create_server(root: str | os.PathLike[str] | None = None, database_url: str 
             ),
         ],
     ) -> str:
-        """Record one KPI value with its evidence; the quote must be on the cited page and contain the value."""
+        """Record one KPI value with its evidence: the quote must be on the cited page, its row label must name the
+        metric, and the number's column header (or its sentence's year) must be the fiscal period."""
         cid, run = where(ctx)
         doc = documents.get_document(db(), document)
         if doc is None:
             raise ToolError(f"no document {document!r}: use the id the PDF reader gave for the report")
         claim = kpi.Claim(company, fiscal_period, metric, value, scale, currency, doc.id, page, quote)
         try:
-            return kpi.record(db(), cid, run, claim, lambda d, n: documents.page_text(db(), d, n))
+            return kpi.record(db(), cid, run, claim, lambda d, n: documents.page_text(db(), d, n), layout_of(db()))
         except kpi.Rejected as err:
             raise ToolError(f"REJECTED, not recorded: {err}. Fix it and call record_kpi again.") from None
 
@@ -196,6 +199,17 @@ def create_server(root: str | os.PathLike[str] | None = None, database_url: str 
         return f"Files written (in the conversation workspace; download them from the Files panel under the chat):\n{listing}\n\n{table}"
 
     return server
+
+
+def layout_of(database: Database) -> kpi.LayoutOf:
+    """Character boxes of a stored document's page, read from its kept original PDF (None when it is gone)."""
+
+    def read(document_id: str, number: int) -> PageLayout | None:
+        doc = documents.get_document(database, document_id)
+        path = stored_pdf(doc) if doc is not None else None
+        return page_layout(path, number) if path is not None and path.is_file() else None
+
+    return read
 
 
 def _check_metrics(metrics: list[str]) -> list[str]:

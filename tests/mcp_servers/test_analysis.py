@@ -24,7 +24,8 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
 
 
 @pytest.fixture
-async def tools(library: Library, tmp_path: Path) -> AsyncIterator[ToolCaller]:
+async def tools(library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ToolCaller]:
+    monkeypatch.setenv("K2HUB_HOME", str(library.home))  # the kept original PDFs: column positions
     async with connect(create_server(tmp_path / "ws", database_url=library.db.url)) as caller:
         yield caller
 
@@ -126,18 +127,36 @@ async def test_scales_normalised_and_conflicts_flagged(tools: ToolCaller, librar
     # $38.5 billion (text) and 38,514 million (statement) agree within the precision printed: no conflict.
     agree = await tools.ok("record_kpi", conv, **claim(doc, page, "cfo", "38.5", quote, scale="billions"))
     assert "verified" in agree and "CONFLICT" not in agree
-    # The 2018 figure recorded as FY2019 differs after normalisation: both rows flagged, none chosen.
-    clash = await tools.ok("record_kpi", conv, **claim(doc, page, "cfo", "30.7", quote, scale="billions"))
-    assert "CONFLICT flagged" in clash
+    # The 2018 figure of the same sentence recorded as FY2019: refused, the sentence pairs it with 2018.
+    wrong_year = await tools.error("record_kpi", conv, **claim(doc, page, "cfo", "30.7", quote, scale="billions"))
+    assert "2018" in wrong_year and "not FY2019" in wrong_year
+    # Another report's figure filed under Amazon FY2019 (3M p.60, its 2018 column relabelled): it passes every
+    # check of its own page but differs after normalisation: both rows flagged as a conflict, none chosen.
+    mmm = library.ids["3M_2018_10K"]
+    clash = await tools.ok(
+        "record_kpi", conv, **claim(mmm, 60, "cfo", "6,439",
+                                    "Net cash provided by (used in) operating activities 6,439 6,240 6,662", "FY2018")
+    )
+    await tools.ok(
+        "record_kpi", conv, **claim(doc, 37, "cfo", "30,723",
+                                    "Net cash provided by (used in) operating activities 18,365 30,723 38,514", "FY2018")
+    )
     statuses = {(r.value, r.scale): r.status for r in ledger.rows(library.db, conv)}
-    assert statuses[("38514", "millions")] == "conflict" and statuses[("30.7", "billions")] == "conflict"
+    assert "verified" in clash and statuses[("6439", "millions")] == "conflict"
+    assert statuses[("30723", "millions")] == "conflict" and statuses[("38514", "millions")] == "verified"
     derived = await tools.ok(
         "record_kpi",
         conv,
         **claim(doc, 37, "capex", "(16,861)", "Purchases of property and equipment (11,955) (13,427) (16,861)"),
     )
     assert "kept as a magnitude" in derived
-    skipped = await tools.ok("derive", conv, metric="fcf")
+    skipped = await tools.ok("derive", conv, metric="fcf", periods=["FY2018"])
+    assert "no capex" in skipped or "in conflict" in skipped
+    await tools.ok(
+        "record_kpi", conv, **claim(doc, 37, "capex", "(13,427)",
+                                    "Purchases of property and equipment (11,955) (13,427) (16,861)", "FY2018")
+    )
+    skipped = await tools.ok("derive", conv, metric="fcf", periods=["FY2018"])
     assert "in conflict" in skipped  # a conflicted input is not silently resolved
 
 
