@@ -40,7 +40,9 @@ PAGE_MARGIN = 0.08
 PROSE_WORDS = 8
 """A line with more words than this is running text."""
 NOTE_HEADER_WORDS = 6
-HEADER_REACH = 0.6
+HEADER_REACH = 0.95
+COLUMN_REACH = 45.0
+"""Points between a number's centre and its column header's centre, at most."""
 KIND_REACH = 60.0
 """Points between a number's centre and a spanning header ("Six Months Ended") that can still be its column's."""
 """How far above a number (share of the page height) its column header may be."""
@@ -128,7 +130,9 @@ def bind_period(layout: PageLayout | None, page_text: str, quote: str, value: De
 
 def _places(layout: PageLayout, quote: str, value: Decimal) -> list[tuple[int, int]]:
     """(start, end) character indexes of the value inside every occurrence of the quote on the page."""
-    page, page_index = squeeze_map(layout.text)
+    if "squeezed" not in layout.memo:
+        layout.memo["squeezed"] = squeeze_map(layout.text)
+    page, page_index = layout.memo["squeezed"]  # type: ignore[misc]
     wanted, quote_index = squeeze_map(quote)
     if not wanted:
         return []
@@ -191,27 +195,42 @@ def _prose(line: str) -> bool:
 
 def _all_years(line: str) -> bool:
     rest = _YEAR.sub(" ", line)
-    return bool(_YEAR.search(line)) and not re.search(r"\d", rest) and len(re.findall(r"[A-Za-z]+", rest)) <= 6
+    return bool(_YEAR.search(line)) and not re.search(r"\d", rest) and len(re.findall(r"[A-Za-z]+", rest)) <= PROSE_WORDS
+
+
+def _year_headers(layout: PageLayout) -> list[tuple[int, tuple[float, float, float, float]]]:
+    """Every year printed on a header-like line of the page, with its box (computed once per page)."""
+    if "years" not in layout.memo:
+        found = []
+        for m in _YEAR.finditer(layout.text):
+            if _prose(_line_of(layout.text, m.start(), m.end())):  # a year inside running text is no column header
+                continue
+            box = layout.span_box(m.start(1), m.end(1))
+            if box is not None:
+                found.append((int(m.group(1)), box))
+        layout.memo["years"] = found
+    return layout.memo["years"]  # type: ignore[return-value]
 
 
 def _column_header(layout: PageLayout, box: tuple[float, float, float, float]) -> tuple[str, int, str | None, bool] | None:
-    """The header of the number's column: ('year', year, kind, header has a month) or ('note', ...), else None."""
+    """The header of the number's column: ('year', year, kind, header has a month) or ('note', ...), else None.
+
+    The header row is the nearest row of years above the number that has a year within COLUMN_REACH points of it;
+    the column is that row's year nearest the number (numbers are right-aligned, headers centred: the nearest
+    centre, not an overlap, decides)."""
     left, top, right, _ = box
     centre = (left + right) / 2
-    best: tuple[float, int, int] | None = None
-    for m in _YEAR.finditer(layout.text):
-        if _prose(_line_of(layout.text, m.start(), m.end())):  # a year inside running text is no column header
-            continue
-        year_box = layout.span_box(m.start(1), m.end(1))
-        if year_box is None or year_box[3] > top + 1 or top - year_box[3] > HEADER_REACH * layout.height:
-            continue
-        width = max(year_box[2] - year_box[0], right - left)
-        if year_box[2] < left - width * 0.6 or year_box[0] > right + width * 0.6:
-            continue
-        gap = top - year_box[3]
-        distance = abs((year_box[0] + year_box[2]) / 2 - centre)
-        if best is None or (gap, distance) < (best[0], abs(best[2])):
-            best = (gap, int(m.group(1)), int(distance))
+    rows: dict[int, list[tuple[float, int]]] = {}
+    for year, head in _year_headers(layout):
+        gap = top - head[3]
+        if -1 <= gap <= HEADER_REACH * layout.height:
+            rows.setdefault(round(gap / 3), []).append((abs((head[0] + head[2]) / 2 - centre), year))
+    best: tuple[float, int] | None = None
+    for key in sorted(rows):
+        distance, year = min(rows[key])
+        if distance <= COLUMN_REACH:
+            best = (key * 3.0, year)
+            break
     for m in re.finditer(r"\bnotes?\b(?!\s*\(?\d{1,2}\b)", layout.text, re.IGNORECASE):
         if len(re.findall(r"[A-Za-z]{3,}", _line_of(layout.text, m.start(), m.end()))) > NOTE_HEADER_WORDS:
             continue  # "see the notes to ..." in a sentence, not the Note column's header
@@ -221,7 +240,7 @@ def _column_header(layout: PageLayout, box: tuple[float, float, float, float]) -
                 return ("note", 0, None, False)
     if best is None:
         return None
-    gap, year, _ = best
+    gap, year = best
     kind, dated = _column_kind(layout, box, gap)
     return ("year", year, kind, dated)
 
@@ -234,21 +253,31 @@ def _column_kind(layout: PageLayout, box: tuple[float, float, float, float], gap
     left, top, right, _ = box
     centre = (left + right) / 2
     best: tuple[float, float, str] | None = None
-    for kind, pattern in _KINDS:
-        for m in pattern.finditer(layout.text):
-            head = layout.span_box(m.start(), m.end())
-            if head is None or head[3] > top + 1 or top - head[3] > gap + 60:
-                continue
-            across = max(0.0, head[0] - centre, centre - head[2])
-            if across <= KIND_REACH and (best is None or (across, top - head[3]) < best[:2]):
-                best = (across, top - head[3], kind)
-    dated = False
-    for m in _MONTH.finditer(layout.text):
-        head = layout.span_box(m.start(), m.end())
-        if head and head[3] <= top + 1 and top - head[3] <= gap + 30 and abs((head[0] + head[2]) / 2 - centre) < 80:
-            dated = True
-            break
+    for kind, head in _phrases(layout, "kinds"):
+        if head[3] > top + 1 or top - head[3] > gap + 60:
+            continue
+        across = max(0.0, head[0] - centre, centre - head[2])
+        if across <= KIND_REACH and (best is None or (across, top - head[3]) < best[:2]):
+            best = (across, top - head[3], kind)
+    dated = any(
+        head[3] <= top + 1 and top - head[3] <= gap + 30 and abs((head[0] + head[2]) / 2 - centre) < 80
+        for _, head in _phrases(layout, "months")
+    )
     return (best[2] if best else None), dated
+
+
+def _phrases(layout: PageLayout, which: str) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Column-kind phrases ('three months', 'year ended') or month names of the page with their boxes, once."""
+    if which not in layout.memo:
+        patterns = _KINDS if which == "kinds" else (("month", _MONTH),)
+        found = []
+        for kind, pattern in patterns:
+            for m in pattern.finditer(layout.text):
+                box = layout.span_box(m.start(), m.end())
+                if box is not None:
+                    found.append((kind, box))
+        layout.memo[which] = found
+    return layout.memo[which]  # type: ignore[return-value]
 
 
 def _compare(year: int, kind: str | None, dated: bool, period: str, where: str) -> Binding:

@@ -33,6 +33,8 @@ class PageLayout:
     _pdf: pdfium.PdfDocument
     _textpage: pdfium.PdfTextPage
     _boxes: dict[int, Box] = field(default_factory=dict)
+    memo: dict[str, object] = field(default_factory=dict)
+    """What callers derive from the page once (a page's text and boxes never change)."""
 
     def char_box(self, index: int) -> Box | None:
         """The box of character `index`, None for a character without one (a generated space or line break)."""
