@@ -326,9 +326,10 @@ async def analyze_documents(
         table.text,
         "",
         (
-            "Next: write the executive summary citing every number as [document p.N] from its ledger row "
-            "(analysis__get_ledger lists them), then call analysis__report(metrics, summary) for the charts and "
-            "exports, and show the comparison table in your answer."
+            "Next: write the executive summary citing every number with its ledger row as [r12] "
+            "(analysis__get_ledger lists the rows and their ids; copy values, do not round them differently), then "
+            "call analysis__report(metrics, summary): it checks every number of the summary against the ledger and "
+            "says which are not verified. Show the comparison table in your answer."
         ),
     ]
     usage = {

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from mcp_servers.analysis.kpi_vocab import DERIVED, unit_of
+from mcp_servers.analysis.summary_check import SummaryCheck, check_summary
 from storage.ledger import SCALES, KpiRow, company_key
 
 MILLION = Decimal(1_000_000)
@@ -254,10 +255,16 @@ def write_report(
     charts: list[Path],
     path: Path,
     names: dict[str, str],
+    check: SummaryCheck | None = None,
 ) -> Path:
-    """The Markdown report: summary, table, conflicts, charts and every row with its evidence or formula."""
+    """The Markdown report: the summary's check, the summary (unverified numbers marked), table, conflicts, charts
+    and every row with its evidence or formula."""
     conflicts = [r for r in rows if r.status == "conflict"]
-    parts = [f"# {title}", "", summary.strip(), "", "## Comparison", "", comparison_markdown(rows, metrics), ""]
+    check = check or check_summary(summary, rows, names)
+    head = f"> **{check.header()}** (every number of the summary matched by code to a ledger row"
+    head += "; unverified ones are marked ⚠)" if check.unmatched else ")"
+    parts = [f"# {title}", "", head, "", check.highlighted(summary).strip(), ""]
+    parts += ["## Comparison", "", comparison_markdown(rows, metrics), ""]
     if conflicts:
         parts += ["## Conflicts (flagged, not resolved)", ""]
         parts += [

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from mcp_servers.common import cli
 from mcp_servers.analysis import kpi, export
+from mcp_servers.analysis.summary_check import check_summary
 from mcp_servers.analysis.kpi_vocab import DERIVED, REPORTED, check_metric, describe, normalize_period, plan
 from mcp_servers.common.paths import conversation_id, workspace_root
 from mcp_servers.pdf_reader.ingest import stored_pdf
@@ -174,7 +175,10 @@ def create_server(root: str | os.PathLike[str] | None = None, database_url: str 
         metrics: Metrics,
         summary: Annotated[
             str,
-            Field(description="Executive summary in Markdown; cite every number as [document p.N] from its ledger row"),
+            Field(
+                description="Executive summary in Markdown; cite every number with its ledger row as [r12] (ids from "
+                "get_ledger); every number is checked by code against the ledger"
+            ),
         ],
         title: Annotated[str, Field(description="Report title")] = "KPI comparison",
     ) -> str:
@@ -188,15 +192,22 @@ def create_server(root: str | os.PathLike[str] | None = None, database_url: str 
         folder.mkdir(parents=True, exist_ok=True)
         charts = export.save_dot_plots(found, names, folder)
         doc_names = _doc_names(db(), found)
+        check = check_summary(summary, found, doc_names)
         files = [
             *charts,
             export.write_csv(found, folder / "ledger.csv"),
             export.write_xlsx(found, names, folder / "kpi_comparison.xlsx"),
-            export.write_report(found, names, title, summary, charts, folder / "report.md", doc_names),
+            export.write_report(found, names, title, summary, charts, folder / "report.md", doc_names, check),
         ]
         listing = "\n".join(f"- {OUTPUT_DIR}/{f.name} ({cli.human_size(f.stat().st_size)})" for f in files)
         table = export.comparison_markdown(found, names, link=EVIDENCE_LINK)
-        return f"Files written (in the conversation workspace; download them from the Files panel under the chat):\n{listing}\n\n{table}"
+        verdict = f"Summary check: {check.header()}."
+        if check.unmatched:
+            verdict += (
+                " Not in the ledger (marked ⚠ in report.md): " + ", ".join(n.text for n in check.unmatched)
+                + ". Correct them, cite their ledger rows as [rN], or derive them, then call report again."
+            )
+        return f"{verdict}\n\nFiles written (in the conversation workspace; download them from the Files panel under the chat):\n{listing}\n\n{table}"
 
     return server
 

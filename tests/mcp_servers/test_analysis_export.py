@@ -87,7 +87,8 @@ async def test_report_files_open_and_hold_the_ledger(library: Library, tmp_path:
             conv,
             metrics=["revenue", "cfo", "fcf"],
             title="Amazon vs 3M",
-            summary="Amazon's FCF was 21,653 [AMAZON_2019_10K p.37].",
+            # One number traces to the ledger (FCF 21,653 = 38,514 − 16,861); the other is invented.
+            summary="Amazon's FY2019 FCF was 21,653 [AMAZON_2019_10K p.37]; its net margin was 7.1%.",
         )
     folder = tmp_path / conv / "analysis"
     for name in (
@@ -131,6 +132,8 @@ async def test_report_files_open_and_hold_the_ledger(library: Library, tmp_path:
     report = (folder / "report.md").read_text(encoding="utf-8")
     assert "# Amazon vs 3M" in report and "![dotplot_fcf](dotplot_fcf.png)" in report
     assert "[AMAZON_2019_10K p.37]" in report and "cfo − capex" in report
+    assert "**1 of 2 numbers verified against the ledger**" in report and "**⚠ 7.1% (unverified)**" in report
+    assert text.startswith("Summary check: 1 of 2 numbers verified") and "7.1%" in text.split("\n")[0]
 
     fig = export.dot_plot(rows, "fcf")
     ax = fig.axes[0]
