@@ -28,22 +28,37 @@ def _escape(line: str) -> str:
 
 def text_pdf(pages: Iterable[str], title: str | None = None) -> bytes:
     """A PDF with one Helvetica text page per item (lines split on newlines); optional /Title metadata."""
-    objects: list[bytes] = []  # object i+1
-    page_ids: list[int] = []
-    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
-    objects.append(b"")  # the page tree, filled in once the pages are known
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    streams = []
     for text in pages:
-        lines = text.split("\n")
-        ops = ["BT", "/F1 11 Tf", "14 TL", "50 780 Td"]
-        ops += [f"({_escape(line)}) Tj T*" for line in lines]
-        ops.append("ET")
-        stream = "\n".join(ops).encode("latin-1")
+        ops = ["BT", "/F1 11 Tf", "14 TL", "50 780 Td"] + [f"({_escape(line)}) Tj T*" for line in text.split("\n")]
+        streams.append("\n".join([*ops, "ET"]))
+    return _raw_pdf(streams, title)
+
+
+def positioned_pdf(pages: Iterable[Iterable[tuple[float, float, str]]]) -> bytes:
+    """A PDF whose pages hold text pieces at given places: (x, y from the top, text), Helvetica 9 pt — a table
+    with real columns, as statements print them."""
+    streams = []
+    for cells in pages:
+        ops = ["BT", "/F1 9 Tf"] + [f"1 0 0 1 {x} {792 - y} Tm ({_escape(text)}) Tj" for x, y, text in cells]
+        streams.append("\n".join([*ops, "ET"]))
+    return _raw_pdf(streams)
+
+
+def _raw_pdf(streams: list[str], title: str | None = None) -> bytes:
+    """A PDF of one page per content stream (Helvetica as /F1), written object by object with its xref table."""
+    objects: list[bytes] = [  # object i+1; the page tree (2) is filled in once the pages are known
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    page_ids = []
+    for ops in streams:
+        stream = ops.encode("latin-1")
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-        content_id = len(objects)
         objects.append(
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
-            b"/Contents %d 0 R >>" % content_id
+            b"/Contents %d 0 R >>" % len(objects)
         )
         page_ids.append(len(objects))
     kids = b" ".join(b"%d 0 R" % i for i in page_ids)
@@ -66,42 +81,6 @@ def text_pdf(pages: Iterable[str], title: str | None = None) -> bytes:
     if info is not None:
         trailer += b" /Info %d 0 R" % info
     out.write(b"trailer\n" + trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref)
-    return out.getvalue()
-
-
-def positioned_pdf(pages: Iterable[Iterable[tuple[float, float, str]]]) -> bytes:
-    """A PDF whose pages hold text pieces at given places: (x, y from the top, text), Helvetica 9 pt — a table
-    with real columns, as statements print them."""
-    streams = []
-    for cells in pages:
-        ops = ["BT", "/F1 9 Tf"] + [f"1 0 0 1 {x} {792 - y} Tm ({_escape(text)}) Tj" for x, y, text in cells]
-        streams.append("\n".join([*ops, "ET"]))
-    return _raw_pdf(streams)
-
-
-def _raw_pdf(streams: list[str]) -> bytes:
-    objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    page_ids = []
-    for ops in streams:
-        stream = ops.encode("latin-1")
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
-            b"/Contents %d 0 R >>" % (len(objects))
-        )
-        page_ids.append(len(objects))
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % i for i in page_ids), len(page_ids))
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
     return out.getvalue()
 
 
