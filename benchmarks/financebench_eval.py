@@ -26,7 +26,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.financebench_scoring import cited_pages, is_numeric, judge_messages, judge_verdict, numeric_match
+from benchmarks.financebench_scoring import (
+    cited_pages,
+    is_numeric,
+    judge_messages,
+    judge_verdict,
+    non_answer,
+    numeric_match,
+)
 from benchmarks.financebench_split import DATA, Question, load_questions
 
 
@@ -99,7 +106,9 @@ async def full_app(args: argparse.Namespace, questions: list[Question]) -> None:
             async for event in agent.run(request):
                 if event.type == "run_finished":
                     answer, cost = event.answer or "", cost + event.cost_usd
-            if is_numeric(q.answer):
+            if non_answer(answer):
+                ok, how = False, "no answer"
+            elif is_numeric(q.answer):
                 ok, how = numeric_match(answer, q.answer, q.text, args.tolerance), "numeric"
             else:
                 verdict, judge_cost = await judge(judge_spec, q, answer)

@@ -87,6 +87,19 @@ def cited_pages(answer: str) -> set[int]:
     return pages
 
 
+def non_answer(answer: str) -> bool:
+    """No answer at all: empty, or only a tool call the model wrote as text (small models do) — never sent to the
+    judge, which a small model can get wrong."""
+    text = (answer or "").strip().strip("`").removeprefix("json").strip()
+    if not text:
+        return True
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(data, dict) and "name" in data and ("arguments" in data or "parameters" in data)
+
+
 def judge_messages(question: str, gold: str, answer: str) -> list[dict[str, str]]:
     """The judge's conversation: the prompt in financebench_judge.md filled in."""
     prompt = JUDGE_PROMPT.read_text(encoding="utf-8")

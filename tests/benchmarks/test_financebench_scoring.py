@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from benchmarks.financebench_scoring import cited_pages, is_numeric, judge_messages, judge_verdict, numeric_match
+from benchmarks.financebench_scoring import (
+    cited_pages,
+    is_numeric,
+    judge_messages,
+    judge_verdict,
+    non_answer,
+    numeric_match,
+)
 
 CAPEX = "What is the FY2018 capital expenditure amount (in USD millions)? Answer in USD millions."
 
@@ -32,3 +39,9 @@ def test_the_judge_prompt_and_its_reply() -> None:
     assert judge_verdict('{"correct": true, "reason": "same verdict"}') is True
     assert judge_verdict('Sure: {"correct": false, "reason": "contradicts"}') is False
     assert judge_verdict("I cannot tell") is None
+
+
+def test_a_tool_call_written_as_text_is_no_answer() -> None:
+    assert non_answer('{"name": "pdf_reader__search", "arguments": {"query": "Boeing"}}')
+    assert non_answer("") and non_answer("```json\n{\"name\": \"x\", \"parameters\": {}}\n```")
+    assert not non_answer("Yes, Boeing's business is cyclical [p.8].") and not non_answer('{"revenue": 3}')
