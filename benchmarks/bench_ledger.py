@@ -67,7 +67,7 @@ def main() -> None:
     if not PDFS.is_dir():
         sys.exit(f"FinanceBench PDFs not found at {PDFS}")
     made = claims()
-    layouts._open.clear()  # measure the first claim of each page with its PDF page opened
+    layouts.close_all()  # measure the first claim of each page with its PDF page opened
     base, bound, first = [], [], []
     seen: set[tuple[str, int]] = set()
     decided: Counter[str] = Counter()

@@ -8,6 +8,7 @@ ctypes, so only the characters asked for are measured; a few recently used pages
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import threading
 from collections import OrderedDict
@@ -66,6 +67,14 @@ class PageLayout:
 
 _lock = threading.RLock()  # pdfium is not thread-safe
 _open: OrderedDict[tuple[str, int], PageLayout] = OrderedDict()
+
+
+@atexit.register
+def close_all() -> None:
+    """Close the pages kept open (pdfium warns about every object still open when the process exits)."""
+    with _lock:
+        while _open:
+            _open.popitem()[1].close()
 
 
 def page_layout(path: str | Path, number: int) -> PageLayout | None:
