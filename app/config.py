@@ -1,21 +1,30 @@
-"""One Settings object: every knob has a default and a help line, and the README table is checked against it."""
+"""The app's one settings reader: every K2HUB_* variable, its default and a help line; the README table is checked
+against it (tests/app/test_readme.py).
+
+Order: explicit values (CLI flags), then the environment, then $K2HUB_HOME/.env, then the defaults. The built-in
+servers' part is `ServerSettings` (mcp_servers/common/settings.py), which this class extends: its defaults are
+written there once, and the hub hands the servers `server_env()`.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from mcp_servers.common.settings import ServerSettings, dotenv_values, env_names
 from storage.paths import data_home
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, ServerSettings):
     """K2 Agent Hub settings, read from K2HUB_* environment variables and $K2HUB_HOME/.env."""
 
-    model_config = SettingsConfigDict(env_prefix="K2HUB_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="K2HUB_", extra="ignore", populate_by_name=True)
 
-    home: Path = Field(default_factory=data_home, description="Data home: database, workspaces, mcp.json, .env.")
     provider: str = Field("", description="Provider preset: groq, moonshot, vllm, openai-compatible, local. Empty: first with a key.")
     model: str = Field("", description="Model id; empty: the preset's default model.")
     base_url: str = Field("", description="API base URL for vllm / openai-compatible (e.g. http://localhost:8000/v1).")
@@ -25,8 +34,6 @@ class Settings(BaseSettings):
     max_tokens: int = Field(2_000_000, description="Budget: prompt + completion tokens per run.")
     max_cost_usd: float = Field(5.0, description="Budget: dollars per run.")
     max_wall_s: float = Field(3600.0, description="Budget: wall-clock seconds per run.")
-    tool_timeout_s: float = Field(120.0, description="Per-call timeout for MCP tools.")
-    tool_result_chars: int = Field(12_000, description="Characters of a tool result the model sees; the full result is an artifact.")
     host: str = Field("127.0.0.1", description="Host the UI binds to.")
     port: int = Field(7860, description="Port the UI listens on (the next free one if taken).")
     open_browser: bool = Field(True, description="Open the browser on start when a display is available.")
@@ -38,21 +45,56 @@ class Settings(BaseSettings):
                                  "pdf_reader, browser, skills_hub, analysis, cobol); empty: all of them.")
     local: bool = Field(True, description="Install the embedded local model in the background (UI) and use it when no "
                         "key is set; false is the same as --no-local.")
+    # Read where they are used (agents/models), through the same environment-then-.env lookup; their defaults live
+    # there, once: listed here so that every variable is documented in one place.
+    prices: str = Field("", description="JSON price overrides, USD per million tokens: {\"model-id\": [input, "
+                        "cached_input, output]} (agents/models/providers.py).")
+    models_dir: Path | None = Field(None, description="Where the local model's weights are assembled; empty: "
+                                    "$K2HUB_HOME/models (agents/models/local/weights.py).")
+    local_model: Path | None = Field(None, description="Any GGUF file to use as the local model instead of the "
+                                     "pinned one (agents/models/local/weights.py).")
+    local_context: int | None = Field(None, description="Context window of the local model in tokens; empty: 8192 "
+                                      "(agents/models/local/runtime.py).")
+    venv: Path | None = Field(None, description="Where run.py builds its virtual environment; empty: ./.venv (read "
+                              "by run.py itself, before any dependency is installed).")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit values, then the environment, then the data home's .env (the shared reader), then defaults."""
+        given = getattr(init_settings, "init_kwargs", {}).get("home")
+        raw = os.environ.get("K2HUB_HOME", "").strip()
+        home = Path(given).expanduser() if given else Path(raw).expanduser() if raw else data_home()
+        return init_settings, env_settings, DataHomeEnvFile(settings_cls, home)
 
     @property
     def mcp_json(self) -> Path:
         """Claude-Desktop-style file listing external MCP servers."""
         return self.home / "mcp.json"
 
-    @property
-    def workspaces(self) -> Path:
-        """Root of the per-conversation workspaces."""
-        return self.home / "workspaces"
+
+class DataHomeEnvFile(PydanticBaseSettingsSource):
+    """Values from $K2HUB_HOME/.env, read by storage/env_file.py (refused when other users can read it)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], home: Path) -> None:
+        super().__init__(settings_cls)
+        found = dotenv_values(home)
+        self.values = {name: found[var] for name, var in env_names(settings_cls).items() if found.get(var, "") != ""}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.values)
 
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and $K2HUB_HOME/.env, with explicit overrides (CLI flags) on top."""
-    home = Path(str(overrides.get("home") or data_home()))
-    env_file = home / ".env"
     given = {k: v for k, v in overrides.items() if v not in (None, "")}
-    return Settings(_env_file=env_file if env_file.exists() else None, **given)  # type: ignore[call-arg]
+    return Settings(**given)  # type: ignore[arg-type]

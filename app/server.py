@@ -57,8 +57,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     from agents.models.local.installer import INSTALLER
     from app.ui import CSS_PATH, THEME, build_ui
 
-    INSTALLER.enabled = settings.local
-    if install_local:
+    if install_local and settings.local:
         INSTALLER.start()  # never blocks: the UI shows its progress in the sidebar
 
     host = host or settings.host

@@ -2,35 +2,39 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import TYPE_CHECKING
 
 from agents.policy.budget import Limits
 
 if TYPE_CHECKING:
-    from agents.planner.runner import Agent
+    from agents.planner.runner import Agent, AgentConfig
     from app.config import Settings
 
 
-def agent_config(settings: "Settings"):  # noqa: ANN201 - AgentConfig imported lazily
-    """The agent's view of the settings."""
-    from agents.workflows import subagents
+def agent_config(settings: Settings) -> AgentConfig:
+    """The agent's view of the settings, with the features' planner-level tools (sub-agents, skills)."""
     from agents.planner.runner import AgentConfig
+    from agents.workflows import planner_tools
+    from agents.workflows.subagents import SubagentLimits
 
-    subagents.LIMITS = subagents.SubagentLimits(settings.subagent_concurrency, settings.subagent_max_steps,
-                                                settings.subagent_max_tokens, settings.subagent_max_cost_usd)
+    subagents = SubagentLimits(settings.subagent_concurrency, settings.subagent_max_steps,
+                               settings.subagent_max_tokens, settings.subagent_max_cost_usd)
     return AgentConfig(
         home=settings.home,
+        limits=Limits(settings.max_steps, settings.max_tokens, settings.max_cost_usd, settings.max_wall_s),
+        tool_timeout_s=settings.tool_timeout_s,
+        result_chars=settings.tool_result_chars,
         provider=settings.provider,
         model=settings.model,
         base_url=settings.base_url,
         api_key=settings.api_key,
         fallbacks=[f.strip() for f in settings.fallbacks.split(",") if f.strip()],
-        limits=Limits(settings.max_steps, settings.max_tokens, settings.max_cost_usd, settings.max_wall_s),
-        tool_timeout_s=settings.tool_timeout_s,
-        result_chars=settings.tool_result_chars,
         builtin=split_names(settings.builtin_servers),
+        server_env=settings.server_env(),
+        workspaces=settings.workspaces,
+        local=settings.local,
+        planner_tools=planner_tools(subagents),
     )
 
 
@@ -40,14 +44,12 @@ def split_names(text: str) -> list[str] | None:
     return names or None
 
 
-async def open_agent(settings: "Settings") -> "Agent":
+async def open_agent(settings: Settings) -> Agent:
     """An Agent with its database, checkpointer and MCP servers running (close it with aclose)."""
     from agents.models import providers
-    from agents.models.local.installer import INSTALLER
     from agents.planner.runner import Agent
 
-    INSTALLER.enabled = settings.local  # --no-local: the local model is never the automatic default
     # litellm takes seconds to import: do it while the MCP servers start.
     threading.Thread(target=providers.litellm_module, daemon=True).start()
-    url = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{settings.home / 'k2hub.db'}"
+    url = settings.database_url or f"sqlite:///{settings.home / 'k2hub.db'}"
     return await Agent.open(agent_config(settings), database_url=url)

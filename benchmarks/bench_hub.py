@@ -33,7 +33,7 @@ async def measure(calls: int = CALLS, block: int = BLOCK) -> dict[str, float]:
     hub_times: list[float] = []
     raw_times: list[float] = []
     with open(os.devnull, "w") as devnull:  # the raw side's server stderr, silenced like the hub's
-        async with Hub([config]) as hub, stdio_client(params, errlog=devnull) as (r, w), ClientSession(r, w) as session:
+        async with Hub([config], default_timeout_s=60) as hub, stdio_client(params, errlog=devnull) as (r, w), ClientSession(r, w) as session:
             await session.initialize()
             await session.list_tools()  # the raw side gets the same one-time tool listing the hub does
             for _ in range(20):  # warm both paths (validator compile, first-call caches)

@@ -122,13 +122,16 @@ async def main() -> None:
     if not runtime_installed():
         raise SystemExit("llama-cpp-python is not installed: python run.py local install")
     model = weights.model_for_use()
-    from agents.planner.runner import Agent, AgentConfig
+    from agents.planner.runner import Agent
 
     # A throwaway data home for the runs; the model stays where it was installed.
     os.environ.setdefault("K2HUB_MODELS_DIR", str(weights.models_dir()))
     home = Path(tempfile.mkdtemp(prefix="k2bench-"))
     os.environ["K2HUB_HOME"] = str(home)
-    agent = await Agent.open(AgentConfig(home=home, provider="local"), database_url=f"sqlite:///{home}/k2hub.db")
+    from app.config import Settings
+    from app.services import agent_config
+
+    agent = await Agent.open(agent_config(Settings(home=home, provider="local")), database_url=f"sqlite:///{home}/k2hub.db")
     try:
         tokens, tools_sent = gen_prompt(model, agent.hub.tools())
         raw_speeds, ours_speeds, counts = [], [], []

@@ -24,7 +24,6 @@ import litellm  # noqa: E402
 import psutil  # noqa: E402
 from litellm.llms.custom_llm import CustomLLM  # noqa: E402
 
-from agents.policy.budget import Limits  # noqa: E402
 from agents.hub.config import ServerConfig  # noqa: E402
 from agents.models.presets import ModelInfo  # noqa: E402
 from agents.models.providers import ModelSpec  # noqa: E402
@@ -97,18 +96,23 @@ async def planner_run(agent: Any) -> float:
 
 
 async def main() -> None:
-    from agents.planner.runner import Agent, AgentConfig
+    from agents.planner.runner import Agent
 
     home = Path(tempfile.mkdtemp(prefix="k2bench-"))
     os.environ["K2HUB_HOME"] = str(home)
     (home / "mcp.json").write_text('{"mcpServers": {}}')
-    config = AgentConfig(home=home, limits=Limits(max_steps=STEPS + 10, max_cost_usd=1e9), builtin=[])
+    from app.config import Settings
+    from app.services import agent_config
+
+    # The app's own configuration (defaults, the features' planner tools), with a bigger budget and no built-ins.
+    config = agent_config(Settings(home=home, max_steps=STEPS + 10, max_cost_usd=1e9))
+    config.builtin = []
     agent = await Agent.open(config, database_url=f"sqlite:///{home}/k2hub.db")
     # No built-in servers: the no-op tool server alone, so both sides call the very same tool process.
     from agents.hub.hub import Hub
 
     await agent.hub.aclose()
-    agent.hub = Hub([tool_server()])
+    agent.hub = Hub([tool_server()], default_timeout_s=60)
     await agent.hub.start()
     tools = [t for t in agent.hub.tools() if t["function"]["name"] == TOOL]
     proc = psutil.Process()

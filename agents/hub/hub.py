@@ -78,7 +78,7 @@ class Hub:
         self,
         configs: Sequence[ServerConfig],
         *,
-        default_timeout_s: float = 120.0,
+        default_timeout_s: float,  # K2HUB_TOOL_TIMEOUT_S: the app's Settings hold its default
         config_errors: Sequence[str] = (),
         startup_timeout_s: float = 60.0,
         ping_timeout_s: float = 3.0,

@@ -43,6 +43,7 @@ class ModelSpec:
 
 
 NO_LOCAL_DEFAULT = "The local model is installed but --no-local keeps it from being the default: pick it explicitly."
+LOCAL_OFF = "The embedded local model is off (--no-local / K2HUB_LOCAL=false)."
 NO_MODEL_MESSAGE = (
     "No model configured. Set GROQ_API_KEY or MOONSHOT_API_KEY (in the environment or in {home}/.env, mode 600), "
     "or choose 'Local vLLM' / 'OpenAI-compatible URL' and give its base URL."
@@ -56,17 +57,21 @@ def resolve(
     *,
     home: Path,
     api_key: str | None = None,
+    local: bool = True,
 ) -> ModelSpec:
-    """Turn the user's choice into a ModelSpec, or raise ConfigError saying exactly what to set."""
+    """Turn the user's choice into a ModelSpec, or raise ConfigError saying exactly what to set.
+
+    `local=False` (--no-local, K2HUB_LOCAL=false) keeps the embedded local model from being the automatic choice.
+    """
     if not provider:
-        provider = default_provider(home)
+        provider = default_provider(home, local=local)
         if provider is None:
             status = INSTALLER.status()
             if status.busy:  # say first what is happening and how long it takes
                 raise ConfigError(f"No model configured yet. {status.line()} It answers here once ready. For Kimi K2 "
                                   f"now: {NO_MODEL_MESSAGE.format(home=home).removeprefix('No model configured. ')}")
-            local = NO_LOCAL_DEFAULT if status.phase == "ready" else status.line()
-            raise ConfigError(f"{NO_MODEL_MESSAGE.format(home=home)} {local}")
+            why = NO_LOCAL_DEFAULT if status.phase == "ready" else status.line() if local else LOCAL_OFF
+            raise ConfigError(f"{NO_MODEL_MESSAGE.format(home=home)} {why}")
     preset = PRESETS.get(provider)
     if preset is None:
         raise ConfigError(f"Unknown provider {provider!r}. Choose one of: {', '.join(PRESETS)}.")
@@ -97,10 +102,10 @@ def first_configured_provider(home: Path) -> str | None:
     return None
 
 
-def default_provider(home: Path) -> str | None:
-    """A hosted preset with a key; else the embedded local model when it is ready and not turned off; else None."""
+def default_provider(home: Path, *, local: bool = True) -> str | None:
+    """A hosted preset with a key; else the embedded local model when it is ready and `local`; else None."""
     found = first_configured_provider(home)
-    if found is None and INSTALLER.enabled and ready_on_disk():
+    if found is None and local and ready_on_disk():
         return "local"
     return found
 

@@ -28,6 +28,7 @@ from agents.models.model_spec import (  # noqa: F401
     resolve,
     resolve_chain,
 )
+from agents.models.secrets import setting_value
 from agents.models.toolcall_text import JSON_MARKERS, MARKERS, MarkerFilter, parse_text_tool_calls
 
 # litellm fetches its cost map from the network at import unless told not to.
@@ -73,7 +74,7 @@ class RetryPolicy:
 
 
 def _prices_override() -> dict[str, Price]:
-    raw = os.environ.get("K2HUB_PRICES", "")
+    raw = setting_value("K2HUB_PRICES")
     if not raw:
         return {}
     try:

@@ -9,10 +9,9 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.policy import approval, budget, loop_guard
-from agents.models import providers
-from agents.workflows import skills_context, subagents
 from agents.errors import AppError
+from agents.models import providers
+from agents.policy import approval, budget, loop_guard
 from agents.events import Notice, ToolCallFinished, ToolCallStarted, Usage
 from agents.planner.state import RunContext, RunState, ToolTask
 from storage import repo
@@ -128,8 +127,9 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
         return {"messages": [_tool_message(call_id, name, denial)]}
     emit(ToolCallStarted(call_id=call_id, name=name, arguments=args))
     usage: dict[str, Any] = {}  # a planner-level tool's own model usage (sub-agents), added to this run's totals
-    if name == subagents.TOOL_NAME:
-        result, usage = await subagents.analyze_documents(ctx, args, emit)
+    own = ctx.planner_tools.runner(name)
+    if own is not None and own.run is not None:
+        result, usage = await own.run(ctx, args, emit)
     else:
         result = await ctx.hub.call(name, args, meta={"k2hub/conversation": ctx.conversation_id,
                                                        "k2hub/run": ctx.run_id})
@@ -149,9 +149,9 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
         duration_s=result.duration_s,
         error=error,
     )
-    if name == skills_context.LOAD_TOOL:  # the run records which skill versions it followed
-        await asyncio.to_thread(skills_context.note_tool_call, ctx.db, ctx.run_id, name, args, result.text,
-                                result.is_error)
+    for watcher in ctx.planner_tools.watchers(name):  # e.g. the run records which skill versions it followed
+        if watcher.after is not None:
+            await watcher.after(ctx, args, result)
     emit(
         ToolCallFinished(
             call_id=call_id,

@@ -12,19 +12,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agents.policy import context
-from agents.models import providers
-from agents.workflows import skills_context, subagents
-from agents.policy.budget import Limits
 from agents.errors import ConfigError
 from agents.events import Event, Notice, RunFinished, RunStarted
-from agents.planner.graph import build_graph
-from agents.planner.history import repaired
-from agents.hub.hub import Hub
 from agents.hub.config import builtin_servers, load_mcp_json
+from agents.hub.hub import Hub
+from agents.models import providers
 from agents.models.presets import PRESETS
 from agents.models.providers import RetryPolicy
+from agents.planner.graph import build_graph
+from agents.planner.history import repaired
 from agents.planner.state import RunContext
+from agents.planner.tools import PlannerTool, PlannerTools
+from agents.policy import context
+from agents.policy.budget import Limits
 from storage import approvals, repo
 from storage.checkpoint import open_checkpointer
 from storage.db import Database
@@ -54,19 +54,31 @@ class RunRequest:
 
 @dataclass
 class AgentConfig:
-    """What the agent needs from settings (the app builds it; agents never import app)."""
+    """What the agent needs from settings: the app builds it from its Settings (app/services.py), which hold every
+    default; agents never import app, so the values without a default here are always handed in."""
 
     home: Path
+    limits: Limits
+    tool_timeout_s: float
+    result_chars: int
     provider: str = ""
     model: str = ""
     base_url: str = ""
     api_key: str = ""
     fallbacks: list[str] = field(default_factory=list)
-    limits: Limits = field(default_factory=Limits)
-    tool_timeout_s: float = 120.0
-    result_chars: int = 12_000
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     builtin: list[str] | None = None  # built-in MCP servers to start; None: all
+    # The built-in servers' settings as K2HUB_* variables (Settings.server_env()): a value the user put only in
+    # $K2HUB_HOME/.env reaches the server processes too. Without it they get this process's K2HUB_* variables.
+    server_env: dict[str, str] = field(default_factory=dict)
+    workspaces: Path | None = None  # root of the per-conversation workspaces; None: home / "workspaces"
+    local: bool = True  # the embedded local model may be the automatic default (false: --no-local)
+    planner_tools: list[PlannerTool] = field(default_factory=list)  # features' tools (agents/workflows)
+
+    @property
+    def workspace_root(self) -> Path:
+        """Where the built-in servers keep each conversation's workspace."""
+        return self.workspaces or self.home / "workspaces"
 
 
 class Agent:
@@ -77,6 +89,7 @@ class Agent:
         self.db = db
         self.hub = hub
         self.graph = build_graph(checkpointer)
+        self.planner_tools = PlannerTools.of(config.planner_tools)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stack = contextlib.AsyncExitStack()
 
@@ -87,11 +100,13 @@ class Agent:
         try:
             db = Database(database_url)
             stack.callback(db.close)
-            await asyncio.to_thread(skills_context.ensure_builtin, db)  # idempotent: a hash check once installed
+            # e.g. the built-in skills installed or upgraded: idempotent, a hash check once installed
+            await asyncio.to_thread(PlannerTools.of(config.planner_tools).prepare, db)
             checkpointer = await stack.enter_async_context(open_checkpointer(db.url))
             servers, errors = load_mcp_json(config.home / "mcp.json")
+            env = {**os.environ, **config.server_env, "K2HUB_HOME": str(config.home)}
             try:
-                builtins = builtin_servers({**os.environ, "K2HUB_HOME": str(config.home)}, config.builtin)
+                builtins = builtin_servers(env, config.builtin)
             except ValueError as exc:
                 raise ConfigError(f"K2HUB_BUILTIN_SERVERS: {exc}") from None
             hub = Hub(builtins + servers, default_timeout_s=config.tool_timeout_s, config_errors=errors)
@@ -145,6 +160,7 @@ class Agent:
                 req.base_url or (cfg.base_url if same else None) or None,
                 home=cfg.home,
                 api_key=self._explicit_key(provider),
+                local=cfg.local,
             )
         except ConfigError as exc:
             yield Notice(level="error", message=str(exc))
@@ -188,7 +204,7 @@ class Agent:
             raise ConfigError(f"No run {run_id!r}.")
         meta = run.meta or {}
         spec = providers.resolve(run.provider, run.model, meta.get("base_url") or None, home=self.config.home,
-                                 api_key=self._explicit_key(run.provider))
+                                 api_key=self._explicit_key(run.provider), local=self.config.local)
         chain = providers.resolve_chain(spec, self.config.fallbacks, home=self.config.home)
         limits = self._limits(meta.get("max_steps"))
         if run.status != "running":
@@ -206,10 +222,10 @@ class Agent:
         *,
         resumed: bool,
     ) -> AsyncIterator[Event]:
-        tools = subagents.with_planner_tools(self.hub.tools())  # + analyze_documents (issue 8)
-        # Progressive disclosure: the few skills matching the user's prompt, named in the system prompt.
-        skills = await asyncio.to_thread(skills_context.section_for_run, self.db, run_id, tools,
-                                         chain[0].info.context_window)
+        tools = self.planner_tools.offer(self.hub.tools())  # + the features' own tools (e.g. analyze_documents)
+        # e.g. progressive disclosure: the few skills matching the user's prompt, named in the system prompt.
+        sections = await asyncio.to_thread(self.planner_tools.prompt_sections, self.db, run_id, tools,
+                                           chain[0].info.context_window)
         ctx = RunContext(
             run_id=run_id,
             conversation_id=conversation_id,
@@ -217,9 +233,10 @@ class Agent:
             hub=self.hub,
             chain=chain,
             limits=limits,
-            system_prompt=SYSTEM_PROMPT.format(today=date.today().isoformat()) + skills,
+            system_prompt=SYSTEM_PROMPT.format(today=date.today().isoformat()) + sections,
             tools=tools,
-            tool_timeout_s=self.config.tool_timeout_s,
+            planner_tools=self.planner_tools,
+            subgraph=_subgraph,
             # A small local model gets a smaller view; the rest of a long result is kept as an artifact.
             result_chars=min(self.config.result_chars, chain[0].info.result_chars or self.config.result_chars),
             retry=self.config.retry,
@@ -278,7 +295,8 @@ class Agent:
         )
         answer = next((m.get("content") or "" for m in reversed(new) if m.get("role") == "assistant"), "")
         tokens = values.get("prompt_tokens", 0) + values.get("completion_tokens", 0)
-        skills = await asyncio.to_thread(skills_context.skills_used, self.db, run_id)
+        stored = await asyncio.to_thread(repo.get_run, self.db, run_id)
+        skills = list(stored.skills_used or []) if stored is not None else []
         return RunFinished(run_id=run_id, answer=answer, steps=values.get("steps", 0), tokens=tokens,
                            cost_usd=values.get("cost_usd", 0.0), reason=reason, error=error, skills_used=skills)
 
@@ -311,6 +329,11 @@ class Agent:
         # The interrupted tool calls run again from the top and find their decisions recorded.
         async for event in self.resume(run_id):
             yield event
+
+
+def _subgraph() -> Any:
+    """A planner graph without checkpoints, for runs inside a run (sub-agents)."""
+    return build_graph(None)
 
 
 def _title(prompt: str) -> str:

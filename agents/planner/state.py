@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Required, TypedDict
 
 from agents.policy.budget import Limits
 from agents.hub.hub import Hub
 from agents.models.providers import ModelSpec, RetryPolicy
+from agents.planner.tools import PlannerTools
 from storage.db import Database
 
 
@@ -36,7 +38,7 @@ class ToolTask(TypedDict, total=False):
 
 @dataclass
 class RunContext:
-    """Everything a node needs that is not state: services, the model chain, limits."""
+    """Everything a node needs that is not state: services, the model chain, limits, the planner-level tools."""
 
     run_id: str
     conversation_id: str
@@ -45,8 +47,11 @@ class RunContext:
     chain: list[ModelSpec]
     limits: Limits
     system_prompt: str
+    result_chars: int  # of a tool result the model sees; the rest is kept as an artifact
     tools: list[dict[str, Any]] = field(default_factory=list)
-    tool_timeout_s: float = 120.0
-    result_chars: int = 12_000
+    planner_tools: PlannerTools = field(default_factory=PlannerTools)
+    # A fresh planner graph without a checkpointer, for runs started inside this one (sub-agents): handed in, so
+    # features never import the graph that dispatches to them.
+    subgraph: Callable[[], Any] | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     resumed: bool = False  # only a resumed run can meet tool calls that already ran

@@ -174,17 +174,24 @@ def plan_documents(
         return ContextPlan("none", window=window, ratio=ratio, estimated_prompt_tokens=used)
     reserve = reserve_for(window) if reserve is None else reserve
 
-    def cost(doc: DocumentRef) -> int:
-        return doc.tokens + doc.pages * PAGE_MARKER_TOKENS + DOCUMENT_HEADER_TOKENS
-
-    needed = math.ceil(sum(cost(d) for d in docs) * ratio)
+    needed = math.ceil(sum(document_cost(d.tokens, d.pages) for d in docs) * ratio)
     available = max(0, window - reserve - math.ceil(used * ratio))
     plan = ContextPlan("retrieval", list(docs), needed, available, window, ratio, used)
     if needed <= available:
-        plan.mode, plan.estimated_prompt_tokens = "whole", used + sum(cost(d) for d in docs)
-    elif len(docs) > 1 and all(cost(d) * ratio <= window * SUB_AGENT_SHARE for d in docs):
+        plan.mode, plan.estimated_prompt_tokens = "whole", used + sum(document_cost(d.tokens, d.pages) for d in docs)
+    elif len(docs) > 1 and all(fits_sub_agent(d.tokens, d.pages, window, ratio) for d in docs):
         plan.mode = "sub_agents"
     return plan
+
+
+def document_cost(tokens: int, pages: int) -> int:
+    """Tokens a document takes when sent whole: its text, a `[page N]` marker per page and a header."""
+    return tokens + pages * PAGE_MARKER_TOKENS + DOCUMENT_HEADER_TOKENS
+
+
+def fits_sub_agent(tokens: int, pages: int, window: int, ratio: float = 1.0) -> bool:
+    """Whether one sub-agent can read a document whole: at most SUB_AGENT_SHARE of its window, calibrated."""
+    return document_cost(tokens, pages) * ratio <= window * SUB_AGENT_SHARE
 
 
 def documents_message(db: Database, plan: ContextPlan) -> dict[str, Any] | None:

@@ -1,1 +1,16 @@
 """Workflows built on the planner: sub-agents, COBOL sessions, skills in runs and the skill drafter."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agents.planner.tools import PlannerTool
+    from agents.workflows.subagents import SubagentLimits
+
+
+def planner_tools(subagent_limits: SubagentLimits) -> list[PlannerTool]:
+    """The planner-level tools of the features that have one (AgentConfig.planner_tools): each registers itself."""
+    from agents.workflows import skills_context, subagents
+
+    return [subagents.planner_tool(subagent_limits), skills_context.planner_tool()]

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.hub import tool_names as tn
 from storage import cobol_sessions, repo
 from storage.cobol_sessions import CobolProgram, CobolSession
 from storage.db import Database
 
-VERIFY_TOOL = "cobol__verify"
-GO_TOOL = "sandbox__go"
+VERIFY_TOOL = tn.COBOL_VERIFY
+GO_TOOL = tn.SANDBOX_GO
 _VERDICT = re.compile(r"^verify (\S+) vs Go in (.+?): (EQUAL|DIFFERING|NOT COMPARED)\s*$", re.MULTILINE)
 _GO_TEST = re.compile(r"go test: (\d+) package\(s\) passed, (\d+) failed")
 _VERDICTS = {"EQUAL": "equal", "DIFFERING": "differing", "NOT COMPARED": "not-compared"}

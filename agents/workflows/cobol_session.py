@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from agents.workflows import cobol_report
 from agents.errors import ConfigError
 from agents.events import Event, Notice, RunFinished, RunStarted, ToolCallFinished
+from agents.hub import tool_names as tn
 from agents.planner.runner import RunRequest
 from storage import cobol_sessions, repo
 from storage.cobol_sessions import CobolSession
@@ -38,9 +39,8 @@ GENERATE_PROMPT = (Path(__file__).resolve().parents[1] / "prompts" / "cobol_gene
 
 
 def workspace(agent: Agent, conversation_id: str) -> Path:
-    """The conversation's workspace folder, as the built-in servers resolve it."""
-    root = os.environ.get("K2HUB_WORKSPACE_ROOT") or agent.config.home / "workspaces"
-    return Path(root).expanduser() / conversation_id
+    """The conversation's workspace folder, where the built-in servers keep it (the same settings reach both)."""
+    return agent.config.workspace_root / conversation_id
 
 
 def _meta(conversation_id: str) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def _meta(conversation_id: str) -> dict[str, Any]:
 async def _analyze(agent: Agent, conversation_id: str, as_json: bool) -> str:
     """The cobol server's analysis of the project copy (deterministic: no model involved)."""
     args = {"path": PROJECT_DIR, "as_json": as_json}
-    result = await agent.hub.call("cobol__analyze_project", args, meta=_meta(conversation_id))
+    result = await agent.hub.call(tn.COBOL_ANALYZE, args, meta=_meta(conversation_id))
     if result.is_error:
         raise ConfigError(f"Analysis failed: {result.text}")
     return result.text

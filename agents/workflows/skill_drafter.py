@@ -161,7 +161,7 @@ def chain_for(agent: Agent, conversation_id: str) -> list[providers.ModelSpec]:
     base_url = ((last.meta or {}).get("base_url") if last else None) or (cfg.base_url if same else None) or None
     preset = PRESETS.get(provider or "")
     api_key = (cfg.api_key or None) if preset is not None and preset.key_optional else None
-    spec = providers.resolve(provider, model, base_url, home=cfg.home, api_key=api_key)
+    spec = providers.resolve(provider, model, base_url, home=cfg.home, api_key=api_key, local=cfg.local)
     return providers.resolve_chain(spec, cfg.fallbacks, home=cfg.home)
 
 

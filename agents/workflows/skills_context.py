@@ -7,18 +7,22 @@ the run records "name@version" in Run.skills_used, so a run's details say which 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import col, select
 
+from agents.hub import tool_names as tn
+from agents.planner.tools import PlannerTool
 from storage.db import Database
 from storage.models import Message, Run
 
 log = logging.getLogger(__name__)
 
-LOAD_TOOL = "skills_hub__load_skill"
+LOAD_TOOL = tn.SKILL_LOAD
 MAX_LISTED = 5
 DESCRIPTION_CHARS = 240
 MIN_SHARED = 2  # request words a listed skill's name or description must share (1 for one-word requests)
@@ -104,7 +108,7 @@ def prompt_section(hits: list[Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def section_for_run(db: Database, run_id: str, tools: list[dict[str, Any]], context_window: int) -> str:
+def section_for_run(db: Database, run_id: str, tools: Sequence[dict[str, Any]], context_window: int) -> str:
     """The skills block for a run's system prompt: only when the model can load skills and has room for them."""
     if context_window < MIN_CONTEXT_WINDOW or not any(_tool_name(t) == LOAD_TOOL for t in tools):
         return ""
@@ -152,6 +156,16 @@ def note_tool_call(db: Database, run_id: str, name: str, args: Any, result_text:
     ref = loaded_ref(db, name, args, result_text, is_error)
     if ref is not None:
         record_use(db, run_id, ref)
+
+
+def planner_tool() -> PlannerTool:
+    """Skills in runs: built-ins installed when the agent opens, the fitting skills listed in the system prompt, and
+    every successful load_skill call recorded on the run (the hub runs the call; this only watches it)."""
+
+    async def after(ctx: Any, args: Any, result: Any) -> None:
+        await asyncio.to_thread(note_tool_call, ctx.db, ctx.run_id, LOAD_TOOL, args, result.text, result.is_error)
+
+    return PlannerTool(LOAD_TOOL, after=after, prompt=section_for_run, prepare=ensure_builtin)
 
 
 def skills_used(db: Database, run_id: str) -> list[str]:

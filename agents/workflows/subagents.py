@@ -1,15 +1,17 @@
 """One sub-agent per document, in parallel: a LangGraph fan-out (Send) with a concurrency limit, then reconciliation.
 
-The main planner starts it with the planner-level tool `subagents__analyze_documents` (offered only while the
-analysis and pdf_reader servers are up). Each sub-agent is the ordinary planner graph with its own run row, budget,
-system prompt and a reading-and-recording tool subset; it writes ledger rows with analysis__record_kpi. Its steps,
-tokens and cost stream to the parent as SubagentUpdate events and are added to the parent run's totals.
+The main planner starts it with the planner-level tool `subagents__analyze_documents` (`planner_tool(limits)`
+registers it; offered only while the analysis and pdf_reader servers are up). Each sub-agent is the ordinary planner
+graph (built by the run context's graph factory) with its own run row, budget, system prompt and a
+reading-and-recording tool subset; it writes ledger rows with analysis__record_kpi. Its steps, tokens and cost stream
+to the parent as SubagentUpdate events and are added to the parent run's totals.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import operator
 import time
 from datetime import date
@@ -19,22 +21,25 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
-from agents.policy.budget import Limits
 from agents.events import SubagentUpdate, Usage
+from agents.hub import tool_names as tn
 from agents.hub.hub import ToolResult
 from agents.planner.state import RunContext
+from agents.planner.tools import PlannerTool
+from agents.policy import context as long_context
+from agents.policy.budget import Limits
 from storage import documents, ledger, repo
+from storage.models import utcnow
 
 TOOL_NAME = "subagents__analyze_documents"
 PROMPT = (Path(__file__).resolve().parents[1] / "prompts" / "subagent.md").read_text(encoding="utf-8")
-READ_TOOLS = ("pdf_reader__outline", "pdf_reader__read_pages", "pdf_reader__search", "pdf_reader__list_documents")
-WRITE_TOOLS = ("analysis__record_kpi", "analysis__get_ledger")
-WHOLE_SHARE = 0.5  # a report "fits" when it takes at most half the model's context (the rest: tools, answers)
+READ_TOOLS = (tn.PDF_OUTLINE, tn.PDF_READ_PAGES, tn.PDF_SEARCH, tn.PDF_LIST_DOCUMENTS)
+WRITE_TOOLS = (tn.KPI_RECORD, tn.KPI_LEDGER)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class SubagentLimits:
-    """Concurrency and the budget each sub-agent gets (K2HUB_SUBAGENT_* settings; app/services sets them)."""
+    """Concurrency and the budget each sub-agent gets (the K2HUB_SUBAGENT_* settings, handed in by the app)."""
 
     concurrency: int = 4
     max_steps: int = 40
@@ -43,15 +48,13 @@ class SubagentLimits:
     max_wall_s: float = 900.0
 
 
-LIMITS = SubagentLimits()
-
 SPEC: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": TOOL_NAME,
         "description": (
             "Extract KPIs from several reports at once: one sub-agent per document reads it with the PDF reader and "
-            "records every value with its page and verbatim quote in the ledger (analysis__record_kpi); then the "
+            f"records every value with its page and verbatim quote in the ledger ({tn.KPI_RECORD}); then the "
             "requested derived metrics are computed by code and the comparison table is returned. Use it for "
             "multi-report comparisons instead of reading each report yourself."
         ),
@@ -82,11 +85,14 @@ SPEC: dict[str, Any] = {
 }
 
 
-def with_planner_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The hub's tools plus analyze_documents when the servers it needs are up."""
-    names = {t["function"]["name"] for t in tools}
-    needed = {"analysis__record_kpi", "pdf_reader__read_pages"}
-    return [*tools, SPEC] if needed <= names else tools
+def planner_tool(limits: SubagentLimits | None = None) -> PlannerTool:
+    """analyze_documents as a planner-level tool, offered while the servers it needs are up."""
+    chosen = limits or SubagentLimits()
+
+    async def run(parent: RunContext, args: Any, emit: Any) -> tuple[ToolResult, dict[str, Any]]:
+        return await analyze_documents(parent, args, emit, chosen)
+
+    return PlannerTool(TOOL_NAME, spec=SPEC, run=run, needs=frozenset({tn.KPI_RECORD, tn.PDF_READ_PAGES}))
 
 
 class FanOut(TypedDict, total=False):
@@ -123,8 +129,6 @@ def build_fanout() -> Any:
 
 async def read_document(payload: dict[str, Any], runtime: Any) -> dict[str, Any]:
     """One sub-agent: the planner graph over one report with its own run, budget, prompt and tools."""
-    from agents.planner.graph import build_graph  # the planner graph's nodes import this module
-
     fan: FanOutContext = runtime.context
     parent, doc = fan.parent, payload["doc"]
     lim = fan.limits
@@ -144,7 +148,8 @@ async def read_document(payload: dict[str, Any], runtime: Any) -> dict[str, Any]
         tools=tools,
         resumed=False,
         limits=Limits(lim.max_steps, lim.max_tokens, lim.max_cost_usd, lim.max_wall_s),
-        system_prompt=_prompt(doc, fan, spec.info.context_window),
+        system_prompt=_prompt(doc, fan, long_context.context_window(spec), long_context.CALIBRATION.ratio(spec.label)),
+        planner_tools=parent.planner_tools.without_runners(),  # a sub-agent starts no sub-agents
     )
     started = time.time()
     totals = {"steps": 0, "tokens": 0, "cost_usd": 0.0, "prompt": 0, "completion": 0, "cached": 0}
@@ -155,7 +160,9 @@ async def read_document(payload: dict[str, Any], runtime: Any) -> dict[str, Any]
         "base": 1,
         "started_at": started,
     }
-    graph = build_graph(None)
+    if parent.subgraph is None:
+        raise RuntimeError("the run context has no graph factory for sub-agents")
+    graph = parent.subgraph()
     final: dict[str, Any] = {}
     status, error = "done", None
     try:
@@ -187,7 +194,7 @@ async def read_document(payload: dict[str, Any], runtime: Any) -> dict[str, Any]
         run.id,
         status=status,
         error=error,
-        finished_at=_now(),
+        finished_at=utcnow(),
         steps=totals["steps"],
         prompt_tokens=totals["prompt"],
         completion_tokens=totals["completion"],
@@ -235,14 +242,14 @@ def _updater(fan: FanOutContext, doc: dict[str, Any], run_id: str, started: floa
     return update
 
 
-def _prompt(doc: dict[str, Any], fan: FanOutContext, context_window: int | None) -> str:
-    fits = _fits(doc["tokens"], context_window)
+def _prompt(doc: dict[str, Any], fan: FanOutContext, context_window: int, ratio: float = 1.0) -> str:
+    fits = long_context.fits_sub_agent(doc["tokens"], doc["pages"], context_window, ratio)
     reading = (
-        f"It fits in your context: read it whole with pdf_reader__read_pages(doc='{doc['id']}', first=1, "
+        f"It fits in your context: read it whole with {tn.PDF_READ_PAGES}(doc='{doc['id']}', first=1, "
         f"last={doc['pages']}) (continue where a result says it was cut), then record."
         if fits
-        else f"It is too long to read whole: use pdf_reader__outline(doc='{doc['id']}') to find the financial "
-        "statements, pdf_reader__search for each metric, and pdf_reader__read_pages on the pages found."
+        else f"It is too long to read whole: use {tn.PDF_OUTLINE}(doc='{doc['id']}') to find the financial "
+        f"statements, {tn.PDF_SEARCH} for each metric, and {tn.PDF_READ_PAGES} on the pages found."
     )
     return PROMPT.format(
         today=date.today().isoformat(),
@@ -257,27 +264,11 @@ def _prompt(doc: dict[str, Any], fan: FanOutContext, context_window: int | None)
     )
 
 
-def _fits(tokens: int, context_window: int | None) -> bool:
-    try:  # the long-context policy of agents/policy/context.py when present
-        from agents.policy import context as long_context
-
-        return bool(long_context.fits_whole(tokens, context_window))  # type: ignore[attr-defined]
-    except (ImportError, AttributeError):
-        return bool(context_window) and tokens <= WHOLE_SHARE * int(context_window or 0)
-
-
-def _now() -> Any:
-    from storage.models import utcnow
-
-    return utcnow()
-
-
 async def analyze_documents(
-    parent: RunContext, args: dict[str, Any], emit: Any, limits: SubagentLimits | None = None
+    parent: RunContext, args: dict[str, Any], emit: Any, limits: SubagentLimits
 ) -> tuple[ToolResult, dict[str, Any]]:
     """Run the fan-out and the reconciliation: the tool result and the usage to add to the parent run."""
     started = time.monotonic()
-    limits = limits or LIMITS
     args = args if isinstance(args, dict) else {}
     meta = {"k2hub/conversation": parent.conversation_id, "k2hub/run": parent.run_id}
     metrics = [str(m) for m in args.get("metrics") or []]
@@ -286,8 +277,8 @@ async def analyze_documents(
     docs, missing = await asyncio.to_thread(_documents, parent, args.get("documents") or [])
     if missing or not docs:
         why = f"no document {', '.join(map(repr, missing))}" if missing else "no reports in this conversation"
-        return _error(f"{why}: ingest them with pdf_reader__ingest first (or pass their ids)", started), {}
-    plan = await parent.hub.call("analysis__plan_metrics", {"metrics": metrics}, meta=meta)
+        return _error(f"{why}: ingest them with {tn.PDF_INGEST} first (or pass their ids)", started), {}
+    plan = await parent.hub.call(tn.KPI_PLAN, {"metrics": metrics}, meta=meta)
     if plan.is_error:
         return _error(plan.text, started), {}
     reported, derived = _parse_plan(plan.text)
@@ -309,7 +300,7 @@ async def analyze_documents(
             lines.append("  " + r["answer"].strip().replace("\n", "\n  ")[:1500])
     lines.append("\nReconciliation:")
     for name in derived:  # dependencies first, as plan_metrics orders them
-        res = await parent.hub.call("analysis__derive", {"metric": name}, meta=meta)
+        res = await parent.hub.call(tn.KPI_DERIVE, {"metric": name}, meta=meta)
         lines.append(res.text)
     conflicts = [
         r for r in await asyncio.to_thread(ledger.rows, parent.db, parent.conversation_id) if r.status == "conflict"
@@ -320,15 +311,15 @@ async def analyze_documents(
         if conflicts
         else "no conflicts between reports or pages"
     )
-    table = await parent.hub.call("analysis__compare", {"metrics": metrics}, meta=meta)
+    table = await parent.hub.call(tn.KPI_COMPARE, {"metrics": metrics}, meta=meta)
     lines += [
         "",
         table.text,
         "",
         (
             "Next: write the executive summary citing every number with its ledger row as [r12] "
-            "(analysis__get_ledger lists the rows and their ids; copy values, do not round them differently), then "
-            "call analysis__report(metrics, summary): it checks every number of the summary against the ledger and "
+            f"({tn.KPI_LEDGER} lists the rows and their ids; copy values, do not round them differently), then "
+            f"call {tn.KPI_REPORT}(metrics, summary): it checks every number of the summary against the ledger and "
             "says which are not verified. Show the comparison table in your answer."
         ),
     ]
@@ -361,7 +352,5 @@ def _documents(parent: RunContext, refs: list[str]) -> tuple[list[dict[str, Any]
 
 
 def _parse_plan(text: str) -> tuple[list[str], list[str]]:
-    import json
-
     data = json.loads(text)
     return list(data["reported"]), list(data["derived"])

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from agents.models.local.installer import INSTALLER
+from agents.models.local.installer import INSTALLER, LocalStatus
 from agents.models.local.weights import local_model_id
 from agents.hub.config import builtin_servers, load_mcp_json
 from app.services import split_names
@@ -63,16 +63,16 @@ def base_url_for(provider: str, settings: Settings) -> dict[str, Any]:
     return {"value": value, "placeholder": placeholder, "visible": wants_base_url(provider)}
 
 
-def provider_hint(provider: str, home: Any) -> str:
-    """One line under the picker: what this choice needs or means."""
+def provider_hint(provider: str, home: Any, local: bool = True) -> str:
+    """One line under the picker: what this choice needs or means (`local`: may Auto pick the local model)."""
     if provider == AUTO:
-        found = default_provider(home)
+        found = default_provider(home, local=local)
         if found == "local":
             return ("No key is set, so Auto uses the **small local model** (Qwen2.5-Coder-0.5B). For Kimi K2, set "
                     "GROQ_API_KEY or MOONSHOT_API_KEY below.")
         if found:
             return f"Auto uses the first provider with a key: **{PRESETS[found].label}**."
-        if INSTALLER.status().busy:
+        if local and INSTALLER.status().busy:
             return ("No key is set: Auto will use the small local model once it is installed (progress below). For "
                     "Kimi K2, set a key below, or pick vLLM / a URL.")
         return "Auto uses the first provider with a key, and none is set yet: set one below, or pick vLLM / a URL."
@@ -212,9 +212,9 @@ def build_sidebar(settings: Settings) -> Sidebar:
         )
         base_url = gr.Textbox(label="Base URL", elem_id="k2-base-url", **base_url_for(provider, settings))
         refresh_models = gr.Button("↻ Refresh models", size="sm", elem_id="k2-refresh-models", visible=provider != AUTO)
-        hint = gr.Markdown(provider_hint(provider, settings.home), elem_classes="k2-hint")
+        hint = gr.Markdown(provider_hint(provider, settings.home, settings.local), elem_classes="k2-hint")
         keys = gr.HTML(keys_html(key_status(key_env_names(), settings.home)), elem_id="k2-keys")
-        status = INSTALLER.status()
+        status = INSTALLER.status() if settings.local else LocalStatus("disabled")  # --no-local: no line at all
         local = gr.HTML(local_html(status), elem_id="k2-local")
         local_timer = gr.Timer(2.0, active=status.phase not in ("ready", "disabled"))
         local_phase = gr.State(status.phase)
@@ -234,7 +234,7 @@ def wire_sidebar(sb: Sidebar, settings: Settings, backend: Backend) -> None:
             gr.update(choices=models, value=models[0] if models else None, interactive=provider != AUTO),
             gr.update(**base_url_for(provider, settings)),
             gr.update(visible=provider != AUTO),
-            provider_hint(provider, settings.home),
+            provider_hint(provider, settings.home, settings.local),
             keys_html(key_status(key_env_names(), settings.home)),
         )
 
@@ -258,4 +258,4 @@ def wire_sidebar(sb: Sidebar, settings: Settings, backend: Backend) -> None:
 
     sb.refresh_tools.click(on_refresh_tools, None, sb.tools)
     wire_local_timer(sb.local_timer, sb.local, sb.local_phase, sb.provider, sb.hint, provider_choices,
-                     lambda provider: provider_hint(provider, settings.home))
+                     lambda provider: provider_hint(provider, settings.home, settings.local))

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
 import re
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+
+from mcp_servers.common.settings import ServerSettings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -165,9 +166,9 @@ class Guard:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, resolver: Resolver = system_resolver) -> Guard:
-        """Rules from K2HUB_BROWSER_ALLOW_HOSTS / K2HUB_BROWSER_DENY_HOSTS."""
-        env = dict(os.environ if env is None else env)
-        return cls(parse_rules(env.get(ALLOW_ENV, "")), parse_rules(env.get(DENY_ENV, "")), resolver)
+        """Rules from K2HUB_BROWSER_ALLOW_HOSTS / K2HUB_BROWSER_DENY_HOSTS (environment, then $K2HUB_HOME/.env)."""
+        chosen = ServerSettings.load(env)
+        return cls(parse_rules(chosen.browser_allow_hosts), parse_rules(chosen.browser_deny_hosts), resolver)
 
     def describe(self) -> str:
         """One line for the server's instructions."""

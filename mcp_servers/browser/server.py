@@ -42,8 +42,8 @@ def create_server(
 ) -> MCPServer:
     """Build the browser server; root holds the per-conversation workspaces where files and screenshots go."""
     env = dict(os.environ if env is None else env)
-    base = workspace_root(root or env.get("K2HUB_WORKSPACE_ROOT"))
-    pool = pool or BrowserPool(Guard.from_env(_with_dotenv(env)), env)
+    base = workspace_root(root)
+    pool = pool or BrowserPool(Guard.from_env(env), env)
     limits = pool.limits
     server = MCPServer(
         "browser",
@@ -306,20 +306,6 @@ def _save_once(s: Session, root: Any, kind: str, text: str) -> str:
 
 def _stamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S")
-
-
-def _with_dotenv(env: dict[str, str]) -> dict[str, str]:
-    """The browser's K2HUB_BROWSER_* settings may also live in $K2HUB_HOME/.env (the environment wins)."""
-    from mcp_servers.common.paths import data_home
-
-    home = env.get("K2HUB_HOME")
-    path = (os.path.expanduser(home) if home else str(data_home())) + "/.env"
-    if not os.path.isfile(path):
-        return env
-    from dotenv import dotenv_values
-
-    found = {k: v for k, v in dotenv_values(path).items() if k.startswith("K2HUB_BROWSER_") and v is not None}
-    return {**found, **env}
 
 
 def main(argv: list[str] | None = None) -> None:

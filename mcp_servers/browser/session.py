@@ -18,8 +18,10 @@ from playwright.async_api import Error as PlaywrightError
 from mcp_servers.browser.guard import Guard
 from mcp_servers.browser.proxy import GuardProxy
 from mcp_servers.common.paths import Workspace
+from mcp_servers.common.settings import ServerSettings
 
 PATH_ENV = "K2HUB_BROWSER_PATH"
+PAGE_FRAME_CHARS = 4000  # the default 12,000-character view leaves 8,000 for page text
 SYSTEM_CHROMIUMS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 # Nothing listens on the discard port: a context created without its own proxy can reach nothing (fail closed).
 UNUSED_PROXY = "http://127.0.0.1:9"
@@ -53,15 +55,15 @@ class Limits:
     max_sessions: int = 8
 
     @classmethod
-    def from_env(cls, env: dict[str, str]) -> Limits:
-        chars = env.get("K2HUB_TOOL_RESULT_CHARS", "")
-        # Leave room for the header and the fence inside the hub's view of a tool result.
-        return cls(page_chars=max(2000, int(chars) - 2000)) if chars.isdigit() else cls()
+    def from_env(cls, env: dict[str, str] | None = None) -> Limits:
+        """Page text sized to fit the hub's view of a tool result (K2HUB_TOOL_RESULT_CHARS), with room for the header,
+        the fence and the notes around it."""
+        return cls(page_chars=max(2000, ServerSettings.load(env).tool_result_chars - PAGE_FRAME_CHARS))
 
 
-def executable(env: dict[str, str]) -> str | None:
+def executable(env: dict[str, str] | None = None) -> str | None:
     """The Chromium to drive: $K2HUB_BROWSER_PATH, else a system Chromium, else None (Playwright's own build)."""
-    chosen = env.get(PATH_ENV, "").strip()
+    chosen = ServerSettings.load(env).browser_path.strip()
     if chosen:
         path = shutil.which(chosen) or chosen
         if not os.access(path, os.X_OK):

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from mcp_servers.common.paths import data_home
+from mcp_servers.common.settings import ServerSettings
 
 MODE_ENV = "K2HUB_SANDBOX"
-MEMORY_ENV = "K2HUB_SANDBOX_MEMORY_MB"
-GO_CACHE_ENV = "K2HUB_GO_CACHE"
-HUB_TIMEOUT_ENV = "K2HUB_TOOL_TIMEOUT_S"
-RESULT_CHARS_ENV = "K2HUB_TOOL_RESULT_CHARS"
 
 MODES = ("bwrap", "unsafe-local")
 UNSAFE = "unsafe-local"
@@ -38,7 +33,7 @@ class Limits:
     tmp_mb: int = 512  # size of the private /tmp (RAM-backed, so bounded)
     output_mb: int = 16  # stdout + stderr beyond this stops the run: big results belong in files
     max_timeout_s: float = MAX_TIMEOUT_S
-    result_chars: int = 12_000  # what the hub shows the model of a result: stdout and stderr views fit inside it
+    result_chars: int = ServerSettings.model_fields["tool_result_chars"].default  # the hub's view of a result
 
     def describe(self) -> str:
         """The limits in one line, for the model."""
@@ -73,9 +68,17 @@ class Limits:
         return asked, ""
 
 
+def settings(env: Mapping[str, str] | None = None) -> ServerSettings:
+    """The server settings (environment, then $K2HUB_HOME/.env); a bad value is a ToolError naming it."""
+    try:
+        return ServerSettings.load(env)
+    except ValueError as exc:
+        raise ToolError(str(exc)) from None
+
+
 def mode(env: Mapping[str, str] | None = None) -> str:
     """The isolation mode chosen by K2HUB_SANDBOX: 'bwrap' (default) or the explicit opt-out 'unsafe-local'."""
-    value = (env if env is not None else os.environ).get(MODE_ENV, "").strip() or "bwrap"
+    value = settings(env).sandbox.strip() or "bwrap"
     if value not in MODES:
         raise ToolError(f"{MODE_ENV}={value!r} is not understood: use 'bwrap' (isolated, the default) or "
                         f"'unsafe-local' (no isolation; only on a machine you are willing to lose)")
@@ -83,28 +86,12 @@ def mode(env: Mapping[str, str] | None = None) -> str:
 
 
 def load_limits(env: Mapping[str, str] | None = None) -> Limits:
-    """Limits from the environment: memory from K2HUB_SANDBOX_MEMORY_MB, timeout and result size from the hub's."""
-    env = env if env is not None else os.environ
-    memory = _number(env, MEMORY_ENV, 2048)
-    hub_timeout = _number(env, HUB_TIMEOUT_ENV, 120)
-    return Limits(memory_mb=int(memory), max_timeout_s=max(1.0, min(MAX_TIMEOUT_S, hub_timeout - HUB_MARGIN_S)),
-                  result_chars=int(_number(env, RESULT_CHARS_ENV, 12_000)))
+    """Limits from the settings: memory from K2HUB_SANDBOX_MEMORY_MB, timeout and result size from the hub's."""
+    chosen = settings(env)
+    return Limits(memory_mb=chosen.sandbox_memory_mb, result_chars=chosen.tool_result_chars,
+                  max_timeout_s=max(1.0, min(MAX_TIMEOUT_S, chosen.tool_timeout_s - HUB_MARGIN_S)))
 
 
 def go_cache_root(env: Mapping[str, str] | None = None) -> Path:
     """Where Go build caches live: $K2HUB_GO_CACHE, else $K2HUB_HOME/cache/go (never inside a workspace)."""
-    env = env if env is not None else os.environ
-    return Path(env.get(GO_CACHE_ENV) or data_home() / "cache" / "go").expanduser()
-
-
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ToolError(f"{name}={raw!r} is not a number") from None
-    if value <= 0:
-        raise ToolError(f"{name} must be positive, got {raw!r}")
-    return value
+    return settings(env).go_cache_root

@@ -13,6 +13,8 @@ from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from mcp_servers.common.settings import ServerSettings
+
 CONVERSATION_META_KEY = "k2hub/conversation"
 DEFAULT_CONVERSATION = "default"
 MAX_PATH_CHARS = 1024
@@ -21,15 +23,9 @@ _CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def data_home() -> Path:
-    """Return the app's data home: $K2HUB_HOME, else ~/.k2hub."""
-    return Path(os.environ.get("K2HUB_HOME") or Path.home() / ".k2hub").expanduser()
-
-
 def workspace_root(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """Return the directory holding all workspaces: explicit, else $K2HUB_WORKSPACE_ROOT, else data home."""
-    chosen = explicit or os.environ.get("K2HUB_WORKSPACE_ROOT") or data_home() / "workspaces"
-    return Path(chosen).expanduser()
+    """Return the directory holding all workspaces: explicit, else the settings' (K2HUB_WORKSPACE_ROOT, else data home)."""
+    return Path(explicit).expanduser() if explicit else ServerSettings.load().workspaces
 
 
 def conversation_id(meta: Mapping[str, Any] | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +15,8 @@ from agents.policy.budget import Limits
 from agents.events import Event
 from agents.models.providers import RetryPolicy
 from agents.planner.runner import Agent, AgentConfig
+from app.config import Settings
+from app.services import agent_config as app_agent_config
 from tests.fakes.k2_server import FakeK2Server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,8 +31,9 @@ def fake_k2() -> Iterator[FakeK2Server]:
 
 
 def agent_config(home: Path, url: str, model: str = "kimi-k2-thinking", **kw: Any) -> AgentConfig:
-    """An AgentConfig pointing at a fake endpoint through the openai-compatible preset."""
-    return AgentConfig(home=home, provider="openai-compatible", model=model, base_url=url, retry=FAST_RETRY, **kw)
+    """The app's AgentConfig (its settings and features) pointing at a fake endpoint via the openai-compatible preset."""
+    settings = Settings(home=home, provider="openai-compatible", model=model, base_url=url)
+    return dataclasses.replace(app_agent_config(settings), retry=FAST_RETRY, **kw)
 
 
 def write_mcp_json(home: Path, servers: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ from tests.helpers import free_port, stop, wait_until_listening
 ROOT = Path(__file__).resolve().parents[2]
 TOOLBOX = ["-m", "tests.agents.hub_servers.toolbox"]
 OPENAI_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+TIMEOUT_S = 60.0  # per-call timeout of these hubs (the app takes K2HUB_TOOL_TIMEOUT_S)
 
 pytestmark = pytest.mark.slow
 
@@ -190,7 +191,7 @@ def test_tool_names_are_sanitized_shortened_and_unique() -> None:
 
 
 async def test_crashed_server_gives_clear_error_and_is_restarted() -> None:
-    async with Hub([toolbox()]) as hub:
+    async with Hub([toolbox()], default_timeout_s=TIMEOUT_S) as hub:
         first_pid = (await hub.call("tb__pid", {})).structured
         result = await hub.call("tb__crash", {"code": 3})
         assert result.is_error
@@ -232,7 +233,7 @@ async def test_http_server_that_goes_away_is_reconnected(monkeypatch: pytest.Mon
 
 
 async def test_hanging_tool_times_out_and_server_is_restarted() -> None:
-    async with Hub([toolbox()], ping_timeout_s=1.0) as hub:
+    async with Hub([toolbox()], default_timeout_s=TIMEOUT_S, ping_timeout_s=1.0) as hub:
         first_pid = (await hub.call("tb__pid", {})).structured
         started = time.perf_counter()
         result = await hub.call("tb__hang", {}, timeout_s=1.0)
@@ -245,7 +246,7 @@ async def test_hanging_tool_times_out_and_server_is_restarted() -> None:
 
 
 async def test_slow_but_alive_server_is_not_restarted_on_timeout() -> None:
-    async with Hub([toolbox()], ping_timeout_s=1.0) as hub:
+    async with Hub([toolbox()], default_timeout_s=TIMEOUT_S, ping_timeout_s=1.0) as hub:
         result = await hub.call("tb__nap", {"seconds": 30}, timeout_s=0.5)
         assert result.is_error and "timed out after 0.5 s" in result.text
         await asyncio.sleep(1.2)  # longer than the ping timeout: a hung server would be restarting by now
@@ -258,7 +259,8 @@ async def test_broken_servers_fail_alone(tmp_path: Path) -> None:
     quitter = ServerConfig(name="quits", command=sys.executable, args=["-c", script])
     missing = ServerConfig(name="missing", command=str(tmp_path / "no-such-server"))
     started = time.perf_counter()
-    async with Hub([missing, toolbox(), quitter], config_errors=["mcp.json: invalid JSON at line 2, column 1"]) as hub:
+    errors = ["mcp.json: invalid JSON at line 2, column 1"]
+    async with Hub([missing, toolbox(), quitter], default_timeout_s=TIMEOUT_S, config_errors=errors) as hub:
         assert time.perf_counter() - started < 15
         status = {s.name: s for s in hub.status() if s.transport != "config"}
         assert status["missing"].state == "error" and "command not found" in (status["missing"].error or "")
@@ -273,7 +275,7 @@ async def test_broken_servers_fail_alone(tmp_path: Path) -> None:
 
 
 async def test_duplicate_and_disabled_servers() -> None:
-    async with Hub([toolbox(), toolbox(), toolbox("off", enabled=False)]) as hub:
+    async with Hub([toolbox(), toolbox(), toolbox("off", enabled=False)], default_timeout_s=TIMEOUT_S) as hub:
         status = hub.status()
         assert [(s.name, s.state) for s in status if s.transport != "config"] == [("tb", "ready"), ("off", "stopped")]
         assert any("defined twice" in (s.error or "") for s in status if s.transport == "config")
@@ -281,7 +283,7 @@ async def test_duplicate_and_disabled_servers() -> None:
 
 async def test_aclose_is_bounded_and_leaves_no_children() -> None:
     before = children()
-    hub = Hub([toolbox(), toolbox("tb2")], ping_timeout_s=60)
+    hub = Hub([toolbox(), toolbox("tb2")], default_timeout_s=TIMEOUT_S, ping_timeout_s=60)
     await hub.start()
     assert len(children() - before) >= 2
     hung = asyncio.create_task(hub.call("tb__hang", {}, timeout_s=60))
@@ -300,7 +302,7 @@ async def test_builtin_workspace_server_starts_through_the_hub(tmp_path: Path, m
         pytest.skip("mcp_servers/workspace/server.py is not written yet")
     monkeypatch.setenv("K2HUB_WORKSPACE_ROOT", str(tmp_path))
     monkeypatch.chdir(tmp_path)  # built-ins must not depend on the app's working directory
-    async with Hub(builtin_servers()) as hub:
+    async with Hub(builtin_servers(), default_timeout_s=TIMEOUT_S) as hub:
         workspace = next(s for s in hub.status() if s.name == "workspace")
         assert workspace.state == "ready", workspace.error
         assert workspace.tools > 0
@@ -317,7 +319,7 @@ async def test_external_npm_filesystem_server_via_mcp_json(tmp_path: Path) -> No
     config.write_text(json.dumps({"mcpServers": {"fs": fs}}))
     configs, errors = load_mcp_json(config)
     assert errors == [] and [c.name for c in configs] == ["fs"]
-    async with Hub(configs, startup_timeout_s=150) as hub:
+    async with Hub(configs, default_timeout_s=TIMEOUT_S, startup_timeout_s=150) as hub:
         status = hub.status()[0]
         offline = re.search(r"ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|network", " ".join(status.stderr_tail))
         if status.state != "ready" and offline:

@@ -144,7 +144,8 @@ async def analyst(
     library: Library, _isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[Agent, FakeK2Server]]:
     monkeypatch.setenv("DATABASE_URL", library.db.url)  # the built-in servers share the ingested library
-    monkeypatch.setattr(subagents, "LIMITS", subagents.SubagentLimits(concurrency=2, max_steps=8))
+    monkeypatch.setenv("K2HUB_SUBAGENT_CONCURRENCY", "2")  # the settings reach the sub-agents through the agent
+    monkeypatch.setenv("K2HUB_SUBAGENT_MAX_STEPS", "8")
     with FakeK2Server(responder=responder(library)) as fake:
         agent = await Agent.open(
             agent_config(_isolated_home, fake.url, model="kimi-k2-0905-preview"), database_url=library.db.url

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.errors import ProviderError
+from agents.models.secrets import setting_value
 
 DEFAULT_CONTEXT = 8192
 START_TIMEOUT_S = 180.0  # loading a large user GGUF from a cold disk can take a while
@@ -25,7 +26,7 @@ START_TIMEOUT_S = 180.0  # loading a large user GGUF from a cold disk can take a
 
 def context_size() -> int:
     """Context window of the local model in tokens: K2HUB_LOCAL_CONTEXT, default 8192."""
-    raw = os.environ.get("K2HUB_LOCAL_CONTEXT", "").strip()
+    raw = setting_value("K2HUB_LOCAL_CONTEXT")
     try:
         return max(1024, int(raw)) if raw else DEFAULT_CONTEXT
     except ValueError:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.errors import ConfigError
+from agents.models.secrets import setting_value
 from storage.paths import data_home
 
 Progress = Callable[[str, float | None], None]  # (what is happening, fraction done or None)
@@ -84,13 +85,13 @@ PIN = QWEN_CODER_05B
 
 def models_dir() -> Path:
     """Where assembled models live: $K2HUB_MODELS_DIR, else $K2HUB_HOME/models."""
-    raw = os.environ.get("K2HUB_MODELS_DIR", "").strip()
+    raw = setting_value("K2HUB_MODELS_DIR")
     return Path(raw).expanduser() if raw else data_home() / "models"
 
 
 def user_model() -> Path | None:
     """The GGUF named by K2HUB_LOCAL_MODEL, if any (used instead of the pinned model, without a hash check)."""
-    raw = os.environ.get("K2HUB_LOCAL_MODEL", "").strip()
+    raw = setting_value("K2HUB_LOCAL_MODEL")
     return Path(raw).expanduser() if raw else None
 
 

@@ -3,6 +3,7 @@ workspace server through the hub. Prompts are directive: this is a 0.5B model, a
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -17,7 +18,9 @@ import pytest
 
 from agents.models.local import runtime
 from agents.models.local.runtime import LocalServer, ServerKey
-from agents.planner.runner import Agent, AgentConfig, RunRequest
+from agents.planner.runner import Agent, RunRequest
+from app.config import Settings
+from app.services import agent_config as app_agent_config
 from storage import repo
 from tests.agents.conftest import FAST_RETRY, collect, of_type
 
@@ -28,7 +31,7 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.fixture
 async def local_agent(_isolated_home: Path, local_model: Path) -> AsyncIterator[Agent]:
     """An Agent on the `local` provider with the built-in workspace server."""
-    config = AgentConfig(home=_isolated_home, provider="local", retry=FAST_RETRY)
+    config = dataclasses.replace(app_agent_config(Settings(home=_isolated_home, provider="local")), retry=FAST_RETRY)
     agent = await Agent.open(config, database_url=f"sqlite:///{_isolated_home}/k2hub.db")
     try:
         yield agent

@@ -29,9 +29,8 @@ def test_local_is_the_default_only_when_no_key_is_set(_isolated_home: Path, loca
 
 
 def test_no_local_turns_off_the_automatic_default(_isolated_home: Path, local_ready, monkeypatch):
-    monkeypatch.setattr(INSTALLER, "enabled", False)
     with pytest.raises(ConfigError, match="No model configured.*--no-local"):
-        resolve(None, home=_isolated_home)
+        resolve(None, home=_isolated_home, local=False)
     assert resolve("local", home=_isolated_home).provider == "local"  # still there when picked on purpose
 
 
