@@ -20,8 +20,9 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from agents.hub import connection as hub_server
+from agents.hub import tool_names
 from agents.hub.hub import Hub, tool_name
-from agents.hub.config import ServerConfig, builtin_servers, load_mcp_json
+from agents.hub.config import BUILTIN_SERVERS, ServerConfig, builtin_servers, load_mcp_json
 from tests.helpers import free_port, stop, wait_until_listening
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -297,15 +298,19 @@ async def test_aclose_is_bounded_and_leaves_no_children() -> None:
     assert all(s.state == "stopped" for s in hub.status())
 
 
-async def test_builtin_workspace_server_starts_through_the_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not (ROOT / "mcp_servers" / "workspace" / "server.py").exists():
-        pytest.skip("mcp_servers/workspace/server.py is not written yet")
+async def test_every_builtin_server_starts_with_python_m_and_lists_its_tools(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each built-in is `python -m mcp_servers.<name>` over stdio; the tool names agents code relies on all exist."""
     monkeypatch.setenv("K2HUB_WORKSPACE_ROOT", str(tmp_path))
     monkeypatch.chdir(tmp_path)  # built-ins must not depend on the app's working directory
-    async with Hub(builtin_servers(), default_timeout_s=TIMEOUT_S) as hub:
-        workspace = next(s for s in hub.status() if s.name == "workspace")
-        assert workspace.state == "ready", workspace.error
-        assert workspace.tools > 0
+    configs = builtin_servers()
+    assert {tuple(c.args) for c in configs} == {("-m", f"mcp_servers.{name}") for name, _ in BUILTIN_SERVERS}
+    async with Hub(configs, default_timeout_s=TIMEOUT_S) as hub:
+        for server in hub.status():
+            assert server.state == "ready" and server.tools > 0, (server.name, server.error, server.stderr_tail)
+        names = {t["function"]["name"] for t in hub.tools()}
+    assert set(tool_names.ALL) <= names, set(tool_names.ALL) - names
 
 
 async def test_external_npm_filesystem_server_via_mcp_json(tmp_path: Path) -> None:

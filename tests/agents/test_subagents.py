@@ -238,3 +238,17 @@ def test_plan_orders_derived_after_inputs() -> None:
         "derived": ["fcf", "fcf_margin"],
     }
     assert json.loads(json.dumps(plan(["operating_margin"])))["reported"] == ["operating_income", "revenue"]
+
+
+def test_a_sub_agent_reads_whole_only_what_the_context_policy_says_fits() -> None:
+    """The reading plan in a sub-agent's prompt follows agents/policy/context.py: page markers, the document header
+    and the calibrated token ratio count, as when the run chose sub-agents (it once called a function that did not
+    exist and fell back to a cruder rule that ignored them)."""
+    fan = subagents.FanOutContext(None, None, ["revenue"], [], "", subagents.SubagentLimits(2, 8, 1000, 1.0))  # type: ignore[arg-type]
+    report = {"id": "d1", "title": "Report", "pages": 100, "tokens": 50_000}
+    window = 100_000
+    # Half the window in text, but its 100 page markers and the header push it past what one sub-agent reads whole.
+    assert "too long to read whole" in subagents._prompt(report, fan, window)
+    assert "It fits in your context" in subagents._prompt({**report, "tokens": 40_000}, fan, window)
+    # A provider that counts 30% more tokens than our estimate (the calibration ratio) makes the same report too long.
+    assert "too long to read whole" in subagents._prompt({**report, "tokens": 40_000}, fan, window, 1.3)

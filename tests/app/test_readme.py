@@ -7,27 +7,49 @@ from pathlib import Path
 
 from app.cli import _parser
 from app.config import Settings
+from mcp_servers.common.settings import env_names
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-# Read outside Settings: by providers, storage, the launcher, the built-in servers and agents/models/local.
-OTHER_VARIABLES = {"K2HUB_PRICES", "K2HUB_WORKSPACE_ROOT", "K2HUB_VENV", "GROQ_API_KEY", "MOONSHOT_API_KEY",
-                   "DATABASE_URL", "K2HUB_MODELS_DIR", "K2HUB_LOCAL_MODEL", "K2HUB_LOCAL_CONTEXT",
-                   "K2HUB_SANDBOX", "K2HUB_SANDBOX_MEMORY_MB", "K2HUB_GO_CACHE",
-                   "K2HUB_BROWSER_PATH", "K2HUB_BROWSER_ALLOW_HOSTS", "K2HUB_BROWSER_DENY_HOSTS"}
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = env_names(Settings)  # field -> variable
+# The provider keys are read where they are used (agents/models/secrets.py) and never become settings.
+OTHER_VARIABLES = {"GROQ_API_KEY", "MOONSHOT_API_KEY"}
 
 
-def documented_variables() -> set[str]:
-    return set(re.findall(r"^\| `([A-Z0-9_]+)` \|", README, re.M))
+def table() -> dict[str, str]:
+    """Variable -> its default cell, from the README's configuration table."""
+    return dict(re.findall(r"^\| `([A-Z0-9_]+)` \| ([^|]*) \|", README, re.M))
 
 
 def test_every_setting_is_in_the_configuration_table():
-    settings = {f"K2HUB_{name.upper()}" for name in Settings.model_fields}
-    assert settings <= documented_variables(), settings - documented_variables()
+    assert set(SETTINGS.values()) <= set(table()), set(SETTINGS.values()) - set(table())
 
 
 def test_the_table_lists_nothing_the_code_does_not_read():
-    settings = {f"K2HUB_{name.upper()}" for name in Settings.model_fields}
-    assert documented_variables() - settings == OTHER_VARIABLES
+    assert set(table()) - set(SETTINGS.values()) == OTHER_VARIABLES
+
+
+def test_the_table_shows_the_defaults_settings_hold():
+    cells = table()
+    for name, field in Settings.model_fields.items():
+        default, cell = field.default, cells[SETTINGS[name]].strip()
+        if isinstance(default, bool):
+            assert cell.lower() == str(default).lower(), name
+        elif isinstance(default, int | float):
+            assert float(re.search(r"[\d.,]+", cell).group().replace(",", "")) == default, name  # type: ignore[union-attr]
+        elif isinstance(default, str) and default:
+            assert default in cell, name
+
+
+def test_every_k2hub_variable_the_code_names_is_a_setting():
+    """A variable read anywhere (os.environ, a server, run.py) must be a Settings field, so the table lists it."""
+    named: dict[str, str] = {}
+    for path in [ROOT / "run.py", *(p for d in ("agents", "app", "mcp_servers", "storage", "skills")
+                                    for p in (ROOT / d).rglob("*.py"))]:
+        for var in re.findall(r"\bK2HUB_[A-Z][A-Z0-9_]*[A-Z0-9]\b(?!_)", path.read_text(encoding="utf-8")):
+            named.setdefault(var, str(path.relative_to(ROOT)))
+    unknown = {v: where for v, where in named.items() if v not in set(SETTINGS.values())}
+    assert not unknown, unknown
 
 
 def test_the_two_commands_and_cli_verbs_are_documented():
