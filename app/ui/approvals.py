@@ -1,6 +1,6 @@
 """Approvals in the chat: a card per risky call waiting for the user (tool, arguments or code, why), Approve / Deny.
 
-The chat shows each request as it happens (approval_message, used by RunView); the panel under the chat holds
+The chat shows each request as it happens (app/ui/approval_card.py, used by RunView); the panel under the chat holds
 the buttons for the oldest call still waiting in this conversation, read from storage, so a waiting run shows up
 again after a reload or a restart. A click records the decision and streams the continued run into the chat.
 """
@@ -8,67 +8,27 @@ again after a reload or a restart. A click records the decision and streams the 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
-import time
 from collections.abc import AsyncIterator
-from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import gradio as gr
 
-from agents.policy.approval import code_of
-from agents.events import ApprovalRequested, RunStarted
-
-if TYPE_CHECKING:
-    from app.ui.backend import Backend
-    from app.ui.chat import Chat
-
-log = logging.getLogger(__name__)
-
-MARK = "⚠"
-CODE_CHARS = 4_000
-FRAME_S = 0.05
+from app.ui.approval_card import approval_markdown
+from app.ui.backend import Backend
+from app.ui.render import status_html
+from app.ui.stream import stream_run
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+class ChatParts(Protocol):
+    """What the approval panel drives in the chat column (app/ui/chat.py's Chat has these)."""
 
-
-def _fence(text: str, lang: str = "") -> str:
-    ticks = "```"
-    while ticks in text:  # a longer fence than any backtick run inside keeps the block closed
-        ticks += "`"
-    return f"{ticks}{lang}\n{text}\n{ticks}"
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= CODE_CHARS else text[:CODE_CHARS] + f"\n… ({len(text) - CODE_CHARS:,} more characters)"
-
-
-def approval_markdown(name: str, arguments: Any, risk: str, reason: str, footer: str = "") -> str:
-    """What will run and why: the tool and what it does, its code or arguments, then the untrusted source."""
-    head = f'<div class="k2-approval-head">{MARK} <b>Approval needed:</b> <code>{_escape(name)}</code>'
-    head += f" {_escape(risk)}</div>" if risk else "</div>"
-    code = code_of(name, arguments)
-    if code is not None:
-        lang, text, rest = code
-        body = _fence(_clip(text), lang)
-        if rest:
-            body = _fence(json.dumps(rest, ensure_ascii=False), "json") + "\n" + body
-    else:
-        text = arguments if isinstance(arguments, str) else json.dumps(arguments, indent=2, ensure_ascii=False)
-        body = _fence(_clip(text), "json")
-    why = f'<div class="k2-approval-why"><b>Why:</b> {_escape(reason)}</div>'
-    return "\n\n".join(p for p in (head, body, why, footer) if p)
-
-
-def approval_message(event: ApprovalRequested) -> gr.ChatMessage:
-    """The chat's record of a request (the buttons live in the panel under the chat)."""
-    text = approval_markdown(event.name, event.arguments, event.risk, event.reason,
-                             "<i>Approve or deny it below the chat.</i>")  # fmt: skip
-    return gr.ChatMessage(content=text, metadata={"id": f"approval:{event.call_id}"})
+    chatbot: gr.Chatbot
+    status: gr.HTML
+    send: gr.Button
+    stop: gr.Button
+    conversation_id: gr.State
+    approval: ApprovalPanel | None
 
 
 @dataclass
@@ -115,7 +75,7 @@ def _panel_state(backend: Backend, conversation_id: str | None) -> tuple[Any, st
     )
 
 
-def wire_approvals(chat: Chat, backend: Backend) -> None:
+def wire_approvals(chat: ChatParts, backend: Backend) -> None:
     """Approve / Deny: record the decision and stream the continued run into the chat."""
     panel = chat.approval
     assert panel is not None
@@ -123,35 +83,19 @@ def wire_approvals(chat: Chat, backend: Backend) -> None:
 
     async def decide(approved: bool, current: dict[str, str] | None, note: str, history: list[Any],
                      request: gr.Request) -> AsyncIterator[dict[Any, Any]]:  # fmt: skip
-        from app.ui.backend import readable_error
-        from app.ui.chat import status_html
-        from app.ui.render import RunView, notice_html
-
         if not current:
             return
         session = request.session_hash or ""
         history = list(history or [])
-        view = RunView()
         yield {panel.box: gr.update(visible=False), panel.note: "", chat.status: status_html("● continuing…"),
                chat.send: gr.update(visible=False), chat.stop: gr.update(visible=True, interactive=True)}  # fmt: skip
-        try:
-            agent = await backend.agent()
-            last = 0.0
-            events = agent.approve(current["run_id"], current["call_id"], approved, note or "")
-            async with aclosing(events) as stream:
-                async for event in stream:
-                    view.apply(event)
-                    if isinstance(event, RunStarted):
-                        backend.active[session] = event.run_id
-                    now = time.monotonic()
-                    if now - last >= FRAME_S or not event.type.endswith("_delta"):
-                        last = now
-                        yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status)}
-        except Exception as exc:  # the boundary: whatever broke becomes a message in the chat
-            log.exception("approval failed")
-            view.messages.append(gr.ChatMessage(content=notice_html("error", readable_error(exc), "Cannot continue.")))
-        finally:
-            backend.active.pop(session, None)
+        def start(agent: Any) -> AsyncIterator[Any]:
+            return agent.approve(current["run_id"], current["call_id"], approved, note or "")
+
+        async for view, event in stream_run(backend, session, start, failure="Cannot continue."):
+            if event is None:
+                break
+            yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status)}
         box, details, now_current = await asyncio.to_thread(_panel_state, backend, current["conversation_id"])
         yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status), chat.send: gr.update(visible=True),
                chat.stop: gr.update(visible=False), panel.box: box, panel.details: details, panel.current: now_current}  # fmt: skip
@@ -171,7 +115,7 @@ def wire_approvals(chat: Chat, backend: Backend) -> None:
     panel.deny.click(deny, inputs, outputs, concurrency_limit=None, show_progress="hidden")
 
 
-def refresh_after(chat: Chat, backend: Backend, dependency: Any) -> None:
+def refresh_after(chat: ChatParts, backend: Backend, dependency: Any) -> None:
     """After a run or a conversation switch, show the call waiting in this conversation (or hide the panel)."""
     panel = chat.approval
     if panel is None:

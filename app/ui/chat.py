@@ -3,37 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
-import time
 from collections.abc import AsyncIterator
-from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
-from agents.events import RunStarted
 from app.ui.approvals import ApprovalPanel, build_approval_panel, wire_approvals
 from app.ui.approvals import refresh_after as refresh_approvals
 from app.ui.backend import Backend, readable_error
 from app.ui.files import show_images
-from app.ui.render import RunView, format_usage, history_from_messages, notice_html
+from app.ui.render import format_usage, history_from_messages, notice_html, status_html
 from app.ui.sidebar import AUTO, Sidebar, tools_need_attention, tools_panel, wants_base_url
+from app.ui.stream import stream_run
 
 log = logging.getLogger(__name__)
-
-# Token deltas can arrive hundreds per second; the browser needs ~20 frames per second to look live.
-FRAME_S = 0.05
 
 PLACEHOLDER = (
     "<div class='k2-empty'><h2>Ask Kimi K2 anything</h2>"
     "<p>Reasoning, tool calls and the answer stream here. Files the agent writes land in this chat's workspace.</p></div>"
 )
-
-
-def status_html(text: str) -> str:
-    return f'<div class="k2-status-line">{html.escape(text)}</div>' if text else '<div class="k2-status-line"></div>'
 
 
 @dataclass
@@ -110,7 +100,6 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
         session = request.session_hash or ""
         backend.stop_requested.discard(session)
         history = [*(history or []), gr.ChatMessage(role="user", content=prompt)]
-        view = RunView()
         yield {
             chat.chatbot: history,
             chat.prompt: "",
@@ -118,40 +107,24 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             chat.send: gr.update(visible=False),
             chat.stop: gr.update(visible=True, interactive=True),
         }
-        try:
-            agent = await backend.agent()
-            from agents.planner.runner import RunRequest
+        from agents.planner.runner import RunRequest
 
-            auto = provider == AUTO  # let the planner pick the first preset with a key
-            req = RunRequest(
-                prompt=prompt,
-                conversation_id=conversation_id,
-                provider=None if auto else provider,
-                model=None if auto else (model or None),
-                # The box keeps its text while hidden: only providers that show it may use it.
-                base_url=(base_url or None) if wants_base_url(provider) else None,
-            )
-            last = 0.0
-            async with aclosing(agent.run(req)) as events:
-                async for event in events:
-                    view.apply(event)
-                    if event.type == "tool_call_finished":  # a screenshot or chart it wrote shows under its card
-                        show_images(view.messages, view.conversation_id, event.call_id)
-                    if isinstance(event, RunStarted):
-                        backend.active[session] = event.run_id
-                        if session in backend.stop_requested:
-                            agent.stop(event.run_id)
-                    now = time.monotonic()
-                    if now - last >= FRAME_S or not event.type.endswith("_delta"):
-                        last = now
-                        yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status)}
-        except Exception as exc:  # the boundary: whatever broke becomes a message in the chat, never a toast
-            log.exception("run failed")
-            view.messages.append(gr.ChatMessage(content=notice_html("error", readable_error(exc), "Something went wrong.")))
-            view.status = "■ failed"
-        finally:
-            backend.active.pop(session, None)
-            backend.stop_requested.discard(session)
+        auto = provider == AUTO  # let the planner pick the first preset with a key
+        req = RunRequest(
+            prompt=prompt,
+            conversation_id=conversation_id,
+            provider=None if auto else provider,
+            model=None if auto else (model or None),
+            # The box keeps its text while hidden: only providers that show it may use it.
+            base_url=(base_url or None) if wants_base_url(provider) else None,
+        )
+        async for view, event in stream_run(backend, session, lambda agent: agent.run(req),
+                                            failure="Something went wrong."):
+            if event is None:
+                break
+            if event.type == "tool_call_finished":  # a screenshot or chart it wrote shows under its card
+                show_images(view.messages, view.conversation_id, event.call_id)
+            yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status)}
         cid = view.conversation_id or conversation_id
         choices: list[tuple[str, str]] = []
         if cid:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
-from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +17,11 @@ import gradio as gr
 
 from agents.errors import AppError
 from app.ui.backend import Backend, readable_error
-from app.ui.render import RunView, notice_html
+from app.ui.render import notice_html
 from app.ui.sidebar import AUTO, Sidebar, wants_base_url
+from app.ui.stream import stream_run
 
 log = logging.getLogger(__name__)
-FRAME_S = 0.1
 STAGE_HELP = {
     "analyzed": "analysed — draft the plan next",
     "planned": "plan saved — edit it if needed, then Generate & verify",
@@ -151,29 +149,15 @@ def wire_session_panel(panel: SessionPanel, root: gr.State, sb: Sidebar, backend
         agent = await backend.agent()
         session_key = request.session_hash or ""
         backend.stop_requested.discard(session_key)
-        view, last = RunView(), 0.0
         steps = {"plan": cobol_session.plan, "generate": cobol_session.generate_and_verify}
-        try:
-            async with aclosing(steps[kind](agent, session_id, **model)) as events:
-                async for event in events:
-                    view.apply(event)
-                    if event.type == "run_started":
-                        backend.active[session_key] = event.run_id
-                        if session_key in backend.stop_requested:  # Stop was pressed before the run began
-                            agent.stop(event.run_id)
-                    now = time.monotonic()
-                    if now - last >= FRAME_S or not event.type.endswith("_delta"):
-                        last = now
-                        frame = {panel.progress: view.messages}
-                        if event.type in ("tool_call_finished", "run_started"):
-                            frame.update(await asyncio.to_thread(snapshot, agent, session_id))
-                        yield frame
-        except Exception as exc:  # the boundary: shown in the progress pane, never a bare toast
-            log.exception("COBOL session step %s failed", kind)
-            view.messages.append(gr.ChatMessage(content=notice_html("error", readable_error(exc), "Step failed.")))
-        finally:
-            backend.active.pop(session_key, None)
-            backend.stop_requested.discard(session_key)
+        start = lambda opened: steps[kind](opened, session_id, **model)  # noqa: E731
+        async for view, event in stream_run(backend, session_key, start, failure="Step failed."):
+            if event is None:
+                break
+            frame = {panel.progress: view.messages}
+            if event.type in ("tool_call_finished", "run_started"):  # the status table follows the verify calls
+                frame.update(await asyncio.to_thread(snapshot, agent, session_id))
+            yield frame
         final = await asyncio.to_thread(snapshot, agent, session_id)
         session = await asyncio.to_thread(cobol_sessions.get_session, agent.db, session_id)
         listed = await asyncio.to_thread(choices, agent)

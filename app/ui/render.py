@@ -28,8 +28,9 @@ from agents.events import (
     ToolCallStarted,
     Usage,
 )
-from app.ui.approvals import approval_message
+from app.ui.approval_card import approval_message
 from app.ui.evidence import subagent_card
+from app.ui.markup import clip, escape, fence, shorten
 
 THINKING = "Thinking"
 # Marks from fonts every desktop has (DejaVu, Segoe UI Symbol): emoji fonts are missing on many Linux boxes.
@@ -60,18 +61,6 @@ _STATUS_WORDS = {"error": "failed", "budget": "budget reached", "loop": "stopped
                  "waiting": "waiting for your approval"}
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit].rstrip() + f"\n… ({len(text) - limit:,} more characters)"
-
-
-def _fence(text: str, lang: str = "") -> str:
-    # A longer fence than any backtick run inside keeps tool output from closing the block early.
-    ticks = "```"
-    while ticks in text:
-        ticks += "`"
-    return f"{ticks}{lang}\n{text}\n{ticks}"
-
-
 def _parse_args(arguments: Any) -> Any:
     if isinstance(arguments, str):
         try:
@@ -85,8 +74,8 @@ def format_arguments(arguments: Any) -> str:
     """Tool arguments as a fenced JSON block (raw text when the model sent invalid JSON)."""
     value = _parse_args(arguments)
     if isinstance(value, str):
-        return _fence(_clip(value, ARGS_CHARS))
-    return _fence(_clip(json.dumps(value, indent=2, ensure_ascii=False), ARGS_CHARS), "json")
+        return fence(clip(value, ARGS_CHARS))
+    return fence(clip(json.dumps(value, indent=2, ensure_ascii=False), ARGS_CHARS), "json")
 
 
 def summarize_arguments(arguments: Any) -> str:
@@ -97,7 +86,7 @@ def summarize_arguments(arguments: Any) -> str:
     else:
         text = str(value or "")
     text = " ".join(text.split())
-    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+    return shorten(text, SUMMARY_CHARS)
 
 
 def tool_card_content(arguments: Any, preview: str | None = None, error: str | None = None) -> str:
@@ -105,14 +94,10 @@ def tool_card_content(arguments: Any, preview: str | None = None, error: str | N
     parts = [format_arguments(arguments)]
     if error:
         # The class survives Gradio's sanitizer; assets/ui.css paints it red.
-        parts.append(f'<div class="k2-tool-error">✗ {_escape(error)}</div>')
+        parts.append(f'<div class="k2-tool-error">✗ {escape(error)}</div>')
     elif preview is not None:
-        parts.append("**Result**\n" + _fence(_clip(preview, PREVIEW_CHARS)))
+        parts.append("**Result**\n" + fence(clip(preview, PREVIEW_CHARS)))
     return "\n\n".join(parts)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def format_usage(tokens: int, cost_usd: float, cached: int = 0) -> str:
@@ -128,10 +113,15 @@ def format_usage(tokens: int, cost_usd: float, cached: int = 0) -> str:
 UNSAFE_MARK = "⚠ UNSAFE"
 
 
+def status_html(text: str) -> str:
+    """The one-line status under the chat (or a session's progress)."""
+    return f'<div class="k2-status-line">{escape(text)}</div>' if text else '<div class="k2-status-line"></div>'
+
+
 def notice_html(level: str, text: str, title: str = "") -> str:
     """A calm coloured box for notices and run errors (the class is styled by assets/ui.css)."""
-    head = f"<b>{_escape(title)}</b> " if title else ""
-    return f'<div class="k2-notice k2-notice-{level}">{head}{_escape(text)}</div>'
+    head = f"<b>{escape(title)}</b> " if title else ""
+    return f'<div class="k2-notice k2-notice-{level}">{head}{escape(text)}</div>'
 
 
 def tool_card(call_id: str, name: str, arguments: Any) -> ChatMessage:

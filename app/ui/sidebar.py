@@ -17,6 +17,7 @@ from agents.models.providers import default_provider, discover_models, key_env_n
 from agents.models.secrets import key_status
 from app.ui.backend import Backend, readable_error
 from app.ui.local_panel import local_html, local_label, wire_local_timer
+from app.ui.markup import shorten
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -94,10 +95,6 @@ def keys_html(status: dict[str, bool]) -> str:
     return f'<ul class="k2-keys">{rows}</ul>'
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def _tool_count(tools: Any) -> int:
     if isinstance(tools, int):
         return tools
@@ -115,7 +112,7 @@ def tools_html(servers: list[Any], errors: list[str], note: str = "", startup_er
         dot = _STATE_DOT.get(state, "bad" if getattr(s, "error", None) else "wait")
         count = _tool_count(getattr(s, "tools", 0))
         error = getattr(s, "error", None)
-        detail = f'<div class="err">{html.escape(_clip(str(error), ERROR_CHARS))}</div>' if error else ""
+        detail = f'<div class="err">{html.escape(shorten(str(error), ERROR_CHARS))}</div>' if error else ""
         rows.append(
             f'<li><span class="dot {dot}"></span><b>{html.escape(str(s.name))}</b>'
             f'<span class="meta">{html.escape(str(getattr(s, "transport", "")))} · {html.escape(state)}'
