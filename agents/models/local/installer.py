@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from agents.errors import ConfigError
 from agents.models.local import weights
@@ -280,13 +279,3 @@ def ready_on_disk() -> bool:
 
 
 INSTALLER = Installer()
-
-
-def local_status() -> LocalStatus:
-    """The process-wide installer's status."""
-    return INSTALLER.status()
-
-
-def model_path_for_status() -> Path:
-    """The file the local model loads from (for `local status`)."""
-    return weights.user_model() or weights.pinned_path()
