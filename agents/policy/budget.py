@@ -9,12 +9,13 @@ from typing import Any, Mapping
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-run limits; hitting one ends the run with a message that says which and how to raise it."""
+    """Per-run limits; hitting one ends the run with a message that says which and how to raise it (the defaults are
+    the app's Settings: K2HUB_MAX_STEPS, K2HUB_MAX_TOKENS, K2HUB_MAX_COST_USD, K2HUB_MAX_WALL_S)."""
 
-    max_steps: int = 300
-    max_tokens: int = 2_000_000
-    max_cost_usd: float = 5.0
-    max_wall_s: float = 3600.0
+    max_steps: int
+    max_tokens: int
+    max_cost_usd: float
+    max_wall_s: float
 
 
 def exceeded(state: Mapping[str, Any], limits: Limits, now: float | None = None) -> str | None:

@@ -41,11 +41,11 @@ WRITE_TOOLS = (tn.KPI_RECORD, tn.KPI_LEDGER)
 class SubagentLimits:
     """Concurrency and the budget each sub-agent gets (the K2HUB_SUBAGENT_* settings, handed in by the app)."""
 
-    concurrency: int = 4
-    max_steps: int = 40
-    max_tokens: int = 600_000
-    max_cost_usd: float = 1.0
-    max_wall_s: float = 900.0
+    concurrency: int
+    max_steps: int
+    max_tokens: int
+    max_cost_usd: float
+    max_wall_s: float = 900.0  # not a setting: a sub-agent that reads one report for 15 minutes is stuck
 
 
 SPEC: dict[str, Any] = {
@@ -85,12 +85,11 @@ SPEC: dict[str, Any] = {
 }
 
 
-def planner_tool(limits: SubagentLimits | None = None) -> PlannerTool:
+def planner_tool(limits: SubagentLimits) -> PlannerTool:
     """analyze_documents as a planner-level tool, offered while the servers it needs are up."""
-    chosen = limits or SubagentLimits()
 
     async def run(parent: RunContext, args: Any, emit: Any) -> tuple[ToolResult, dict[str, Any]]:
-        return await analyze_documents(parent, args, emit, chosen)
+        return await analyze_documents(parent, args, emit, limits)
 
     return PlannerTool(TOOL_NAME, spec=SPEC, run=run, needs=frozenset({tn.KPI_RECORD, tn.PDF_READ_PAGES}))
 

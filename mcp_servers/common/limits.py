@@ -26,7 +26,7 @@ MB = 1024 * 1024
 class Limits:
     """Per-run resource limits; every sandboxed process gets them as rlimits, the run as a whole as caps."""
 
-    memory_mb: int = 2048  # RLIMIT_AS of each process: a memory bomb gets MemoryError / ENOMEM
+    memory_mb: int = ServerSettings.model_fields["sandbox_memory_mb"].default  # RLIMIT_AS of each process
     procs: int = 256  # RLIMIT_NPROC: processes and threads of the sandbox's uid (Go builds use dozens of threads)
     file_mb: int = 512  # RLIMIT_FSIZE: the largest file a run may write
     open_files: int = 1024  # RLIMIT_NOFILE
