@@ -1,1 +1,1 @@
-"""What the built-in servers share: the command line, workspace paths, limits, token counting."""
+"""What the built-in servers share: the command line, workspace paths, settings, limits, token counting."""
