@@ -26,8 +26,9 @@ def test_the_layer_rules_hold() -> None:
 
 
 def test_a_forbidden_import_breaks_the_contract(tmp_path: Path) -> None:
-    """A copy of the code where a server imports the planner, the app imports a server's MCP adapter, two UI tabs
-    import each other, and a module imports another package's _private module: each rule reports it."""
+    """A copy of the code where a server imports the planner, the app imports a server's MCP adapter, two UI modules
+    import each other, a server imports another server's adapter, and a module imports another package's _private
+    module: each rule reports it."""
     for name in PACKAGES:
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "builtin"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
@@ -37,6 +38,8 @@ def test_a_forbidden_import_breaks_the_contract(tmp_path: Path) -> None:
         f.write("\nfrom mcp_servers.workspace import server  # noqa\n")
     with (tmp_path / "app" / "ui" / "render.py").open("a") as f:
         f.write("\nfrom app.ui import chat  # noqa\n")
+    with (tmp_path / "mcp_servers" / "analysis" / "kpi.py").open("a") as f:
+        f.write("\nfrom mcp_servers.pdf_reader import server  # noqa\n")
     (tmp_path / "storage" / "_secret.py").write_text("VALUE = 1\n")
     with (tmp_path / "skills" / "errors.py").open("a") as f:
         f.write("\nfrom storage import _secret  # noqa\n")
@@ -46,4 +49,5 @@ def test_a_forbidden_import_breaks_the_contract(tmp_path: Path) -> None:
     assert "mcp_servers.common.cli -> agents.planner.graph" in out
     assert "app.ui.files -> mcp_servers.workspace.server" in out
     assert "No cycles are allowed in app.ui" in out
-    assert "storage._secret" in out and "4 broken" in out, out[-3000:]
+    assert "mcp_servers.analysis.kpi -> mcp_servers.pdf_reader.server" in out
+    assert "storage._secret" in out and "5 broken" in out, out[-3000:]
