@@ -16,6 +16,8 @@ from typing import Literal
 
 import semver
 from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from skills import bundle, index, skillmd
@@ -77,17 +79,13 @@ class Registry:
         name, digest = content.skill.name, content.sha256
         explicit = version or content.skill.version
         with self.db.session() as s:
-            skill = s.get(Skill, name)
+            skill = self._claim(s, name)
             rows = list(s.execute(select(SkillVersion.version, SkillVersion.sha256).where(SkillVersion.name == name)))
             have = {v: h for v, h in rows}
-            chosen = self._choose_version(name, explicit, digest, have, skill, on_conflict)
+            chosen = self._choose_version(name, explicit, digest, have, skill if have else None, on_conflict)
             if chosen in have:
                 return self._version(s, name, chosen)
             now = utcnow()
-            if skill is None:
-                skill = Skill(name=name, latest_version=chosen, created_at=now, updated_at=now)
-                s.add(skill)
-                s.flush()
             row = SkillVersion(
                 name=name,
                 version=chosen,
@@ -306,6 +304,23 @@ class Registry:
         return target
 
     # --- helpers ----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _claim(s: Session, name: str) -> Skill:
+        """The skill's row, inserted empty if new (insert-or-ignore), locked until the transaction ends.
+
+        Concurrent installs of one name (several processes installing the built-ins at their first start) queue
+        on this row instead of racing to insert it: PostgreSQL's ON CONFLICT waits for the inserting transaction,
+        then FOR UPDATE holds the row; SQLite's writers are serialised by BEGIN IMMEDIATE anyway. The next
+        statements read the versions committed meanwhile, so an install already done is found, not repeated.
+        A new skill's row is rolled back with the transaction if the install fails.
+        """
+        insert_into = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        now = utcnow()
+        s.execute(insert_into(Skill).values(name=name, latest_version="", created_at=now, updated_at=now)
+                  .on_conflict_do_nothing(index_elements=["name"]))  # fmt: skip
+        locked = select(Skill).where(Skill.name == name).with_for_update().execution_options(populate_existing=True)
+        return s.execute(locked).scalar_one()
 
     @staticmethod
     def _skill(s: Session, name: str) -> Skill:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from storage.db import BUSY_TIMEOUT_MS, normalize_url
-from storage.migrations import PG_LOCK_KEY
+from storage.db import BUSY_TIMEOUT_MS, make_engine, normalize_url
+from storage.migrations import migrate
 from storage.paths import default_database_url
-
-POOL_SIZE = 8
-"""Postgres connections per app process for checkpoints (runs of several users proceed side by side)."""
+from storage.postgres import PgLimits
 
 
 @asynccontextmanager
@@ -51,15 +50,17 @@ async def _postgres(conninfo: str) -> AsyncIterator[BaseCheckpointSaver]:
     except ImportError as exc:
         raise ImportError("Postgres needs extra packages: pip install 'k2-agent-hub[postgres]'") from exc
 
-    # The keyword arguments AsyncPostgresSaver requires of its connections (see its from_conn_string).
-    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
-    async with AsyncConnectionPool(conninfo, min_size=1, max_size=POOL_SIZE, kwargs=kwargs, open=False) as pool:
-        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
-        # setup() is not safe when two app processes start together; the migration lock serialises it.
-        async with pool.connection() as conn:
-            await conn.execute("SELECT pg_advisory_lock(%s)", (PG_LOCK_KEY,))
-            try:
-                await saver.setup()
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (PG_LOCK_KEY,))
-        yield saver
+    # Tables first, by the migrations (normally already done by storage.db.Database): they hold the lock that
+    # keeps concurrent first starts apart and run LangGraph's setup in their fixed order (see storage.migrations).
+    limits = PgLimits.from_env()
+    engine = make_engine(conninfo)
+    try:
+        await asyncio.to_thread(migrate, engine, None, limits.migration_wait_s)
+    finally:
+        engine.dispose()
+    # The keyword arguments AsyncPostgresSaver requires of its connections (see its from_conn_string), plus the
+    # same lock and statement limits as the app's own connections.
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row, **limits.connect_kwargs()}
+    async with AsyncConnectionPool(conninfo, min_size=1, max_size=limits.pool_size, kwargs=kwargs,
+                                   open=False) as pool:  # fmt: skip
+        yield AsyncPostgresSaver(pool)  # type: ignore[arg-type]

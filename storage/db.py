@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from storage.migrations import migrate
 from storage.paths import default_database_url
+from storage.postgres import PgLimits, engine_kwargs, explain_timeouts
 
 BUSY_TIMEOUT_MS = 5000
 """How long a SQLite writer waits for another one (thread or process) before 'database is locked'."""
@@ -65,11 +66,14 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`, configured for several threads and processes (see the module docstring)."""
+def make_engine(url: str, limits: PgLimits | None = None) -> Engine:
+    """An engine for `url`, configured for several threads and processes (PostgreSQL: see storage.postgres)."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
+        limits = limits or PgLimits.from_env()
+        engine = create_engine(parsed, **engine_kwargs(limits))
+        explain_timeouts(engine, limits)
+        return engine
     memory = parsed.database in (None, "", ":memory:")
     engine = create_engine(
         parsed,
@@ -87,9 +91,10 @@ class Database:
 
     def __init__(self, url: str | None = None) -> None:
         self.url: str = normalize_url(url or default_database_url()).render_as_string(hide_password=False)
-        self.engine: Engine = make_engine(self.url)
+        self.limits = PgLimits.from_env()
+        self.engine: Engine = make_engine(self.url, self.limits)
         self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        migrate(self.engine)
+        migrate(self.engine, wait_s=self.limits.migration_wait_s)
 
     @property
     def dialect(self) -> Literal["sqlite", "postgresql"]:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, Text
 
+from storage import blobs
 from storage.db import Database
 from storage.models import Conversation, UTCDateTime, utcnow
 
@@ -139,11 +141,14 @@ def attach(db: Database, conversation_id: str, document_id: str) -> bool:
     return True
 
 
-def save_document(db: Database, document: Document, page_rows: Iterable[tuple[int, str, int, str]]) -> Document:
+def save_document(
+    db: Database, document: Document, page_rows: Iterable[tuple[int, str, int, str]], original: Path | None = None
+) -> Document:
     """Store a document and its pages (number, text, token_count, extractor) in one transaction.
 
-    Idempotent by content: when a document with the same sha256 exists (e.g. another process ingested it
-    meanwhile), nothing is written and the stored one is returned.
+    With a shared database (PostgreSQL) the original file's bytes go into the same transaction (storage.blobs),
+    so every app process can render its pages. Idempotent by content: when a document with the same sha256
+    exists (e.g. another process ingested it meanwhile), nothing is written and the stored one is returned.
     """
     try:
         with db.write_connection() as conn:
@@ -161,6 +166,8 @@ def save_document(db: Database, document: Document, page_rows: Iterable[tuple[in
                     batch = []
             if batch:
                 conn.execute(insert(Page), batch)
+            if original is not None and blobs.shared(conn.dialect.name):
+                blobs.put_file(conn, document.sha256, original)
     except (_AlreadyStored, IntegrityError):
         stored = get_document(db, document.id)
         if stored is None:

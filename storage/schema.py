@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from storage.approvals import TABLES as APPROVAL_TABLES
+from storage.blobs import TABLES as BLOB_TABLES
 from storage.cobol_sessions import TABLES as COBOL_TABLES
 from storage.documents import TABLES as DOCUMENT_TABLES
 from storage.ledger import TABLES as LEDGER_TABLES
@@ -16,5 +17,5 @@ from storage.models import TABLES as CORE_TABLES
 from storage.skills import TABLES as SKILL_TABLES
 
 TABLES: tuple[type[SQLModel], ...] = (*CORE_TABLES, *DOCUMENT_TABLES, *LEDGER_TABLES, *SKILL_TABLES, *APPROVAL_TABLES,
-                                     *COBOL_TABLES)
+                                     *COBOL_TABLES, *BLOB_TABLES)
 """All mapped tables, in dependency order."""

@@ -73,7 +73,7 @@ def evidence_html(db: Database, row_id: int) -> tuple[int, str]:
         f"{facts}<p><b>{html.escape(doc.filename)}</b>, page {row.page} of {doc.page_count}</p>"
         f"<blockquote>{quote}</blockquote>"
     )
-    image = _page_image(doc, row.page, row.quote or "", row.value)
+    image = _page_image(db, doc, row.page, row.quote or "", row.value)
     if image is not None:
         return 200, _page(title, head + image)
     text = html.escape(documents.page_text(db, doc.id, row.page) or "")
@@ -82,13 +82,13 @@ def evidence_html(db: Database, row_id: int) -> tuple[int, str]:
     return 200, _page(title, head + f"<p>(page image unavailable: the page text)</p><pre>{text}</pre>")
 
 
-def _page_image(doc: documents.Document, number: int, quote: str, value: str) -> str | None:
+def _page_image(db: Database, doc: documents.Document, number: int, quote: str, value: str) -> str | None:
     try:
         from mcp_servers.pdf_reader.extract import render_page_png
-        from mcp_servers.pdf_reader.ingest import stored_pdf
+        from mcp_servers.pdf_reader.ingest import local_pdf
 
-        path = stored_pdf(doc)
-        if not path.is_file():
+        path = local_pdf(db, doc)  # another app process may have ingested it: the bytes come from PostgreSQL
+        if path is None:
             return None
         png = render_page_png(path, number, scale=SCALE)
         boxes = highlight_boxes(str(path), number, quote, value)

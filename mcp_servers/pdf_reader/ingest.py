@@ -4,7 +4,8 @@ Idempotent by content: a file whose sha256 is already stored returns the stored 
 (mcp_servers.pdf_reader.extract) streams pages as JSON lines; this process counts their o200k_base tokens (bpe-openai,
 vocabulary inside its wheel, offline) while the worker extracts the next ones, and spools them to a temporary file
 so memory does not grow with the page count. Only when the worker has finished cleanly are the original bytes copied
-to $K2HUB_HOME/documents/<sha256>.pdf and the rows written; any failure before or during that leaves nothing.
+to $K2HUB_HOME/documents/<sha256>.pdf and the rows written (with PostgreSQL, the bytes too, in the same transaction,
+so another app process can render the pages: local_pdf); any failure before or during that leaves nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from mcp_servers.common.tokens import count_tokens
+from storage import blobs
 from storage import documents as docs
 from storage.db import Database
 from storage.documents import Document
@@ -66,8 +68,23 @@ def documents_dir() -> Path:
 
 
 def stored_pdf(document: Document) -> Path:
-    """Path of the kept original of a document."""
+    """Path of the kept original of a document in this data home (it may be missing: see local_pdf)."""
     return documents_dir() / f"{document.sha256}.pdf"
+
+
+def local_pdf(db: Database, document: Document) -> Path | None:
+    """The kept original on this machine, written from the shared database first when only another app process
+    ingested it; None when neither has it. A file kept here before originals were stored in PostgreSQL is
+    stored there on the way, so the other processes find it too."""
+    kept = stored_pdf(document)
+    shared = blobs.shared(db.dialect)
+    if kept.is_file():
+        if shared and not blobs.has_file(db, document.sha256):
+            blobs.save_file(db, document.sha256, kept)
+        return kept
+    if shared and blobs.fetch_file(db, document.sha256, kept):
+        return kept
+    return None
 
 
 def file_sha256(path: Path) -> str:
@@ -125,7 +142,7 @@ def ingest_pdf(
             os.replace(tmp, kept)
         try:
             spool.seek(0)
-            stored = docs.save_document(db, document, _spooled(spool))
+            stored = docs.save_document(db, document, _spooled(spool), original=kept)
         except BaseException:
             if created_file and docs.get_document(db, document.id) is None:
                 kept.unlink(missing_ok=True)

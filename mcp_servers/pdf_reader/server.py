@@ -24,7 +24,7 @@ from pydantic import Field
 from mcp_servers.common import cli
 from mcp_servers.common.paths import DEFAULT_CONVERSATION, Workspace, conversation_id, workspace_root
 from mcp_servers.pdf_reader.extract import ExtractError, render_page_png
-from mcp_servers.pdf_reader.ingest import IngestError, ingest_pdf, stored_pdf
+from mcp_servers.pdf_reader.ingest import IngestError, ingest_pdf, local_pdf
 from mcp_servers.pdf_reader.search import search_pages
 from mcp_servers.common.tokens import count_tokens
 from storage import documents as store
@@ -230,9 +230,10 @@ def create_server(database_url: str | None = None, root: str | os.PathLike[str] 
         d = document(doc)
         if page > d.page_count:
             raise ToolError(f"page {page} does not exist: {d.title} has {d.page_count} pages (1-based)")
-        path = stored_pdf(d)
-        if not path.exists():
-            raise ToolError(f"the original file of {d.title} is not in this data home ({path}); ingest it again")
+        path = local_pdf(db(), d)
+        if path is None:
+            raise ToolError(f"the original file of {d.title} is not stored (neither in this data home nor in the "
+                            "database); ingest it again")
         try:
             return Image(data=render_page_png(path, page, scale, password), format="png")
         except ExtractError as err:

@@ -1,9 +1,11 @@
 """Numbered schema migrations recorded in the database's `schema_version` table.
 
 Each migration is a small function `mNNN_name(conn)` that runs inside its own transaction; `migrate()` applies
-the pending ones in order. Two processes starting at once are serialised: SQLite by `BEGIN IMMEDIATE` (the
-write lock), Postgres by a transaction-level advisory lock, and each re-reads the applied versions under the
-lock, so a migration is applied exactly once.
+the pending ones in order. Processes starting at once are serialised and each re-reads the applied versions under
+the lock, so a migration is applied exactly once. SQLite: `BEGIN IMMEDIATE` (the write lock). PostgreSQL: one
+session-level advisory lock on one connection (pg_lock: taken by polling, never waited on inside a transaction),
+under which the app's migrations and then LangGraph's checkpointer setup run in that fixed order; a process that
+finds another one migrating logs so and continues when it is done.
 
 Migrations describe the schema as it was when written (frozen Core tables, not the live models): a later
 migration that adds a column must still apply cleanly on a fresh database. tests/storage checks that the
@@ -34,8 +36,9 @@ from sqlalchemy import (
     text,
 )
 
-# Arbitrary 64-bit key for pg_advisory_xact_lock, so app processes sharing Postgres migrate one at a time.
-PG_LOCK_KEY = 0x6B32_6875_625F_6D67  # "k2hub_mg"
+from storage.migrations.pg_lock import PG_LOCK_KEY, migration_lock
+
+__all__ = ["MIGRATIONS", "PG_LOCK_KEY", "Migration", "SchemaTooNew", "current_version", "migrate", "migration"]
 
 
 @dataclass(frozen=True)
@@ -77,13 +80,8 @@ _schema_version = Table(
 
 
 def _transaction(engine: Engine) -> Connection:
-    """A connection whose transaction holds the migration lock once begun."""
+    """A SQLite connection whose transaction holds the write lock (the migration lock) once begun."""
     return engine.execution_options(sqlite_begin="IMMEDIATE").connect()
-
-
-def _lock(conn: Connection) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
 
 
 def _applied(conn: Connection) -> set[int]:
@@ -108,32 +106,64 @@ def current_version(engine: Engine) -> int:
         return max(_applied(conn), default=0)
 
 
-def migrate(engine: Engine, migrations: Sequence[Migration] | None = None) -> list[int]:
-    """Apply pending migrations, each in its own locked transaction; return the versions applied here."""
-    migrations = MIGRATIONS if migrations is None else migrations
+def migrate(engine: Engine, migrations: Sequence[Migration] | None = None, wait_s: float = 600.0) -> list[int]:
+    """Apply pending migrations, each in its own locked transaction; return the versions applied here.
+
+    On PostgreSQL LangGraph's checkpoint tables are brought up to date too, and a process waits at most wait_s
+    for another one's migration (MigrationLockTimeout after that).
+    """
+    migrations = sorted(MIGRATIONS if migrations is None else migrations, key=lambda m: m.version)
     _check_engine(engine)
     known = max((m.version for m in migrations), default=0)
     have = current_version(engine)
     if have > known:
         raise SchemaTooNew(f"database schema is version {have}, this K2 Agent Hub knows up to {known}: upgrade it")
+    if engine.dialect.name == "postgresql":
+        return _migrate_postgres(engine, migrations, have == known, wait_s)
     if have == known:
         return []  # the common start-up path: no write lock taken
     with _transaction(engine) as conn, conn.begin():
-        _lock(conn)
         _schema_version.create(conn, checkfirst=True)
     done: list[int] = []
-    for step in sorted(migrations, key=lambda m: m.version):
+    for step in migrations:
         with _transaction(engine) as conn, conn.begin():
-            _lock(conn)
             if step.version in _applied(conn):
                 continue  # another process got there first
-            step.apply(conn)
-            conn.execute(
-                _schema_version.insert().values(
-                    version=step.version, name=step.name, applied_at=datetime.now(UTC).replace(tzinfo=None)
-                )
-            )
+            _apply(conn, step)
         done.append(step.version)
+    return done
+
+
+def _apply(conn: Connection, step: Migration) -> None:
+    step.apply(conn)
+    applied_at = datetime.now(UTC).replace(tzinfo=None)
+    conn.execute(_schema_version.insert().values(version=step.version, name=step.name, applied_at=applied_at))
+
+
+def _migrate_postgres(engine: Engine, migrations: Sequence[Migration], schema_current: bool, wait_s: float) -> list[int]:
+    """Migrations, then LangGraph's checkpointer setup, on one connection under one lock (see pg_lock)."""
+    from storage.checkpoint_schema import checkpoint_tables_current, setup_checkpoint_tables
+
+    done: list[int] = []
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        if schema_current and checkpoint_tables_current(conn):
+            return []  # the common start-up path: no lock taken
+        # A migration may build an index on a big table: no statement limit here (lock waits keep theirs).
+        conn.execute(text("SET statement_timeout = 0"))
+        with migration_lock(conn, wait_s):
+            conn.commit()  # ends SQLAlchemy's autobegun (in AUTOCOMMIT: empty) transaction, so the level can change
+            conn.execution_options(isolation_level="READ COMMITTED")
+            with conn.begin():
+                _schema_version.create(conn, checkfirst=True)
+            for step in migrations:
+                with conn.begin():
+                    if step.version in _applied(conn):
+                        continue  # another process got there first
+                    _apply(conn, step)
+                done.append(step.version)
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            setup_checkpoint_tables(conn)
     return done
 
 

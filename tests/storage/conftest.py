@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import glob
 import os
-import pwd
-import shutil
-import subprocess
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
 from storage.db import Database
-from tests.helpers import free_port
+from tests.pg_cluster import ClusterUnavailable, new_database, throwaway_cluster
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -57,51 +53,24 @@ def run_in_threads(work: Callable[[T], R], args: Iterable[T]) -> list[R | BaseEx
     return results
 
 
-def _pg_bindir() -> Path | None:
-    found = [shutil.which("pg_ctl"), *sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)]
-    for pg_ctl in filter(None, found):
-        bindir = Path(pg_ctl).resolve().parent  # /usr/local/bin/pg_ctl is a symlink into the versioned dir
-        if (bindir / "initdb").exists() and (bindir / "postgres").exists():
-            return bindir
-    return None
-
-
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """Admin URL of a PostgreSQL server: $K2HUB_TEST_POSTGRES_URL, or a throwaway cluster on a free port."""
     if os.environ.get("K2HUB_TEST_POSTGRES_URL"):
         yield os.environ["K2HUB_TEST_POSTGRES_URL"]
         return
-    bindir = _pg_bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL binaries not found (apt install postgresql) and K2HUB_TEST_POSTGRES_URL unset")
-    prefix: list[str] = []
-    owner = None
-    if os.geteuid() == 0:
-        # postgres refuses to run as root: run the cluster as the unprivileged 'postgres' user.
+    with ExitStack() as stack:
         try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no unprivileged 'postgres' user to run PostgreSQL")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    home = Path(tempfile.mkdtemp(prefix="k2hub-pg-"))
-    if owner is not None:
-        os.chown(home, owner.pw_uid, owner.pw_gid)
-    data, port = home / "data", free_port()
-    run = dict(check=True, capture_output=True, timeout=60, cwd=home)  # cwd: readable by postgres
-    try:
-        subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                        "-E", "UTF8", "--no-sync"], **run)  # fmt: skip
-        options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(home / "log"), "-w",
-                        "-t", "30", "-o", options, "start"], **run)  # fmt: skip
-    except subprocess.CalledProcessError as exc:
-        log = (home / "log").read_text() if (home / "log").exists() else ""
-        shutil.rmtree(home, ignore_errors=True)
-        pytest.fail(f"could not start PostgreSQL: {exc.stderr.decode()}\n{log}")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       capture_output=True, timeout=60, cwd=home)  # fmt: skip
-        shutil.rmtree(home, ignore_errors=True)
+            url = stack.enter_context(throwaway_cluster())
+        except ClusterUnavailable as exc:
+            pytest.skip(str(exc))
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        yield url
+
+
+@pytest.fixture
+def pg_database(pg_url: str) -> Iterator[str]:
+    """URL of a new, empty database on the test server, dropped afterwards."""
+    with new_database(pg_url) as url:
+        yield url

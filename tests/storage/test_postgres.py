@@ -5,17 +5,15 @@ The repo tests are imported from test_repo and run here with `db` overridden by 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from storage.db import Database
 from storage.migrations import MIGRATIONS
 from storage.schema import TABLES
+from tests.pg_cluster import new_database
 from tests.storage import test_migrations
 from tests.storage.test_checkpoint import checkpoint_round_trip
 from tests.storage.test_db import two_threads_append
@@ -23,33 +21,10 @@ from tests.storage.test_repo import *  # noqa: F403 - rerun every repo test agai
 from tests.storage.test_documents import *  # noqa: F403 - and the document tests
 
 
-def _admin(pg_url: str):  # type: ignore[no-untyped-def]
-    import psycopg
-
-    return psycopg.connect(make_url(pg_url).set(drivername="postgresql").render_as_string(False), autocommit=True)
-
-
-@contextmanager
-def _new_database(pg_url: str) -> Iterator[str]:
-    name = f"k2hub_{uuid.uuid4().hex[:12]}"
-    with _admin(pg_url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield make_url(pg_url).set(database=name).render_as_string(False)
-    with _admin(pg_url) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def pg_database(pg_url: str) -> Iterator[str]:
-    """URL of a new, empty database on the test server, dropped afterwards."""
-    with _new_database(pg_url) as url:
-        yield url
-
-
 @pytest.fixture(scope="module")
 def pg_shared(pg_url: str) -> Iterator[Database]:
     """One migrated database for the module's repo tests."""
-    with _new_database(pg_url) as url:
+    with new_database(pg_url) as url:
         database = Database(url)
         yield database
         database.close()
