@@ -142,28 +142,39 @@ def _apply(conn: Connection, step: Migration) -> None:
 
 def _migrate_postgres(engine: Engine, migrations: Sequence[Migration], schema_current: bool, wait_s: float) -> list[int]:
     """Migrations, then LangGraph's checkpointer setup, on one connection under one lock (see pg_lock)."""
-    from storage.checkpoint_schema import checkpoint_tables_current, setup_checkpoint_tables
+    from storage.checkpoint_schema import checkpoint_tables_current
 
-    done: list[int] = []
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT")
         if schema_current and checkpoint_tables_current(conn):
             return []  # the common start-up path: no lock taken
-        # A migration may build an index on a big table: no statement limit here (lock waits keep theirs).
+        # A migration may build an index on a big table: no statement limit here (lock waits keep theirs), and
+        # the connection goes back to the pool with the session's own limit.
         conn.execute(text("SET statement_timeout = 0"))
-        with migration_lock(conn, wait_s):
-            conn.commit()  # ends SQLAlchemy's autobegun (in AUTOCOMMIT: empty) transaction, so the level can change
-            conn.execution_options(isolation_level="READ COMMITTED")
+        try:
+            done = _locked_postgres_steps(conn, migrations, wait_s)
+        finally:
+            conn.execute(text("RESET statement_timeout"))
+    return done
+
+
+def _locked_postgres_steps(conn: Connection, migrations: Sequence[Migration], wait_s: float) -> list[int]:
+    from storage.checkpoint_schema import setup_checkpoint_tables
+
+    done: list[int] = []
+    with migration_lock(conn, wait_s):
+        conn.commit()  # ends SQLAlchemy's autobegun (in AUTOCOMMIT: empty) transaction, so the level can change
+        conn.execution_options(isolation_level="READ COMMITTED")
+        with conn.begin():
+            _schema_version.create(conn, checkfirst=True)
+        for step in migrations:
             with conn.begin():
-                _schema_version.create(conn, checkfirst=True)
-            for step in migrations:
-                with conn.begin():
-                    if step.version in _applied(conn):
-                        continue  # another process got there first
-                    _apply(conn, step)
-                done.append(step.version)
-            conn.execution_options(isolation_level="AUTOCOMMIT")
-            setup_checkpoint_tables(conn)
+                if step.version in _applied(conn):
+                    continue  # another process got there first
+                _apply(conn, step)
+            done.append(step.version)
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        setup_checkpoint_tables(conn)
     return done
 
 

@@ -29,32 +29,38 @@ def child_env(home: Path, database_url: str, workspaces: Path, servers: str, **e
     return env
 
 
+def start_cli(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """Start `python -m app.cli ARGS` (not waiting for it)."""
+    return subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+
+
 def start_ask(env: dict[str, str], base_url: str, prompt: str, conversation: str | None = None) -> subprocess.Popen[str]:
     """Start `ask --json` (not waiting for it)."""
-    args = [sys.executable, "-m", "app.cli", "ask", prompt, *MODEL, "--base-url", base_url, "--json"]
-    if conversation:
-        args += ["--conversation", conversation]
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)  # fmt: skip
+    args = ["ask", prompt, *MODEL, "--base-url", base_url, "--json"]
+    return start_cli(env, *args, *(["--conversation", conversation] if conversation else []))
 
 
-def finish(proc: subprocess.Popen[str], timeout: float) -> tuple[int | None, list[dict[str, Any]], str]:
-    """Wait for an `ask --json` child: (exit code or None when it hung and was killed, its events, its stderr)."""
-    try:
-        out, err = proc.communicate(timeout=timeout)
-        code: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        code = None
-    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    return code, events, err
+def finish_all_text(procs: list[subprocess.Popen[str]], timeout: float) -> list[tuple[int | None, str, str]]:
+    """(exit code, stdout, stderr) of each child within one shared deadline; one still running then is killed
+    and gets None as its exit code."""
+    deadline = time.monotonic() + timeout
+    outcomes: list[tuple[int | None, str, str]] = []
+    for proc in procs:
+        try:
+            out, err = proc.communicate(timeout=max(0.1, deadline - time.monotonic()))
+            outcomes.append((proc.returncode, out, err))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            outcomes.append((None, out, err))
+    return outcomes
 
 
 def finish_all(procs: list[subprocess.Popen[str]], timeout: float) -> list[tuple[int | None, list[dict[str, Any]], str]]:
-    """finish() each child within one shared deadline; a child still running then is killed (None exit code)."""
-    deadline = time.monotonic() + timeout
-    return [finish(p, max(0.1, deadline - time.monotonic())) for p in procs]
+    """finish_all_text() for `ask --json` children: their stdout as the list of events."""
+    return [(code, [json.loads(line) for line in out.splitlines() if line.startswith("{")], err)
+            for code, out, err in finish_all_text(procs, timeout)]  # fmt: skip
 
 
 def tool_results(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
