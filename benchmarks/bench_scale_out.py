@@ -120,9 +120,13 @@ def turn(client: Client, conversation: int, number: int) -> tuple[float, bool, s
     return elapsed, ok, "" if ok else f"status {status[:200]!r}, answer {text[:200]!r}"
 
 
-def conversation(url: str, index: int, turns: int) -> list[tuple[float, bool, str]]:
-    """One conversation (one Gradio session, so its turns stay in one conversation): turns one after another."""
-    client = Client(url, verbose=False)
+def session(url: str) -> Client:
+    """A Gradio session on one process (a browser tab): its turns stay in one conversation."""
+    return Client(url, verbose=False, httpx_kwargs={"timeout": 120})
+
+
+def conversation(client: Client, index: int, turns: int) -> list[tuple[float, bool, str]]:
+    """One conversation's turns, one after another."""
     return [turn(client, index, t) for t in range(turns)]
 
 
@@ -196,12 +200,13 @@ def run_phase(admin_url: str, k2_url: str, n: int, conversations: int, turns: in
         try:
             # The first turn of every process at once: each opens its agent on the empty database now.
             with ThreadPoolExecutor(n) as pool:
-                first = list(pool.map(lambda i: conversation(apps[i][1], 10_000 + i, 1)[0], range(n)))
+                first = list(pool.map(lambda i: turn(session(apps[i][1]), 10_000 + i, 0), range(n)))
             startup_s = time.monotonic() - started
-            clients_at = [apps[i % n][1] for i in range(conversations)]
+            # Sessions are opened before the clock starts: fetching Gradio's API description is not a turn.
+            clients = [session(apps[i % n][1]) for i in range(conversations)]
             load_started = time.monotonic()
             with ThreadPoolExecutor(conversations) as pool:
-                results = list(pool.map(lambda i: conversation(clients_at[i], i, turns), range(conversations)))
+                results = list(pool.map(lambda i: conversation(clients[i], i, turns), range(conversations)))
             wall = time.monotonic() - load_started
             time.sleep(1.0)  # every turn has ended: whatever is still inside a transaction a second later was left
             left = idle_in_transaction(admin_url, db_name)
@@ -274,7 +279,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# {args.processes} processes vs 1, {args.conversations} conversations x {args.turns} turns, "
               f"{args.latency:g} s per model call", flush=True)
         scaled = run_phase(admin, k2.url, args.processes, args.conversations, args.turns, args.servers)
+        print(f"# {args.processes} processes: {scaled.completed} turns in {scaled.wall_s:.1f} s, "
+              f"{len(scaled.failures)} failed", flush=True)
         single = run_phase(admin, k2.url, 1, args.conversations, args.turns, args.servers)
+        print(f"# 1 process: {single.completed} turns in {single.wall_s:.1f} s, {len(single.failures)} failed",
+              flush=True)
     report(scaled, single, args.conversations * args.turns)
     return 0 if not scaled.failures and scaled.deadlocks == 0 and scaled.startup_ok == args.processes else 1
 

@@ -177,8 +177,12 @@ def save_document(
 
 
 def delete_document(db: Database, document_id: str) -> bool:
-    """Remove a document, its pages and attachments; False when it did not exist."""
+    """Remove a document, its pages, attachments and stored original bytes; False when it did not exist."""
     with db.write_connection() as conn:
+        sha = conn.scalar(select(Document.sha256).where(Document.id == document_id))
+        if sha is None:
+            return False
+        conn.execute(delete(blobs.BlobChunk).where(blobs.BlobChunk.sha256 == sha))  # type: ignore[arg-type]
         return bool(conn.execute(delete(Document).where(Document.id == document_id)).rowcount)  # type: ignore[arg-type]
 
 
