@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import psutil  # noqa: E402
 from gradio_client import Client  # noqa: E402
 
 from tests.fakes.k2_server import FakeK2Server  # noqa: E402
@@ -46,6 +47,7 @@ from tests.helpers import free_port  # noqa: E402
 from tests.pg_cluster import admin_connection, new_database, throwaway_cluster  # noqa: E402
 
 MODEL = "kimi-k2-0905-preview"
+LOAD_AT_START = os.getloadavg()[0]
 START_TIMEOUT_S = 300
 TURN_TIMEOUT_S = 600
 
@@ -89,6 +91,20 @@ def start_apps(n: int, db_url: str, workspaces: Path, k2_url: str, base: Path, s
         threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep draining its output
         apps.append((proc, url))
     return apps
+
+
+def cpu_seconds(apps: list[tuple[Any, str]]) -> float:
+    """CPU time (user + system) used so far by the app processes and their children (MCP servers)."""
+    total = 0.0
+    for proc, _ in apps:
+        try:
+            root = psutil.Process(proc.pid)
+            for p in [root, *root.children(recursive=True)]:
+                times = p.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
 
 
 def stop_apps(apps: list[tuple[Any, str]]) -> None:
@@ -178,6 +194,7 @@ class Phase:
     sample: Sample
     deadlocks: int
     idle_in_transaction_left: int
+    cpu_s: float  # CPU seconds the app processes (and their MCP servers) used during the load
 
     @property
     def completed(self) -> int:
@@ -204,10 +221,11 @@ def run_phase(admin_url: str, k2_url: str, n: int, conversations: int, turns: in
             startup_s = time.monotonic() - started
             # Sessions are opened before the clock starts: fetching Gradio's API description is not a turn.
             clients = [session(apps[i % n][1]) for i in range(conversations)]
-            load_started = time.monotonic()
+            cpu_before, load_started = cpu_seconds(apps), time.monotonic()
             with ThreadPoolExecutor(conversations) as pool:
                 results = list(pool.map(lambda i: conversation(clients[i], i, turns), range(conversations)))
             wall = time.monotonic() - load_started
+            cpu = cpu_seconds(apps) - cpu_before
             time.sleep(1.0)  # every turn has ended: whatever is still inside a transaction a second later was left
             left = idle_in_transaction(admin_url, db_name)
         finally:
@@ -218,7 +236,7 @@ def run_phase(admin_url: str, k2_url: str, n: int, conversations: int, turns: in
         return Phase(
             processes=n, startup_s=startup_s, startup_ok=sum(1 for _, ok, _ in first if ok),
             latencies=[s for s, ok, _ in flat if ok], failures=[why for _, ok, why in flat if not ok],
-            wall_s=wall, sample=sample, deadlocks=deadlocks(admin_url, db_name), idle_in_transaction_left=left,
+            wall_s=wall, sample=sample, deadlocks=deadlocks(admin_url, db_name), idle_in_transaction_left=left, cpu_s=cpu,
         )  # fmt: skip
 
 
@@ -255,7 +273,11 @@ def report(scaled: Phase, single: Phase, turns_per_phase: int) -> None:
         "idle_in_transaction_over_1s_seen": len(scaled.sample.idle_in_transaction_over_1s | single.sample.idle_in_transaction_over_1s),
         "one_process_failed_turns": len(single.failures),
         "one_process_deadlocks": single.deadlocks,
+        "app_cpu_s_per_turn": f"{scaled.cpu_s / max(1, scaled.completed):.3f} (one process: "
+                              f"{single.cpu_s / max(1, single.completed):.3f})",
+        "app_cores_busy_during_load": f"{scaled.cpu_s / scaled.wall_s:.2f} (one process: {single.cpu_s / single.wall_s:.2f})",
         "cpu_cores": os.cpu_count(),
+        "load_average_1m_at_start": f"{LOAD_AT_START:.1f} (other work on this machine competes for the same cores)",
     }
     for name, value in lines.items():
         print(f"{name}: {value}", flush=True)
