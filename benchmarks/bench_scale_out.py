@@ -8,8 +8,9 @@ server and the model. N `python -m app.server` processes are started at the same
 with its own data home, sharing DATABASE_URL and K2HUB_WORKSPACE_ROOT. They are driven through the HTTP API Gradio
 exposes (gradio_client, the chat's /send endpoint), as a browser does: first one turn per process together (the
 concurrent first start), then M conversations at once, assigned round-robin and kept on their process (sticky
-sessions, as behind the reverse proxy of the README), each sending --turns turns one after another. The same load
-is then served by one process on a fresh database: the baseline measured in the same run.
+sessions, as behind the reverse proxy of the README), each sending --turns turns one after another, from 4 client
+processes (the fake K2 runs in a process of its own too, so the clients' work cannot slow the model down). The same
+load is then served by one process on a fresh database: the baseline measured in the same run.
 
 Prints `name: value` lines: completed and failed turns, deadlocks (pg_stat_database), lock waits (pg_stat_activity
 sampled every 50 ms: waits shorter than that can be missed), turn latency p50/p95 for N processes and for one and
@@ -21,6 +22,7 @@ migration's transaction on a busy machine can be one). Every number is measured 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import re
 import statistics
@@ -49,6 +51,7 @@ from tests.pg_cluster import admin_connection, new_database, throwaway_cluster  
 MODEL = "kimi-k2-0905-preview"
 LOAD_AT_START = os.getloadavg()[0]
 START_TIMEOUT_S = 300
+DRIVERS = 4  # client processes sending the turns, the same number in both phases
 TURN_TIMEOUT_S = 600
 
 
@@ -146,6 +149,26 @@ def conversation(client: Client, index: int, turns: int) -> list[tuple[float, bo
     return [turn(client, index, t) for t in range(turns)]
 
 
+def drive(share: list[tuple[str, int]], turns: int, ready: Any, results: Any) -> None:
+    """A client process (a crowd of browsers): open its conversations' sessions, wait for the start, send the turns.
+
+    Puts (turn outcomes, this process's CPU seconds during the load) on results.
+    """
+    clients = [(session(url), index) for url, index in share]
+    ready.wait()
+    cpu = time.process_time()
+    with ThreadPoolExecutor(len(clients)) as pool:
+        done = list(pool.map(lambda c: conversation(c[0], c[1], turns), clients))
+    results.put(([t for conv in done for t in conv], time.process_time() - cpu))
+
+
+def serve_k2(latency: float, urls: Any, stop: Any) -> None:
+    """The fake K2 in a process of its own, so that the clients' work does not delay its answers."""
+    with FakeK2Server(responder=script_responder(latency)) as k2:
+        urls.put(k2.url)
+        stop.wait()
+
+
 def sample_postgres(admin_url: str, db_name: str, stop: threading.Event, out: Sample) -> None:
     """Every 50 ms: connections to the database, lock waiters and long idle-in-transaction sessions."""
     with admin_connection(admin_url) as conn:
@@ -195,6 +218,7 @@ class Phase:
     deadlocks: int
     idle_in_transaction_left: int
     cpu_s: float  # CPU seconds the app processes (and their MCP servers) used during the load
+    driver_cpu_s: float  # CPU seconds the client processes used during the load
 
     @property
     def completed(self) -> int:
@@ -219,24 +243,35 @@ def run_phase(admin_url: str, k2_url: str, n: int, conversations: int, turns: in
             with ThreadPoolExecutor(n) as pool:
                 first = list(pool.map(lambda i: turn(session(apps[i][1]), 10_000 + i, 0), range(n)))
             startup_s = time.monotonic() - started
-            # Sessions are opened before the clock starts: fetching Gradio's API description is not a turn.
-            clients = [session(apps[i % n][1]) for i in range(conversations)]
+            # DRIVERS client processes share the conversations; they open their sessions before the clock starts
+            # (fetching Gradio's API description is not a turn), then all begin at once.
+            ctx = multiprocessing.get_context("spawn")
+            ready, out = ctx.Barrier(DRIVERS + 1), ctx.Queue()
+            shares = [[(apps[i % n][1], i) for i in range(d, conversations, DRIVERS)] for d in range(DRIVERS)]
+            drivers = [ctx.Process(target=drive, args=(share, turns, ready, out)) for share in shares]
+            for driver in drivers:
+                driver.start()
+            ready.wait(timeout=START_TIMEOUT_S)
             cpu_before, load_started = cpu_seconds(apps), time.monotonic()
-            with ThreadPoolExecutor(conversations) as pool:
-                results = list(pool.map(lambda i: conversation(clients[i], i, turns), range(conversations)))
+            reports = [out.get(timeout=TURN_TIMEOUT_S * turns) for _ in drivers]
             wall = time.monotonic() - load_started
             cpu = cpu_seconds(apps) - cpu_before
+            for driver in drivers:
+                driver.join(30)
+            results = [r for r, _ in reports]
+            driver_cpu = sum(c for _, c in reports)
             time.sleep(1.0)  # every turn has ended: whatever is still inside a transaction a second later was left
             left = idle_in_transaction(admin_url, db_name)
         finally:
             stop_apps(apps)
             stop.set()
             sampler.join(5)
-        flat = [r for conv in results for r in conv]
+        flat = [r for share in results for r in share]
         return Phase(
             processes=n, startup_s=startup_s, startup_ok=sum(1 for _, ok, _ in first if ok),
             latencies=[s for s, ok, _ in flat if ok], failures=[why for _, ok, why in flat if not ok],
             wall_s=wall, sample=sample, deadlocks=deadlocks(admin_url, db_name), idle_in_transaction_left=left, cpu_s=cpu,
+            driver_cpu_s=driver_cpu,
         )  # fmt: skip
 
 
@@ -276,6 +311,8 @@ def report(scaled: Phase, single: Phase, turns_per_phase: int) -> None:
         "app_cpu_s_per_turn": f"{scaled.cpu_s / max(1, scaled.completed):.3f} (one process: "
                               f"{single.cpu_s / max(1, single.completed):.3f})",
         "app_cores_busy_during_load": f"{scaled.cpu_s / scaled.wall_s:.2f} (one process: {single.cpu_s / single.wall_s:.2f})",
+        "client_cores_busy_during_load": f"{scaled.driver_cpu_s / scaled.wall_s:.2f} (one process: "
+                                         f"{single.driver_cpu_s / single.wall_s:.2f}; {DRIVERS} client processes)",
         "cpu_cores": os.cpu_count(),
         "load_average_1m_at_start": f"{LOAD_AT_START:.1f} (other work on this machine competes for the same cores)",
     }
@@ -296,18 +333,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--servers", default="workspace", help="K2HUB_BUILTIN_SERVERS of each process")
     args = ap.parse_args(argv)
     # Each process holds at most K2HUB_DB_POOL_SIZE (5) app connections + as many for checkpoints.
-    with throwaway_cluster(max_connections=max(100, 12 * (args.processes + 2))) as admin, \
-            FakeK2Server(responder=script_responder(args.latency)) as k2:  # fmt: skip
-        print(f"# {args.processes} processes vs 1, {args.conversations} conversations x {args.turns} turns, "
-              f"{args.latency:g} s per model call", flush=True)
-        scaled = run_phase(admin, k2.url, args.processes, args.conversations, args.turns, args.servers)
-        print(f"# {args.processes} processes: {scaled.completed} turns in {scaled.wall_s:.1f} s, "
-              f"{len(scaled.failures)} failed", flush=True)
-        single = run_phase(admin, k2.url, 1, args.conversations, args.turns, args.servers)
-        print(f"# 1 process: {single.completed} turns in {single.wall_s:.1f} s, {len(single.failures)} failed",
-              flush=True)
+    ctx = multiprocessing.get_context("spawn")
+    urls, stop_k2 = ctx.Queue(), ctx.Event()
+    k2 = ctx.Process(target=serve_k2, args=(args.latency, urls, stop_k2))
+    k2.start()
+    k2_url = urls.get(timeout=60)
+    try:
+        with throwaway_cluster(max_connections=max(100, 12 * (args.processes + 2))) as admin:
+            scaled, single = run_both(admin, k2_url, args)
+    finally:
+        stop_k2.set()
+        k2.join(10)
     report(scaled, single, args.conversations * args.turns)
     return 0 if not scaled.failures and scaled.deadlocks == 0 and scaled.startup_ok == args.processes else 1
+
+
+def run_both(admin: str, k2_url: str, args: argparse.Namespace) -> tuple[Phase, Phase]:
+    """N processes, then one, on fresh databases of the same cluster."""
+    print(f"# {args.processes} processes vs 1, {args.conversations} conversations x {args.turns} turns, "
+          f"{args.latency:g} s per model call", flush=True)
+    scaled = run_phase(admin, k2_url, args.processes, args.conversations, args.turns, args.servers)
+    print(f"# {args.processes} processes: {scaled.completed} turns in {scaled.wall_s:.1f} s, "
+          f"{len(scaled.failures)} failed", flush=True)
+    single = run_phase(admin, k2_url, 1, args.conversations, args.turns, args.servers)
+    print(f"# 1 process: {single.completed} turns in {single.wall_s:.1f} s, {len(single.failures)} failed", flush=True)
+    return scaled, single
 
 
 if __name__ == "__main__":

@@ -165,15 +165,19 @@ def _locked_postgres_steps(conn: Connection, migrations: Sequence[Migration], wa
     with migration_lock(conn, wait_s):
         conn.commit()  # ends SQLAlchemy's autobegun (in AUTOCOMMIT: empty) transaction, so the level can change
         conn.execution_options(isolation_level="READ COMMITTED")
-        with conn.begin():
-            _schema_version.create(conn, checkfirst=True)
-        for step in migrations:
+        try:
             with conn.begin():
-                if step.version in _applied(conn):
-                    continue  # another process got there first
-                _apply(conn, step)
-            done.append(step.version)
-        conn.execution_options(isolation_level="AUTOCOMMIT")
+                _schema_version.create(conn, checkfirst=True)
+            for step in migrations:
+                with conn.begin():
+                    if step.version in _applied(conn):
+                        continue  # another process got there first
+                    _apply(conn, step)
+                done.append(step.version)
+        finally:
+            # Back to autocommit even after a failed step, so the unlock and RESET that follow take effect at once.
+            conn.rollback()
+            conn.execution_options(isolation_level="AUTOCOMMIT")
         setup_checkpoint_tables(conn)
     return done
 

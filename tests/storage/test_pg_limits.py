@@ -104,3 +104,31 @@ def test_a_migration_lock_held_too_long_is_a_clear_error(pg_database: str, monke
             Database(pg_database)
     finally:
         other.close()
+
+
+def test_a_failed_migration_releases_the_lock_and_restores_the_session_limits(pg_database: str):
+    from sqlalchemy import Connection
+
+    from storage.migrations import MIGRATIONS, Migration, migrate
+
+    db = Database(pg_database)
+
+    def m999_broken(conn: Connection) -> None:
+        raise RuntimeError("this migration fails")
+
+    try:
+        with pytest.raises(RuntimeError, match="this migration fails"):
+            migrate(db.engine, [*MIGRATIONS, Migration(len(MIGRATIONS) + 1, "broken", m999_broken)])
+        held = [db.engine.connect() for _ in range(db.limits.pool_size)]  # the migration's connection among them
+        try:
+            assert {c.execute(text("SHOW statement_timeout")).scalar() for c in held} == {"5min"}
+        finally:
+            for conn in held:
+                conn.close()
+        other = _session(pg_database)
+        try:
+            assert other.execute("SELECT pg_try_advisory_lock(%s)", (PG_LOCK_KEY,)).fetchone()[0] is True
+        finally:
+            other.close()
+    finally:
+        db.close()
