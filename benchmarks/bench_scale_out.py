@@ -63,6 +63,8 @@ class Sample:
     peak_active: int = 0
     idle_in_transaction_over_1s: set[tuple[int, str]] = field(default_factory=set)  # (pid, last statement)
     lock_waits: dict[tuple[int, str], float] = field(default_factory=dict)  # (pid, query_start) → longest wait seen
+    startup_lock_waits: dict[tuple[int, str], float] = field(default_factory=dict)  # the same, before the load
+    loading: bool = False  # set once the start-up turns are done
 
 
 def start_apps(n: int, db_url: str, workspaces: Path, k2_url: str, base: Path, servers: str) -> list[tuple[Any, str]]:
@@ -182,8 +184,8 @@ def sample_postgres(admin_url: str, db_name: str, stop: threading.Event, out: Sa
             out.peak_active = max(out.peak_active, sum(1 for r in rows if r[1] == "active"))
             for pid, state, wait, query_start, running, in_state, query in rows:
                 if wait == "Lock":
-                    key = (pid, query_start)
-                    out.lock_waits[key] = max(out.lock_waits.get(key, 0.0), float(running))
+                    key, waits = (pid, query_start), out.lock_waits if out.loading else out.startup_lock_waits
+                    waits[key] = max(waits.get(key, 0.0), float(running))
                 if state == "idle in transaction" and in_state is not None and float(in_state) > 1.0:
                     out.idle_in_transaction_over_1s.add((pid, " ".join(query.split())))
             stop.wait(0.05)
@@ -252,6 +254,7 @@ def run_phase(admin_url: str, k2_url: str, n: int, conversations: int, turns: in
             for driver in drivers:
                 driver.start()
             ready.wait(timeout=START_TIMEOUT_S)
+            sample.loading = True
             cpu_before, load_started = cpu_seconds(apps), time.monotonic()
             reports = [out.get(timeout=TURN_TIMEOUT_S * turns) for _ in drivers]
             wall = time.monotonic() - load_started
@@ -293,8 +296,9 @@ def report(scaled: Phase, single: Phase, turns_per_phase: int) -> None:
         "completed_turns": scaled.completed,
         "failed_turns": len(scaled.failures),
         "deadlocks": scaled.deadlocks,
-        "lock_waits_seen": len(waits),
-        "lock_wait_p95_ms": f"{percentile(waits, 95) * 1000:.0f}" if waits else "0 (none seen at 50 ms sampling)",
+        "lock_waits_seen": f"{len(waits)} during the load, {len(scaled.sample.startup_lock_waits)} during the start-up "
+                           f"(longest {max(scaled.sample.startup_lock_waits.values(), default=0) * 1000:.0f} ms)",
+        "lock_wait_p95_ms": f"{percentile(waits, 95) * 1000:.0f} (during the load)" if waits else "0 (none seen at 50 ms sampling during the load)",
         "turn_p50_s": f"{percentile(scaled.latencies, 50):.2f} (one process: {percentile(single.latencies, 50):.2f})",
         "turn_p95_s": f"{percentile(scaled.latencies, 95):.2f} (one process: {percentile(single.latencies, 95):.2f})",
         "turn_p50_ratio": f"{percentile(scaled.latencies, 50) / percentile(single.latencies, 50):.2f}",
