@@ -8,8 +8,9 @@
 - Lock and statement timeouts surface as DatabaseTimeout, whose message says what waited, for how long, and which
   setting raises the limit.
 
-Read from the environment (not $K2HUB_HOME/.env) because every process reads them: the app and each built-in
-MCP server that opens the database.
+The K2HUB_DB_* settings are fields of mcp_servers.common.settings.ServerSettings (documented and validated there,
+passed to the built-in servers by the hub); storage cannot import that layer, so PgLimits reads the same variables
+the same way (the environment, then $K2HUB_HOME/.env), and a test checks that both hold the same defaults.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import ExceptionContext
 
+from storage.env_file import EnvFileRefused, read_env_file
+from storage.paths import data_home
+
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
 IDLE_IN_TRANSACTION_TIMEOUT = "25P03"
@@ -30,8 +34,8 @@ class DatabaseTimeout(RuntimeError):
     """A statement waited for a lock, or ran, longer than the configured limit (raised instead of hanging)."""
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
+def _env_float(values: dict[str, str], name: str, default: float) -> float:
+    raw = values.get(name, "").strip()
     if not raw:
         return default
     try:
@@ -53,15 +57,20 @@ class PgLimits:
 
     @classmethod
     def from_env(cls) -> "PgLimits":
-        """The limits from K2HUB_DB_* variables, defaults for the ones not set."""
+        """The limits from K2HUB_DB_* variables (environment, then .env), defaults for the ones not set."""
         d = cls()
+        try:
+            dotenv = read_env_file(data_home())
+        except EnvFileRefused:
+            dotenv = {}  # the app refuses to start on it with the fix; limits alone need not say it twice
+        values = {**dotenv, **os.environ}
         return cls(
-            pool_size=max(1, int(_env_float("K2HUB_DB_POOL_SIZE", d.pool_size))),
-            pool_timeout_s=_env_float("K2HUB_DB_POOL_TIMEOUT_S", d.pool_timeout_s),
-            lock_timeout_s=_env_float("K2HUB_DB_LOCK_TIMEOUT_S", d.lock_timeout_s),
-            statement_timeout_s=_env_float("K2HUB_DB_STATEMENT_TIMEOUT_S", d.statement_timeout_s),
-            idle_in_transaction_s=_env_float("K2HUB_DB_IDLE_IN_TRANSACTION_S", d.idle_in_transaction_s),
-            migration_wait_s=_env_float("K2HUB_DB_MIGRATION_WAIT_S", d.migration_wait_s),
+            pool_size=max(1, int(_env_float(values, "K2HUB_DB_POOL_SIZE", d.pool_size))),
+            pool_timeout_s=_env_float(values, "K2HUB_DB_POOL_TIMEOUT_S", d.pool_timeout_s),
+            lock_timeout_s=_env_float(values, "K2HUB_DB_LOCK_TIMEOUT_S", d.lock_timeout_s),
+            statement_timeout_s=_env_float(values, "K2HUB_DB_STATEMENT_TIMEOUT_S", d.statement_timeout_s),
+            idle_in_transaction_s=_env_float(values, "K2HUB_DB_IDLE_IN_TRANSACTION_S", d.idle_in_transaction_s),
+            migration_wait_s=_env_float(values, "K2HUB_DB_MIGRATION_WAIT_S", d.migration_wait_s),
         )
 
     def server_options(self) -> str:

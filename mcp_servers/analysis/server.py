@@ -22,7 +22,7 @@ from mcp_servers.analysis import kpi, export
 from mcp_servers.analysis.summary_check import check_summary
 from mcp_servers.analysis.kpi_vocab import DERIVED, REPORTED, check_metric, describe, normalize_period, plan
 from mcp_servers.common.paths import conversation_id, workspace_root
-from mcp_servers.pdf_reader.ingest import stored_pdf
+from mcp_servers.pdf_reader.ingest import local_pdf
 from mcp_servers.pdf_reader.layout import PageLayout, page_layout
 from storage import documents, ledger, repo
 from storage.db import Database
@@ -217,8 +217,9 @@ def layout_of(database: Database) -> kpi.LayoutOf:
 
     def read(document_id: str, number: int) -> PageLayout | None:
         doc = documents.get_document(database, document_id)
-        path = stored_pdf(doc) if doc is not None else None
-        return page_layout(path, number) if path is not None and path.is_file() else None
+        # Another app process may have ingested it: with PostgreSQL the bytes come from the database.
+        path = local_pdf(database, doc) if doc is not None else None
+        return page_layout(path, number) if path is not None else None
 
     return read
 

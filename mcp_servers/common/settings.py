@@ -44,6 +44,16 @@ class ServerSettings(BaseModel):
     browser_allow_hosts: str = Field("", description="Comma-separated local/private hosts, IPs or CIDRs (with "
                                      "optional :port) the browser may reach.")
     browser_deny_hosts: str = Field("", description="Comma-separated hosts, IPs or CIDRs the browser must never reach.")
+    # PostgreSQL limits of every process that opens the database (storage.postgres.PgLimits reads them the same
+    # way: environment, then .env; the defaults are written there and checked equal by tests/storage).
+    db_pool_size: int = Field(5, gt=0, description="PostgreSQL: connections each pool of a process holds at most.")
+    db_pool_timeout_s: float = Field(30.0, gt=0, description="PostgreSQL: wait for a free pooled connection.")
+    db_lock_timeout_s: float = Field(30.0, ge=0, description="PostgreSQL: lock_timeout of every connection.")
+    db_statement_timeout_s: float = Field(300.0, ge=0, description="PostgreSQL: statement_timeout of every "
+                                          "connection (migrations have none).")
+    db_idle_in_transaction_s: float = Field(60.0, ge=0, description="PostgreSQL: idle_in_transaction_session_timeout.")
+    db_migration_wait_s: float = Field(600.0, gt=0, description="PostgreSQL: how long a start waits for another "
+                                       "process's migration.")
 
     @property
     def workspaces(self) -> Path:

@@ -132,3 +132,24 @@ def test_a_failed_migration_releases_the_lock_and_restores_the_session_limits(pg
             other.close()
     finally:
         db.close()
+
+
+def test_the_limits_have_the_defaults_and_sources_of_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    from mcp_servers.common.settings import ServerSettings
+    from storage.postgres import PgLimits
+
+    fields = ServerSettings.model_fields
+    limits = PgLimits()
+    assert (limits.pool_size, limits.pool_timeout_s, limits.lock_timeout_s, limits.statement_timeout_s,
+            limits.idle_in_transaction_s, limits.migration_wait_s) == tuple(
+        fields[f"db_{n}"].default for n in ("pool_size", "pool_timeout_s", "lock_timeout_s", "statement_timeout_s",
+                                            "idle_in_transaction_s", "migration_wait_s"))  # fmt: skip
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".env").write_text("K2HUB_DB_LOCK_TIMEOUT_S=4\nK2HUB_DB_POOL_SIZE=2\n")
+    (home / ".env").chmod(0o600)
+    monkeypatch.setenv("K2HUB_HOME", str(home))
+    monkeypatch.setenv("K2HUB_DB_POOL_SIZE", "3")  # the environment wins over .env, as for every setting
+    read = PgLimits.from_env()
+    assert (read.lock_timeout_s, read.pool_size) == (4.0, 3)
+    assert ServerSettings.load().db_lock_timeout_s == 4.0 and ServerSettings.load().db_pool_size == 3
