@@ -85,6 +85,18 @@ class SubagentUpdate(_Event):
     error: str | None = None
 
 
+class Redaction(_Event):
+    """What one model call sent in place of personal data and secrets: placeholders and kinds, never the values."""
+
+    type: Literal["redaction"] = "redaction"
+    active: bool  # False: the request went as is (K2HUB_REDACT=off, or auto with a local model)
+    provider: str
+    reason: str  # why it was on or off, in words the UI shows
+    placeholders: list[str] = Field(default_factory=list)  # e.g. ["<EMAIL_1>", "<CARD_1>"]
+    masked: list[str] = Field(default_factory=list)  # kinds the output filter hid in the answer
+    answer: str | None = None  # the answer as shown after the output filter, when it changed it
+
+
 class Notice(_Event):
     """Something the user should know that is not part of the answer (retry, fallback, loop nudge)."""
 
@@ -115,6 +127,7 @@ Event = Annotated[
         ApprovalRequested,
         Usage,
         Notice,
+        Redaction,
         SubagentUpdate,
         RunFinished,
     ],

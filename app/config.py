@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -43,6 +43,11 @@ class Settings(BaseSettings, ServerSettings):
     subagent_max_cost_usd: float = Field(1.0, description="Budget of each sub-agent: dollars.")
     builtin_servers: str = Field("", description="Comma-separated built-in MCP servers to start (workspace, sandbox, "
                                  "pdf_reader, browser, skills_hub, analysis, cobol); empty: all of them.")
+    redact: Literal["on", "off", "auto"] = Field(
+        "auto", description="Replace personal data and secrets by placeholders before a request leaves: on, off, or "
+        "auto (on for remote providers, off for the embedded local model and a vLLM on localhost).")
+    redact_kinds: str = Field("", description="Comma-separated kinds to replace (EMAIL, PHONE, CARD, IBAN, SSN, NIR, "
+                              "PERSON, ADDRESS, SECRET, PASSWORD, PRIVATE_KEY, IP); empty: all but IP.")
     local: bool = Field(True, description="Install the embedded local model in the background (UI) and use it when no "
                         "key is set; false is the same as --no-local.")
     # Read where they are used (agents/models), through the same environment-then-.env lookup; their defaults live
@@ -72,6 +77,14 @@ class Settings(BaseSettings, ServerSettings):
         raw = os.environ.get("K2HUB_HOME", "").strip()
         home = Path(given).expanduser() if given else Path(raw).expanduser() if raw else data_home()
         return init_settings, env_settings, DataHomeEnvFile(settings_cls, home)
+
+    @field_validator("redact_kinds")
+    @classmethod
+    def _known_kinds(cls, value: str) -> str:
+        from agents.privacy.kinds import parse_kinds
+
+        parse_kinds(value)  # raises with the list of known kinds
+        return value
 
     @property
     def mcp_json(self) -> Path:

@@ -17,6 +17,8 @@ def agent_config(settings: Settings) -> AgentConfig:
     from agents.planner.runner import AgentConfig
     from agents.workflows import planner_tools
     from agents.workflows.subagents import SubagentLimits
+    from agents.privacy.kinds import parse_kinds
+    from agents.privacy.session import PrivacyConfig
 
     subagents = SubagentLimits(settings.subagent_concurrency, settings.subagent_max_steps,
                                settings.subagent_max_tokens, settings.subagent_max_cost_usd)
@@ -35,6 +37,7 @@ def agent_config(settings: Settings) -> AgentConfig:
         workspaces=settings.workspaces,
         local=settings.local,
         planner_tools=planner_tools(subagents),
+        privacy=PrivacyConfig(settings.redact, parse_kinds(settings.redact_kinds)),
     )
 
 

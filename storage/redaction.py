@@ -75,20 +75,23 @@ def load_map(db: Database, home: Path, conversation_id: str) -> list[MapEntry]:
     return [MapEntry(r.placeholder, r.kind, box.open(r.value_sealed), r.exempt) for r in rows]
 
 
-def add_entry(db: Database, home: Path, conversation_id: str, kind: str, value: str) -> MapEntry:
+def add_entry(db: Database, home: Path, conversation_id: str, kind: str, value: str, lookup: str | None = None) -> MapEntry:
     """The entry for a value, created with the kind's next free number unless the value already has one.
+
+    `lookup` is what identifies the value (the caller may drop separators so that two spellings of one card are
+    one entry); the first spelling is the one stored.
 
     Safe with several writers (threads, app processes): a lost race on the number or the value is retried
     against what the other writer stored.
     """
     box = secret_box(home)
-    digest = box.digest(conversation_id, value)
+    digest = box.digest(conversation_id, f"{kind}\0{lookup if lookup is not None else value}")
     for _ in range(20):
         with db.session(write=False) as s:
             found = s.exec(select(RedactionEntry).where(RedactionEntry.conversation_id == conversation_id,
                                                         RedactionEntry.value_digest == digest)).first()
             if found is not None:
-                return MapEntry(found.placeholder, found.kind, value, found.exempt)
+                return MapEntry(found.placeholder, found.kind, box.open(found.value_sealed), found.exempt)
             taken = len(s.exec(select(RedactionEntry.id).where(RedactionEntry.conversation_id == conversation_id,
                                                                RedactionEntry.kind == kind)).all())
         placeholder = f"<{kind}_{taken + 1}>"

@@ -30,6 +30,7 @@ from agents.models.model_spec import (  # noqa: F401
 )
 from agents.models.secrets import setting_value
 from agents.models.toolcall_text import JSON_MARKERS, MARKERS, MarkerFilter, parse_text_tool_calls
+from agents.privacy.session import PrivacySession
 
 # litellm fetches its cost map from the network at import unless told not to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -145,14 +146,20 @@ async def complete(
     emit: Callable[[Event], None],
     retry: RetryPolicy = RetryPolicy(),
     timeout_s: float = 600.0,
+    privacy: PrivacySession | None = None,
 ) -> Completion:
-    """One model call with K2 rules, retries (Retry-After honoured) and the fallback chain; streams deltas to emit."""
+    """One model call with K2 rules, retries (Retry-After honoured) and the fallback chain; streams deltas to emit.
+
+    With `privacy`, what leaves for each provider of the chain is redacted as its policy says, and the answer
+    comes back with the real values (agents/privacy).
+    """
     errors: list[str] = []
     for position, spec in enumerate(chain):
         if position:
             emit(Notice(level="warning", message=f"Falling back to {spec.label}: {errors[-1]}"))
         try:
-            return await _with_retries(spec, messages, tools, emit=emit, retry=retry, timeout_s=timeout_s)
+            return await _with_retries(spec, messages, tools, emit=emit, retry=retry, timeout_s=timeout_s,
+                                       privacy=privacy)
         except AuthError:
             raise
         except ProviderError as exc:
@@ -170,12 +177,13 @@ async def _with_retries(
     emit: Callable[[Event], None],
     retry: RetryPolicy,
     timeout_s: float,
+    privacy: PrivacySession | None = None,
 ) -> Completion:
     corrected = messages
     last: BaseException | None = None
     for attempt in range(1, retry.attempts + 1):
         try:
-            return await _stream_once(spec, corrected, tools, emit=emit, timeout_s=timeout_s)
+            return await _stream_once(spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy)
         except Exception as exc:  # classified below; anything unexpected is reported, not swallowed
             last = exc
             status = _status(exc)
@@ -255,8 +263,14 @@ async def _stream_once(
     *,
     emit: Callable[[Event], None],
     timeout_s: float,
+    privacy: PrivacySession | None = None,
 ) -> Completion:
     litellm = litellm_module()
+    # The privacy boundary: placeholders out, values back in (deltas, final message, tool-call arguments).
+    guard = privacy.for_call(spec.provider, spec.api_base) if privacy is not None else None
+    if guard is not None:
+        messages = await asyncio.to_thread(guard.outgoing, messages)
+        emit = guard.wrap(emit)
     api_base = spec.api_base
     if spec.provider == "local":
         from agents.models.local.adapter import prepare
@@ -292,6 +306,8 @@ async def _stream_once(
     rest = shown.rest_of(done.message.get("content") or "")
     if rest:
         emit(TextDelta(text=rest))
+    if guard is not None:
+        done.message = guard.finish(done.message, emit)
     return done
 
 

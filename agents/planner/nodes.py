@@ -56,7 +56,8 @@ async def call_model(state: RunState, runtime: Runtime[RunContext]) -> dict[str,
     messages = [{"role": "system", "content": ctx.system_prompt}, *state["messages"], *nudge]
     started = time.monotonic()
     try:
-        done = await providers.complete(ctx.chain, messages, ctx.tools or None, emit=emit, retry=ctx.retry)
+        done = await providers.complete(ctx.chain, messages, ctx.tools or None, emit=emit, retry=ctx.retry,
+                                        privacy=ctx.privacy)
     except AppError as exc:
         return {"stop_reason": "error", "error": str(exc), "messages": nudge}
     # The step row is written before the node returns: it, not the checkpoint, is what a resumed run trusts.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from agents.planner.state import RunContext
 from agents.planner.tools import PlannerTool, PlannerTools
 from agents.policy import context
 from agents.policy.budget import Limits
+from agents.privacy import detector as privacy_detector
+from agents.privacy.session import PrivacyConfig, open_session
 from storage import approvals, repo
 from storage.checkpoint import open_checkpointer
 from storage.db import Database
@@ -74,6 +77,7 @@ class AgentConfig:
     workspaces: Path | None = None  # root of the per-conversation workspaces; None: home / "workspaces"
     local: bool = True  # the embedded local model may be the automatic default (false: --no-local)
     planner_tools: list[PlannerTool] = field(default_factory=list)  # features' tools (agents/workflows)
+    privacy: PrivacyConfig | None = None  # None: no redaction layer at all (benchmarks, tests of other features)
 
     @property
     def workspace_root(self) -> Path:
@@ -117,6 +121,9 @@ class Agent:
             raise
         agent = cls(config, db, hub, checkpointer)
         agent._stack = stack
+        if config.privacy is not None and config.privacy.mode != "off":
+            # Presidio imports spaCy (seconds): load it while the user types, not during the first request.
+            threading.Thread(target=privacy_detector.warm_up, name="privacy-warm-up", daemon=True).start()
         return agent
 
     async def aclose(self) -> None:
@@ -226,6 +233,9 @@ class Agent:
         # e.g. progressive disclosure: the few skills matching the user's prompt, named in the system prompt.
         sections = await asyncio.to_thread(self.planner_tools.prompt_sections, self.db, run_id, tools,
                                            chain[0].info.context_window)
+        privacy = self.config.privacy
+        session = None if privacy is None else await asyncio.to_thread(
+            open_session, self.db, self.config.home, conversation_id, privacy)
         ctx = RunContext(
             run_id=run_id,
             conversation_id=conversation_id,
@@ -241,6 +251,7 @@ class Agent:
             result_chars=min(self.config.result_chars, chain[0].info.result_chars or self.config.result_chars),
             retry=self.config.retry,
             resumed=resumed,
+            privacy=session,
         )
         config = {"configurable": {"thread_id": run_id}}
         yield RunStarted(run_id=run_id, conversation_id=conversation_id, provider=chain[0].provider,

@@ -11,6 +11,7 @@ from agents.policy.budget import Limits
 from agents.hub.hub import Hub
 from agents.models.providers import ModelSpec, RetryPolicy
 from agents.planner.tools import PlannerTools
+from agents.privacy.session import PrivacySession
 from storage.db import Database
 
 
@@ -55,3 +56,4 @@ class RunContext:
     subgraph: Callable[[], Any] | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     resumed: bool = False  # only a resumed run can meet tool calls that already ran
+    privacy: PrivacySession | None = None  # placeholders for personal data and secrets in what leaves (issue 22)

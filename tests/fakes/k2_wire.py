@@ -51,6 +51,11 @@ class Turn:
     disconnect_after_chunks: int | None = None
     sse_error: dict | None = None
     finish_reason: str | None = None
+    content_chunks: list[str] | None = None  # stream the content in exactly these pieces (else small word groups)
+
+    def __post_init__(self) -> None:
+        if self.content_chunks is not None and not self.content:
+            self.content = "".join(self.content_chunks)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Turn":
@@ -272,7 +277,7 @@ def stream_chunks(
     yield chunk({"role": "assistant", "content": ""})
     for piece in split_text(turn.reasoning or ""):
         yield chunk({"reasoning_content": piece})
-    for piece in split_text(turn.content):
+    for piece in turn.content_chunks if turn.content_chunks is not None else split_text(turn.content):
         yield chunk({"content": piece})
     for index, call in enumerate(calls):
         head = {"index": index, "id": call["id"], "type": "function"}
