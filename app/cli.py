@@ -211,6 +211,14 @@ async def _print_events(events: Any, *, as_json: bool) -> int:
     return 0 if finished is not None and finished.reason == "done" else 1
 
 
+def privacy_line(ev: Any) -> str:
+    """What a Redaction event tells the user in one line (placeholders, never values)."""
+    if not ev.active:
+        return f"[privacy] not redacted — {ev.reason}"
+    shown = ", ".join(ev.placeholders[:8]) + (" …" if len(ev.placeholders) > 8 else "")
+    return f"[privacy] {len(ev.placeholders)} value(s) sent as placeholders ({ev.reason})" + (f": {shown}" if shown else "")
+
+
 def _print_human(ev: Any, mode: str, color: Any) -> str:
     out = sys.stdout
     if ev.type == "reasoning_delta":
@@ -238,6 +246,12 @@ def _print_human(ev: Any, mode: str, color: Any) -> str:
     elif ev.type == "notice":
         out.write(color(RED if ev.level == "error" else YELLOW, f"\n[{ev.level}] {ev.message}\n"))
         mode = "notice"
+    elif ev.type == "redaction":
+        line = privacy_line(ev)
+        if line != getattr(_print_human, "last_privacy", None):  # one line per change, not one per model call
+            _print_human.last_privacy = line  # type: ignore[attr-defined]
+            out.write(color(DIM, f"\n{line}\n"))
+            mode = "notice"
     elif ev.type == "run_finished":
         if ev.error:
             out.write(color(RED, f"\n{ev.error}"))

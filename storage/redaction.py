@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, UniqueConstraint, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 
@@ -76,33 +76,44 @@ def load_map(db: Database, home: Path, conversation_id: str) -> list[MapEntry]:
 
 
 def add_entry(db: Database, home: Path, conversation_id: str, kind: str, value: str, lookup: str | None = None) -> MapEntry:
-    """The entry for a value, created with the kind's next free number unless the value already has one.
+    """The entry for one value (see add_entries)."""
+    return add_entries(db, home, conversation_id, [(kind, value, value if lookup is None else lookup)])[0]
+
+
+def add_entries(db: Database, home: Path, conversation_id: str, items: list[tuple[str, str, str]]) -> list[MapEntry]:
+    """The entries for (kind, value, lookup) items, each created with its kind's next free number unless its value
+    already has one; one transaction for all of them.
 
     `lookup` is what identifies the value (the caller may drop separators so that two spellings of one card are
-    one entry); the first spelling is the one stored.
-
-    Safe with several writers (threads, app processes): a lost race on the number or the value is retried
-    against what the other writer stored.
+    one entry); the first spelling is the one stored. Safe with several writers: on SQLite the transaction holds
+    the write lock from its start; on Postgres a lost race on a number or a value is retried.
     """
     box = secret_box(home)
-    digest = box.digest(conversation_id, f"{kind}\0{lookup if lookup is not None else value}")
+    table = RedactionEntry.__table__  # type: ignore[attr-defined]
+    of_conversation = table.c.conversation_id == conversation_id
     for _ in range(20):
-        with db.session(write=False) as s:
-            found = s.exec(select(RedactionEntry).where(RedactionEntry.conversation_id == conversation_id,
-                                                        RedactionEntry.value_digest == digest)).first()
-            if found is not None:
-                return MapEntry(found.placeholder, found.kind, box.open(found.value_sealed), found.exempt)
-            taken = len(s.exec(select(RedactionEntry.id).where(RedactionEntry.conversation_id == conversation_id,
-                                                               RedactionEntry.kind == kind)).all())
-        placeholder = f"<{kind}_{taken + 1}>"
+        out: list[MapEntry] = []
         try:
-            with db.session() as s:
-                s.add(RedactionEntry(conversation_id=conversation_id, placeholder=placeholder, kind=kind,
-                                     value_digest=digest, value_sealed=box.seal(value)))
-            return MapEntry(placeholder, kind, value, False)
+            with db.write_connection() as conn:
+                counts = dict(conn.execute(select(table.c.kind, func.count()).where(of_conversation)
+                                           .group_by(table.c.kind)).all())
+                for kind, value, lookup in items:
+                    digest = box.digest(conversation_id, f"{kind}\0{lookup}")
+                    found = conn.execute(select(table.c.placeholder, table.c.value_sealed, table.c.exempt)
+                                         .where(of_conversation, table.c.value_digest == digest)).first()
+                    if found is not None:
+                        out.append(MapEntry(found.placeholder, kind, box.open(found.value_sealed), found.exempt))
+                        continue
+                    counts[kind] = counts.get(kind, 0) + 1
+                    placeholder = f"<{kind}_{counts[kind]}>"
+                    conn.execute(insert(table).values(
+                        conversation_id=conversation_id, placeholder=placeholder, kind=kind, value_digest=digest,
+                        value_sealed=box.seal(value), exempt=False, created_at=utcnow()))
+                    out.append(MapEntry(placeholder, kind, value, False))
+            return out
         except IntegrityError:
-            continue  # another writer took this number or mapped this value first: look again
-    raise RuntimeError(f"could not allocate a {kind} placeholder in conversation {conversation_id}")
+            continue  # another process took a number or mapped a value first (Postgres): look again
+    raise RuntimeError(f"could not allocate placeholders in conversation {conversation_id}")
 
 
 def set_exempt(db: Database, conversation_id: str, placeholder: str, exempt: bool) -> bool:

@@ -55,8 +55,9 @@ class Redactor:
         pieces: list[str] = []
         held: set[str] = set()
         at = 0
-        for found in detector.find(text, self.kinds):
-            placeholder = self.vault.placeholder_for(found.kind, text[found.start : found.end])
+        spans = detector.find(text, self.kinds)
+        placeholders = self.vault.placeholders_for([(f.kind, text[f.start : f.end]) for f in spans])
+        for found, placeholder in zip(spans, placeholders):
             if placeholder is None:
                 continue  # exempted by the user: sent as is
             pieces += [text[at : found.start], placeholder]

@@ -50,24 +50,30 @@ class Vault:
             self.generation += 1
             self._added.append((self.generation, form))
 
-    def placeholder_for(self, kind: str, value: str) -> str | None:
-        """The value's placeholder (created when new), or None when the user exempted it."""
-        key = (kind, lookup_key(kind, value))
+    def placeholders_for(self, found: list[tuple[str, str]]) -> list[str | None]:
+        """The placeholder of each (kind, value), new ones created in one transaction; None for exempt values."""
+        keys = [(kind, lookup_key(kind, value)) for kind, value in found]
         with self._lock:
-            placeholder = self._by_key.get(key)
-        if placeholder is None:
-            entry = redaction.add_entry(self.db, self.home, self.conversation_id, kind, value, lookup=key[1])
-            placeholder = entry.placeholder
+            missing = {key: value for key, (_, value) in zip(keys, found) if key not in self._by_key}
+        if missing:
+            items = [(kind, value, lookup) for (kind, lookup), value in missing.items()]
+            entries = redaction.add_entries(self.db, self.home, self.conversation_id, items)
             with self._lock:
-                self._by_key[key] = placeholder
-                self._by_placeholder.setdefault(placeholder, entry.value)
-                if entry.exempt:
-                    self._exempt.add(placeholder)
+                for key, entry in zip(missing, entries):
+                    self._by_key[key] = entry.placeholder
+                    self._by_placeholder.setdefault(entry.placeholder, entry.value)
+                    if entry.exempt:
+                        self._exempt.add(entry.placeholder)
+        out: list[str | None] = []
         with self._lock:
-            if placeholder in self._exempt:
-                return None
-            self._remember(value, placeholder)
-        return placeholder
+            for key, (_, value) in zip(keys, found):
+                placeholder = self._by_key[key]
+                if placeholder in self._exempt:
+                    out.append(None)
+                else:
+                    self._remember(value, placeholder)
+                    out.append(placeholder)
+        return out
 
     def value_of(self, placeholder: str) -> str | None:
         """The value behind a placeholder of this conversation, or None."""
