@@ -110,7 +110,7 @@ class FrNirRecognizer(PatternRecognizer):
         return 97 - int(compact[:13]) % 97 == int(compact[13:])
 
 
-_CAP = r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’\-]+"  # a capitalised word: Marie, O'Neil, Jean-Luc
+_CAP = r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]*(?:['’\-][A-ZÀ-ÖØ-Þ]?[a-zà-öø-ÿ]+)*"  # a capitalised word: Marie, O'Neil, Jean-Luc
 _NAME = rf"{_CAP}(?:\s+(?:[A-Z]\.\s*)?(?:{_CAP}|[A-ZÀ-ÖØ-Þ]{{2,}}(?![a-z])))" r"{0,3}"
 _TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Mme|Mlle|Me|Maître|Madame|Monsieur|Mademoiselle|Docteur)"
 _FIELDS = (r"(?i:name|full name|customer|client|employee|patient|contact|account holder|cardholder|beneficiary"
