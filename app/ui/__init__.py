@@ -13,6 +13,7 @@ from app.ui.chat import build_chat, wire_chat, wire_startup
 from app.ui.cobol import build_cobol, wire_cobol
 from app.ui.documents import build_documents, wire_documents
 from app.ui.files import build_files, wire_files
+from app.ui.privacy import build_privacy, wire_privacy
 from app.ui.render import notice_html
 from app.ui.sidebar import build_sidebar, wire_sidebar
 from app.ui.skills import build_skills, wire_skills
@@ -53,6 +54,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                             gr.HTML(notice_html("error", UNSAFE_SANDBOX, title="Sandbox off."), elem_id="k2-unsafe-banner")
                         chat = build_chat()
                         docs = build_documents()
+                        privacy = build_privacy(settings.redact, settings.redact_kinds)
                         files = build_files()
                     with gr.Tab("Skills", id="skills", elem_id="k2-skills-tab"):
                         skills_tab = build_skills()
@@ -62,6 +64,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_chat(chat, sb, backend)
         wire_documents(docs, chat.conversation_id, [chat.conversation_id, chat.status], backend)
         wire_files(files, chat.conversation_id, [chat.conversation_id, chat.status])
+        wire_privacy(privacy, chat.conversation_id, [chat.conversation_id, chat.status], backend)
         wire_startup(demo, chat, sb, backend)
         wire_skills(skills_tab, backend, chat.conversation_id, demo)
         wire_cobol(cobol_tab, backend, sb)

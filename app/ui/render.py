@@ -20,6 +20,7 @@ from agents.events import (
     ApprovalRequested,
     Notice,
     ReasoningDelta,
+    Redaction,
     RunFinished,
     RunStarted,
     SubagentUpdate,
@@ -147,6 +148,23 @@ def finish_tool_card(card: ChatMessage, arguments: Any, preview: str, duration_s
         card.content = notice_html("error", preview.splitlines()[0]) + card.content
 
 
+# No shield glyph is in the fonts every desktop has (DejaVu lacks U+26E8 and the emoji): the word says it.
+SHIELD = "Privacy ·"
+
+
+def shield(active: bool, reason: str, placeholders: Iterable[str]) -> tuple[str, str]:
+    """(title, body) of a run's privacy shield."""
+    held = sorted(placeholders, key=lambda p: (p.rsplit("_", 1)[0], int(p.rsplit("_", 1)[1].rstrip(">") or 0)))
+    if not active:
+        return f"{SHIELD} not redacted", _escape(f"Sent as is: {reason}.")
+    if not held:
+        return f"{SHIELD} nothing to hide", _escape(f"Redaction on ({reason}); no personal data or secret was found.")
+    rows = "\n".join(f"- `{p}`" for p in held)
+    title = f"{SHIELD} {len(held)} value{'s' if len(held) != 1 else ''} sent as placeholders"
+    return title, (f"The model saw these instead of the real values ({_escape(reason)}); you see the values. "
+                   f"Values and exemptions: the Privacy panel under the chat.\n\n{rows}")
+
+
 @dataclass
 class RunView:
     """Folds one run's events into the assistant messages shown under the user's prompt."""
@@ -165,6 +183,8 @@ class RunView:
     _notices: set[str] = field(default_factory=set)
     _usage: str = ""
     _phase: str = ""
+    _shield: ChatMessage | None = None
+    _placeholders: set[str] = field(default_factory=set)
 
     def apply(self, event: Any) -> None:
         """Update the messages and the status line for one planner event."""
@@ -196,6 +216,8 @@ class RunView:
         elif isinstance(event, Usage):
             self._usage = format_usage(event.prompt_tokens + event.completion_tokens, event.cost_usd, event.cached_tokens)
             self._live(self._phase)
+        elif isinstance(event, Redaction):
+            self._redaction(event)
         elif isinstance(event, Notice):
             self._notice(event)
         elif isinstance(event, RunFinished):
@@ -249,6 +271,16 @@ class RunView:
         self._close_segment()
         self._notices.add(event.message.strip())
         self.messages.append(ChatMessage(content=notice_html(event.level, event.message)))
+
+    def _redaction(self, event: Redaction) -> None:
+        """One shield per run, at its top: what went out as placeholders (click to list), or that nothing was hidden."""
+        self._placeholders.update(event.placeholders)
+        if self._shield is None:
+            self._shield = ChatMessage(content="", metadata={"title": "", "status": "done"})
+            self.messages.insert(0, self._shield)
+        self._shield.metadata["title"], self._shield.content = shield(event.active, event.reason, self._placeholders)
+        if event.answer is not None and self._answer is not None:
+            self._answer.content = event.answer  # the output filter hid something the stream had shown
 
     def _finish(self, event: RunFinished) -> None:
         self._close_thinking()
