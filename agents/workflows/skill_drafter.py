@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents.models import providers
 from agents.models.presets import PRESETS
+from agents.privacy.session import PrivacySession, open_session
 from storage import repo
 from storage.db import Database
 
@@ -126,7 +127,8 @@ def check(text: str) -> tuple[str, str | None]:
         return (found.group(1).strip("'\"") if found else ""), str(exc)
 
 
-async def draft_skill(db: Database, conversation_id: str, chain: list[providers.ModelSpec]) -> Draft:
+async def draft_skill(db: Database, conversation_id: str, chain: list[providers.ModelSpec],
+                      privacy: PrivacySession | None = None) -> Draft:
     """Ask the model for a SKILL.md distilled from the stored conversation."""
     body = transcript(db, conversation_id)
     if not body.strip():
@@ -135,7 +137,8 @@ async def draft_skill(db: Database, conversation_id: str, chain: list[providers.
         {"role": "system", "content": INSTRUCTIONS},
         {"role": "user", "content": f"Conversation transcript:\n\n{body}\n\nWrite the SKILL.md now."},
     ]
-    done = await providers.complete(chain, messages, None, emit=lambda _event: None)
+    # The transcript holds the conversation's real values: it leaves through the same redaction as its runs.
+    done = await providers.complete(chain, messages, None, emit=lambda _event: None, privacy=privacy)
     message: dict[str, Any] = done.message
     text = clean(message.get("content") or "")
     name, error = check(text)
@@ -168,4 +171,7 @@ def chain_for(agent: Agent, conversation_id: str) -> list[providers.ModelSpec]:
 async def draft_for_conversation(agent: Agent, conversation_id: str) -> Draft:
     """Draft a skill from one of the agent's stored conversations with the model it used."""
     chain = await asyncio.to_thread(chain_for, agent, conversation_id)
-    return await draft_skill(agent.db, conversation_id, chain)
+    privacy = agent.config.privacy
+    session = None if privacy is None else await asyncio.to_thread(
+        open_session, agent.db, agent.config.home, conversation_id, privacy)
+    return await draft_skill(agent.db, conversation_id, chain, session)
