@@ -156,12 +156,12 @@ def shield(active: bool, reason: str, placeholders: Iterable[str]) -> tuple[str,
     """(title, body) of a run's privacy shield."""
     held = sorted(placeholders, key=lambda p: (p.rsplit("_", 1)[0], int(p.rsplit("_", 1)[1].rstrip(">") or 0)))
     if not active:
-        return f"{SHIELD} not redacted", _escape(f"Sent as is: {reason}.")
+        return f"{SHIELD} not redacted", escape(f"Sent as is: {reason}.")
     if not held:
-        return f"{SHIELD} nothing to hide", _escape(f"Redaction on ({reason}); no personal data or secret was found.")
+        return f"{SHIELD} nothing to hide", escape(f"Redaction on ({reason}); no personal data or secret was found.")
     rows = "\n".join(f"- `{p}`" for p in held)
     title = f"{SHIELD} {len(held)} value{'s' if len(held) != 1 else ''} sent as placeholders"
-    return title, (f"The model saw these instead of the real values ({_escape(reason)}); you see the values. "
+    return title, (f"The model saw these instead of the real values ({escape(reason)}); you see the values. "
                    f"Values and exemptions: the Privacy panel under the chat.\n\n{rows}")
 
 
