@@ -42,8 +42,8 @@ def build_privacy(default_mode: str, kinds: str) -> PrivacyPanel:
         with gr.Row(equal_height=True):
             target = gr.Textbox(placeholder="<EMAIL_1>", show_label=False, scale=1, container=False,
                                 elem_id="k2-privacy-target")
-            exempt = gr.Button("Send as is", scale=0, min_width=100, elem_id="k2-privacy-exempt")
-            hide = gr.Button("Hide again", scale=0, min_width=100, elem_id="k2-privacy-hide")
+            exempt = gr.Button("Send as is", scale=0, min_width=120, elem_id="k2-privacy-exempt")
+            hide = gr.Button("Hide again", scale=0, min_width=120, elem_id="k2-privacy-hide")
         choices = [(f"{k.name} — {k.label}", k.name) for k in KINDS]
         picked = kinds_or_default(kinds)
         kinds_box = gr.CheckboxGroup(choices, value=sorted(picked), label="Kinds replaced (this app process; "
