@@ -6,6 +6,7 @@ The repo tests are imported from test_repo and run here with `db` overridden by 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -75,3 +76,9 @@ def test_postgres_concurrent_migrations_apply_once(pg_database: str) -> None:
 
 def test_postgres_two_threads_append(db: Database) -> None:
     two_threads_append(db, per_thread=20)
+
+
+def test_postgres_redaction_map_under_concurrent_writers(db: Database, tmp_path: Path) -> None:
+    from tests.storage import test_redaction
+
+    test_redaction.test_concurrent_writers_agree_on_placeholders(db, tmp_path)
