@@ -24,15 +24,16 @@ PROMPT = (f"Customer Jane: e-mail {USER['email']}, cards {USER['card']} and {USE
           f"SSN {USER['ssn']}. Read config.env and write her e-mail to out.txt.")
 
 
-async def _open(home: Path, url: str, mode: str) -> Agent:
-    config = agent_config(home, url, builtin=["workspace", "pdf_reader"], privacy=PrivacyConfig(mode=mode))
+async def _open(home: Path, url: str, mode: str, builtin: list[str]) -> Agent:
+    # The PDF is ingested with the reader's library and reaches the model as the run's lead: no pdf_reader process.
+    config = agent_config(home, url, builtin=builtin, privacy=PrivacyConfig(mode=mode))
     return await Agent.open(config, database_url=f"sqlite:///{home}/k2hub.db")
 
 
 @pytest.fixture
 async def private_agent(_isolated_home: Path, fake_k2: FakeK2Server) -> AsyncIterator[Agent]:
     """An Agent whose requests to the fake K2 (a remote OpenAI-compatible server as far as it knows) are redacted."""
-    agent = await _open(_isolated_home, fake_k2.url, "auto")
+    agent = await _open(_isolated_home, fake_k2.url, "auto", ["workspace"])
     try:
         yield agent
     finally:
@@ -128,7 +129,7 @@ async def test_seeded_values_never_reach_the_provider_and_come_back_locally(
 
 
 async def test_redaction_off_sends_the_raw_text_and_says_so(_isolated_home: Path, fake_k2: FakeK2Server):
-    agent = await _open(_isolated_home, fake_k2.url, "off")
+    agent = await _open(_isolated_home, fake_k2.url, "off", [])
     try:
         fake_k2.enqueue(Turn(content="Noted."))
         events = await collect(agent.run(RunRequest(prompt=PROMPT)))
