@@ -9,8 +9,12 @@ read to write a rule). Three rankers, measured in the same run on the same pages
   ours            mcp_servers.pdf_reader.search.search_pages
 Evidence pages in questions.jsonl are 0-based (`page_index0`); Page.number is 1-based, so gold = page_index0 + 1.
 
-Run: python benchmarks/bench_pdf_retrieval.py [--db sqlite:////tmp/x.db] [-v]
+Run: python benchmarks/bench_pdf_retrieval.py [--db sqlite:////tmp/x.db] [--part tuning|report|both] [-v] [--cv] [--fit]
 (-v prints one line per TUNING question only: the report part is scored, never inspected question by question.)
+--cv  leave-one-company-out cross-validation on the tuning part (benchmarks/rank_fit.py): the feature weights are
+      fitted on five companies and the sixth is ranked with them, in turn; prints cv_top1/3/5/10 and per company.
+--fit the weights fitted on the whole tuning part (what mcp_servers/pdf_reader/rank_weights.py holds, in-sample).
+Neither ever looks at the report part.
 Targets on the report part: ours_report_top5 >= 0.90, ours_report_top1 >= 0.70, ours_report_ms <= 50.
 """
 
@@ -29,10 +33,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text
 
+from benchmarks import rank_fit
 from benchmarks.financebench_split import DATA, PARTS, Question, load_questions
+from mcp_servers.pdf_reader import page_index
+from mcp_servers.pdf_reader.features import page_features
 from mcp_servers.pdf_reader.ingest import ingest_pdf
 from mcp_servers.pdf_reader.query import analyse
-from mcp_servers.pdf_reader.search import search_pages
+from mcp_servers.pdf_reader.search import _load, search_pages
 from mcp_servers.pdf_reader.sections import describe_pages
 from storage.db import Database
 
@@ -79,19 +86,60 @@ def timed(fn: Callable[[], list[int]]) -> tuple[list[int], float]:
     return out, time.perf_counter() - started
 
 
+def company(doc: str) -> str:
+    """'JOHNSON_JOHNSON_2022_10K' → 'JOHNSON_JOHNSON': the unit the split and the cross-validation hold out."""
+    return doc.split("_20")[0]
+
+
+def cross_validate(db: Database, questions: list[Question], doc_ids: dict[str, str], fit_all: bool) -> list[str]:
+    """Leave-one-company-out on the tuning part (and, with fit_all, the weights fitted on all of it)."""
+    samples = []
+    for q in questions:
+        index = page_index.cached((db.url, doc_ids[q.doc]), lambda q=q: _load(db, doc_ids[q.doc]))
+        pages = [(p.number, p.values) for p in page_features(analyse(q.text), [index])]
+        samples.append(rank_fit.sample(company(q.doc), pages, q.gold))
+    ranks, per = rank_fit.leave_one_company_out(samples)
+    rates = rank_fit.rates(ranks)
+    print(f"\nleave-one-company-out CV on the tuning part ({len(samples)} questions, {len(per)} companies)")
+    print(f"{'held out':16}" + "".join(f"{'top-' + str(c):>8}" for c in CUTS))
+    for name, found in per.items():
+        print(f"{name:16}" + "".join(f"{v:>8.0%}" for v in rank_fit.rates(found).values()))
+    print(f"{'all (pooled)':16}" + "".join(f"{v:>8.0%}" for v in rates.values()))
+    lines = [f"cv_tuning_top{c}: {v:.2f}" for c, v in rates.items()]
+    lines.append(f"cv_tuning_objective: {rank_fit.objective(ranks):.3f}")
+    if fit_all:
+        weights = rank_fit.fit(samples)
+        fitted = [rank_fit.rank(s, rank_fit.vector(weights)) for s in samples]
+        print("\nweights fitted on the whole tuning part (in-sample):")
+        print("WEIGHTS = {" + ", ".join(f'"{k}": {v:g}' for k, v in weights.items()) + "}")
+        lines += [f"fit_tuning_top{c}: {v:.2f}" for c, v in rank_fit.rates(fitted).items()]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="database URL to ingest into / reuse (default: a temporary SQLite file)")
+    parser.add_argument("--part", choices=(*PARTS, "both"), default="both", help="which part(s) to score")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per tuning-part question")
+    parser.add_argument("--cv", action="store_true", help="leave-one-company-out cross-validation (tuning part)")
+    parser.add_argument("--fit", action="store_true", help="print the weights fitted on the whole tuning part")
     args = parser.parse_args()
     if not (DATA / "questions.jsonl").exists():
         sys.exit(f"FinanceBench data not found at {DATA}")
     tmp = tempfile.TemporaryDirectory()
     db = Database(args.db or f"sqlite:///{tmp.name}/bench.db")
-    questions = load_questions()
+    parts = tuple(PARTS) if args.part == "both" else (args.part,)
+    if args.cv or args.fit:
+        parts = ("tuning",)
+    questions = [q for q in load_questions() if q.part in parts]
     started = time.perf_counter()
     doc_ids = {name: ingest_pdf(db, DATA / "pdfs" / f"{name}.pdf").document.id for name in sorted({q.doc for q in questions})}
     ingest_s = time.perf_counter() - started
+    if args.cv or args.fit:
+        print("\n".join(cross_validate(db, questions, doc_ids, args.fit)))
+        db.close()
+        tmp.cleanup()
+        return
     statements: dict[str, dict[int, str | None]] = {}
     with db.engine.connect() as conn:
         for name, doc_id in doc_ids.items():
@@ -104,8 +152,8 @@ def main() -> None:
     for doc_id in doc_ids.values():
         search_pages(db, "revenue", [doc_id], k=1)
     build_ms = 1000 * (time.perf_counter() - started) / len(doc_ids)
-    ranks: dict[tuple[str, str], list[int | None]] = {(p, r): [] for p in PARTS for r in RANKERS}
-    seconds: dict[tuple[str, str], list[float]] = {(p, r): [] for p in PARTS for r in RANKERS}
+    ranks: dict[tuple[str, str], list[int | None]] = {(p, r): [] for p in parts for r in RANKERS}
+    seconds: dict[tuple[str, str], list[float]] = {(p, r): [] for p in parts for r in RANKERS}
     for q in questions:
         doc_id = doc_ids[q.doc]
         results = {
@@ -123,7 +171,7 @@ def main() -> None:
                 f"plain={ranks[(q.part, 'plain_bm25')][-1]} top={results['ours'][0][:5]} [{concepts}] {q.text[:70]}"
             )
     lines: list[str] = []
-    for part in PARTS:
+    for part in parts:
         n = len(ranks[(part, "ours")])
         docs = len({q.doc for q in questions if q.part == part})
         label = "in-sample" if part == "tuning" else "held out"

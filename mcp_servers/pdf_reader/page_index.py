@@ -23,6 +23,8 @@ _TOKEN = re.compile(r"[^\W_]+")
 _FIRST_NUMBER = re.compile(r"(?<![\w.])[$(]*\s?\d[\d,]*(?:\.\d+)?\)?%?(?!\w)")
 ROW_CHARS = 240
 """A table row is a short line: a label, then its numbers."""
+HEADER_LINES = 25
+"""Lines at the top of a page where a table's column headers (years, quarters) sit."""
 
 
 def tokenize(text: str) -> list[str]:
@@ -41,6 +43,14 @@ class DocIndex:
     postings: dict[str, dict[int, list[int]]]
     rows: dict[int, list[tuple[str, ...]]] = field(default_factory=dict)
     """Per page, the label of each table row (tokens), in page order."""
+    words: dict[int, frozenset[str]] = field(default_factory=dict)
+    """Per page, its distinct tokens."""
+    heads: dict[int, frozenset[str]] = field(default_factory=dict)
+    """Per page, the tokens of its title field: top lines, the Item and note it belongs to (PageInfo.context)."""
+    row_words: dict[int, frozenset[str]] = field(default_factory=dict)
+    """Per page, the tokens of its table-row labels."""
+    header_words: dict[int, frozenset[str]] = field(default_factory=dict)
+    """Per page, the tokens of its first HEADER_LINES lines (where column headers sit)."""
 
     @property
     def average_length(self) -> float:
@@ -53,6 +63,7 @@ def build(document_id: str, pages: Iterable[tuple[int, str]]) -> DocIndex:
     lengths: dict[int, int] = {}
     postings: dict[str, dict[int, list[int]]] = {}
     rows: dict[int, list[tuple[str, ...]]] = {}
+    header_words: dict[int, frozenset[str]] = {}
     for number, text in pages:
         text = text or ""
         texts[number] = text
@@ -68,8 +79,12 @@ def build(document_id: str, pages: Iterable[tuple[int, str]]) -> DocIndex:
                 if 1 <= len(label) <= 14 and label[0].isalpha():
                     labels.append(label)
         rows[number] = labels
+        header_words[number] = frozenset(tokenize("\n".join(text.splitlines()[:HEADER_LINES])))
     infos = {info.number: info for info in describe_pages(sorted(texts.items()))}
-    return DocIndex(document_id, texts, infos, lengths, postings, rows)
+    words = {number: frozenset(tokenize(text)) for number, text in texts.items()}
+    heads = {number: frozenset(tokenize(info.context)) for number, info in infos.items()}
+    row_words = {number: frozenset(w for label in labels for w in label) for number, labels in rows.items()}
+    return DocIndex(document_id, texts, infos, lengths, postings, rows, words, heads, row_words, header_words)
 
 
 def occurrences(index: DocIndex, phrase: Sequence[str]) -> dict[int, int]:

@@ -26,17 +26,19 @@ from typing import Any
 from sqlalchemy import bindparam, text
 
 from mcp_servers.pdf_reader import page_index
-from mcp_servers.pdf_reader.page_index import DocIndex, tokenize
+from mcp_servers.pdf_reader.features import PageFeatures, page_features, score
+from mcp_servers.pdf_reader.page_index import DocIndex
 from mcp_servers.pdf_reader.query import Query, analyse
+from mcp_servers.pdf_reader.rank_weights import WEIGHTS
 
-STATEMENT_BOOST, SECTION_BOOST, YEAR_BOOST, NUMBER_BOOST, TABLE_BOOST = 0.55, 0.3, 0.1, 0.1, 0.15
-ROW_BOOST, COVERAGE_BOOST, QUARTER_BOOST = 0.25, 0.3, 0.1
-CONTENTS_FACTOR, NEIGHBOUR_FACTOR = 0.3, 0.5
-TABLE_SHARE = 0.35
-"""Numeric share at which a page counts as fully tabular."""
+NEIGHBOUR_FACTOR = 0.5
 PRESELECT_DOCS = page_index.CACHE_DOCS
 """Most documents one search ranks in memory; with more, the full-text index picks which."""
-_QUARTER_HEADER = re.compile(r"\b(?:three|six|nine|twelve|13|26|39) (?:months|weeks) ended\b|\bquarter\b", re.I)
+REASONS = {
+    "statement": "statement", "row_item": "row", "section": "section", "numbers": "number(s) of the question",
+    "contents": "contents page", "title": "title", "quarter": "quarter columns", "year_header": "year columns",
+}
+"""Structural features named in a hit's reason when they pulled the page."""
 
 
 @dataclass(frozen=True)
@@ -91,55 +93,23 @@ def _preselect(db: Any, query: Query, doc_ids: list[str]) -> list[str]:
     return [row[0] for row in rows]
 
 
-def _row_match(index: DocIndex, number: int, phrases: list[tuple[str, ...]]) -> str | None:
-    """A line-item phrase of the question that labels a table row of the page."""
-    for label in index.rows.get(number, ()):
-        for phrase in phrases:
-            if label[: len(phrase)] == phrase or (len(label) >= 2 and phrase[: len(label)] == label):
-                return " ".join(phrase)
-    return None
-
-
-def _rank(
-    query: Query, index: DocIndex, number: int, term_scores: dict[str, float], lexical: float,
-    row_phrases: list[tuple[str, ...]],
-) -> tuple[float, str]:
-    weights = {t.expression: t for t in query.terms}
-    score = lexical
-    reasons: list[str] = []
-    best = sorted(term_scores, key=lambda e: -term_scores[e] * weights[e].weight)[:4]
-    reasons.append("terms: " + ", ".join(weights[e].label for e in best))
-    info = index.infos.get(number)
-    if query.content:
-        covered = sum(w for word, w in query.content.items() if f'"{word}"' in term_scores)
-        score += COVERAGE_BOOST * covered / sum(query.content.values())
-    if info is not None:
-        if info.statement and info.statement in query.statements:
-            score += STATEMENT_BOOST * query.statements[info.statement]
+def _reason(page: PageFeatures, index: DocIndex, weights: dict[str, float], labels: dict[str, str]) -> str:
+    """Why a page ranks where it does: its strongest terms, then each structural feature that pulled it."""
+    best = sorted(page.terms, key=lambda e: -page.terms[e])[:4]
+    reasons = ["terms: " + ", ".join(labels[e] for e in best)]
+    info = index.infos.get(page.number)
+    for name, text in REASONS.items():
+        if not page.values.get(name) or not weights.get(name):
+            continue
+        if name == "statement" and info is not None and info.statement:
             reasons.append(f"{info.statement.replace('_', ' ')} statement")
-        row = _row_match(index, number, row_phrases) if row_phrases else None
-        if row:
-            score += ROW_BOOST
-            reasons.append(f"row: {row}")
-        if query.sections and any(p.search(info.context) for p in query.sections):
-            score += SECTION_BOOST
-            reasons.append("section: " + info.context.split(" | ")[0][:60])
-        tabular = min(1.0, info.numeric / TABLE_SHARE)
-        score += TABLE_BOOST * (tabular if query.quantitative else 1.0 - tabular)
-        if info.contents:
-            score *= CONTENTS_FACTOR
-            reasons.append("contents page")
-    if query.years:
-        found = sum(1 for y in query.years if f'"{y}"' in term_scores)
-        score += YEAR_BOOST * found / len(query.years)
-    if query.quarters and _QUARTER_HEADER.search(index.texts.get(number, "")[:1500]):
-        score += QUARTER_BOOST
-    if query.numbers:
-        found = sum(1 for n in query.numbers if n.lower() in {weights[e].label for e in term_scores})
-        if found:
-            score += NUMBER_BOOST * min(found, 2)
-            reasons.append(f"{found} number(s) of the question")
-    return score, "; ".join(reasons)
+        elif name == "row_item":
+            reasons.append(f"row: {page.row}")
+        elif name == "section":
+            reasons.append(f"section: {page.section}")
+        else:
+            reasons.append(text)
+    return "; ".join(reasons)
 
 
 def _snippet(page_text: str, words: set[str], width: int = 300) -> str:
@@ -169,31 +139,23 @@ def search_pages(
     if not indexes:
         return []
     by_index = {index.document_id: index for index in indexes}
-    scores: dict[tuple[str, int], dict[str, float]] = {}
-    for term in parsed.terms:
-        for page, score in page_index.bm25(indexes, tokenize(term.label)).items():
-            scores.setdefault(page, {})[term.expression] = score
-    if not scores:
+    pages = page_features(parsed, indexes)
+    if not pages:
         return []
-    weights = {t.expression: t.weight for t in parsed.terms}
-    raw = {page: sum(weights[e] * s for e, s in terms.items()) for page, terms in scores.items()}
-    top = max(raw.values()) or 1.0
-    row_phrases = [tuple(tokenize(t.label)) for t in parsed.terms if t.kind in ("line_item", "expansion")]
-    ranked: list[tuple[float, str, str, int]] = []
-    for (document_id, number), terms in scores.items():
-        score, reason = _rank(parsed, by_index[document_id], number, terms, raw[(document_id, number)] / top,
-                              row_phrases)  # fmt: skip
-        ranked.append((score, reason, document_id, number))
-    ranked.sort(key=lambda r: (-r[0], r[2], r[3]))
-    chosen = ranked[:k]
+    labels = {t.expression: t.label for t in parsed.terms}
+    pages.sort(key=lambda p: (-score(p.values, WEIGHTS), p.document_id, p.number))
+    chosen = [
+        (score(p.values, WEIGHTS), _reason(p, by_index[p.document_id], WEIGHTS, labels), p.document_id, p.number)
+        for p in pages[:k]
+    ]
     picked = {(d, n) for _, _, d, n in chosen}
     extra: list[tuple[float, str, str, int]] = []
-    for score, _, document_id, number in chosen:
+    for value, _, document_id, number in chosen:
         for offset in range(1, neighbours + 1):
             for near in (number - offset, number + offset):
                 if (document_id, near) not in picked and near in by_index[document_id].texts:
                     picked.add((document_id, near))
-                    extra.append((score * NEIGHBOUR_FACTOR, f"neighbour of page {number}", document_id, near))
+                    extra.append((value * NEIGHBOUR_FACTOR, f"neighbour of page {number}", document_id, near))
     result = sorted(chosen + extra, key=lambda r: (-r[0], r[2], r[3]))
     words = {t.label for t in parsed.terms if t.kind in ("word", "expansion")}
     return [

@@ -1,0 +1,100 @@
+"""Fitting the page search's feature weights and checking them by leave-one-company-out cross-validation.
+
+A sample is one question: the candidate pages of its filing with their feature values (features.page_features,
+which do not depend on the weights) and its evidence pages. A page's score is the weighted sum of its features,
+ties broken by page number as search_pages does. The fit is coordinate ascent over a fixed grid from a neutral start
+(every weight START, `words` held at 1 as the scale), maximising OBJECTIVE; cross-validation fits on all companies
+but one and scores the one left out, in turn, so each question is ranked by weights fitted without its company.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mcp_servers.pdf_reader.features import FEATURES
+
+GRID = (-1.0, -0.5, -0.25, 0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
+START = 0.25
+ANCHOR = "words"
+PASSES = 3
+
+
+@dataclass
+class Sample:
+    """One question's candidate pages (feature matrix, rows in page order) and evidence pages."""
+
+    company: str
+    numbers: np.ndarray
+    matrix: np.ndarray
+    gold: np.ndarray
+    """Boolean per candidate row: an evidence page."""
+
+
+def sample(company: str, pages: Sequence[tuple[int, dict[str, float]]], gold: frozenset[int]) -> Sample:
+    """A Sample from (page number, feature values) pairs."""
+    ordered = sorted(pages, key=lambda p: p[0])
+    numbers = np.array([n for n, _ in ordered], dtype=int)
+    matrix = np.array([[values.get(f, 0.0) for f in FEATURES] for _, values in ordered], dtype=float)
+    return Sample(company, numbers, matrix.reshape(len(ordered), len(FEATURES)), np.isin(numbers, list(gold)))
+
+
+def rank(s: Sample, weights: np.ndarray) -> int | None:
+    """1-based rank of the best evidence page (None: no evidence page among the candidates)."""
+    if not s.gold.any():
+        return None
+    scores = s.matrix @ weights
+    best = int(np.flatnonzero(s.gold)[np.argmax(scores[s.gold])])
+    top = scores[best]
+    # Rows are in page order, so a tie goes to the lower page number, as in search_pages.
+    return int(np.sum(scores > top) + np.sum(scores[:best] == top)) + 1
+
+
+def rates(ranks: Sequence[int | None], cuts: Sequence[int] = (1, 3, 5, 10)) -> dict[int, float]:
+    """Share of questions with an evidence page in the top c, for each cut."""
+    return {c: sum(1 for r in ranks if r is not None and r <= c) / max(len(ranks), 1) for c in cuts}
+
+
+def objective(ranks: Sequence[int | None]) -> float:
+    """What the fit maximises: mean reciprocal rank (to 10) plus half the top-5 rate and a quarter the top-10 rate."""
+    mrr = sum(1.0 / r for r in ranks if r is not None and r <= 10) / max(len(ranks), 1)
+    hit = rates(ranks, (5, 10))
+    return mrr + 0.5 * hit[5] + 0.25 * hit[10]
+
+
+def vector(weights: dict[str, float]) -> np.ndarray:
+    return np.array([weights.get(f, 0.0) for f in FEATURES], dtype=float)
+
+
+def fit(samples: Sequence[Sample], start: dict[str, float] | None = None) -> dict[str, float]:
+    """Coordinate ascent over GRID: each weight in turn takes the grid value that scores best (ties keep it)."""
+    w = vector(start) if start is not None else np.full(len(FEATURES), START)
+    anchor = FEATURES.index(ANCHOR)
+    w[anchor] = 1.0
+    current = objective([rank(s, w) for s in samples])
+    for _ in range(PASSES):
+        changed = False
+        for i in range(len(FEATURES)):
+            if i == anchor:
+                continue
+            for value in GRID:
+                trial = w.copy()
+                trial[i] = value
+                got = objective([rank(s, trial) for s in samples])
+                if got > current + 1e-9:
+                    w, current, changed = trial, got, True
+        if not changed:
+            break
+    return {f: float(v) for f, v in zip(FEATURES, w, strict=True)}
+
+
+def leave_one_company_out(samples: Sequence[Sample]) -> tuple[list[int | None], dict[str, list[int | None]]]:
+    """Ranks of every question under weights fitted without its company; also per company."""
+    companies = sorted({s.company for s in samples})
+    per: dict[str, list[int | None]] = {}
+    for company in companies:
+        weights = vector(fit([s for s in samples if s.company != company]))
+        per[company] = [rank(s, weights) for s in samples if s.company == company]
+    return [r for c in companies for r in per[c]], per
