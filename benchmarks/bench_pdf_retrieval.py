@@ -14,6 +14,7 @@ Run: python benchmarks/bench_pdf_retrieval.py [--db sqlite:////tmp/x.db] [--part
 --cv  leave-one-company-out cross-validation on the tuning part (benchmarks/rank_fit.py): the feature weights are
       fitted on five companies and the sixth is ranked with them, in turn; prints cv_top1/3/5/10 and per company.
 --fit the weights fitted on the whole tuning part (what mcp_servers/pdf_reader/rank_weights.py holds, in-sample).
+--ablate  the CV once more without each feature in turn (a feature stays only if the CV drops without it).
 Neither ever looks at the report part.
 Targets on the report part: ours_report_top5 >= 0.90, ours_report_top1 >= 0.70, ours_report_ms <= 50.
 """
@@ -36,7 +37,7 @@ from sqlalchemy import text
 from benchmarks import rank_fit
 from benchmarks.financebench_split import DATA, PARTS, Question, load_questions
 from mcp_servers.pdf_reader import page_index
-from mcp_servers.pdf_reader.features import page_features
+from mcp_servers.pdf_reader.features import FEATURES, page_features
 from mcp_servers.pdf_reader.ingest import ingest_pdf
 from mcp_servers.pdf_reader.query import analyse
 from mcp_servers.pdf_reader.search import _load, search_pages
@@ -91,8 +92,11 @@ def company(doc: str) -> str:
     return doc.split("_20")[0]
 
 
-def cross_validate(db: Database, questions: list[Question], doc_ids: dict[str, str], fit_all: bool) -> list[str]:
-    """Leave-one-company-out on the tuning part (and, with fit_all, the weights fitted on all of it)."""
+def cross_validate(
+    db: Database, questions: list[Question], doc_ids: dict[str, str], fit_all: bool, ablate: bool
+) -> list[str]:
+    """Leave-one-company-out on the tuning part (and, with fit_all, the weights fitted on all of it; with ablate,
+    the CV again without each feature in turn)."""
     samples = []
     for q in questions:
         index = page_index.cached((db.url, doc_ids[q.doc]), lambda q=q: _load(db, doc_ids[q.doc]))
@@ -107,6 +111,12 @@ def cross_validate(db: Database, questions: list[Question], doc_ids: dict[str, s
     print(f"{'all (pooled)':16}" + "".join(f"{v:>8.0%}" for v in rates.values()))
     lines = [f"cv_tuning_top{c}: {v:.2f}" for c, v in rates.items()]
     lines.append(f"cv_tuning_objective: {rank_fit.objective(ranks):.3f}")
+    if ablate:
+        print(f"\nCV without one feature{'':14}" + "".join(f"{'top-' + str(c):>8}" for c in CUTS) + "  objective")
+        for feature in FEATURES:
+            dropped, _ = rank_fit.leave_one_company_out(samples, frozenset({feature}))
+            print(f"  without {feature:27}" + "".join(f"{v:>8.0%}" for v in rank_fit.rates(dropped).values())
+                  + f"{rank_fit.objective(dropped):>11.3f}")  # fmt: skip
     if fit_all:
         weights = rank_fit.fit(samples)
         fitted = [rank_fit.rank(s, rank_fit.vector(weights)) for s in samples]
@@ -123,20 +133,21 @@ def main() -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per tuning-part question")
     parser.add_argument("--cv", action="store_true", help="leave-one-company-out cross-validation (tuning part)")
     parser.add_argument("--fit", action="store_true", help="print the weights fitted on the whole tuning part")
+    parser.add_argument("--ablate", action="store_true", help="the CV again without each feature in turn")
     args = parser.parse_args()
     if not (DATA / "questions.jsonl").exists():
         sys.exit(f"FinanceBench data not found at {DATA}")
     tmp = tempfile.TemporaryDirectory()
     db = Database(args.db or f"sqlite:///{tmp.name}/bench.db")
     parts = tuple(PARTS) if args.part == "both" else (args.part,)
-    if args.cv or args.fit:
+    if args.cv or args.fit or args.ablate:
         parts = ("tuning",)
     questions = [q for q in load_questions() if q.part in parts]
     started = time.perf_counter()
     doc_ids = {name: ingest_pdf(db, DATA / "pdfs" / f"{name}.pdf").document.id for name in sorted({q.doc for q in questions})}
     ingest_s = time.perf_counter() - started
-    if args.cv or args.fit:
-        print("\n".join(cross_validate(db, questions, doc_ids, args.fit)))
+    if args.cv or args.fit or args.ablate:
+        print("\n".join(cross_validate(db, questions, doc_ids, args.fit, args.ablate)))
         db.close()
         tmp.cleanup()
         return

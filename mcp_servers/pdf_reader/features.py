@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mcp_servers.pdf_reader import page_index
+from mcp_servers.pdf_reader import page_index, word_weights
 from mcp_servers.pdf_reader.page_index import DocIndex, tokenize
 from mcp_servers.pdf_reader.query import Query
 
@@ -23,6 +23,8 @@ FEATURES: tuple[str, ...] = (
     *LEXICAL.values(), "numbers", "coverage", "title", "rows", "row_item", "statement", "any_statement", "section",
     "tabular", "prose", "year_header", "quarter", "contents",
 )
+KEYNESS = True
+"""Question words weigh by how much more the searched filings use them than English does (word_weights.py)."""
 TABLE_SHARE = 0.35
 """Numeric share at which a page counts as fully tabular."""
 _QUARTER_HEADER = re.compile(r"\b(?:three|six|nine|twelve|13|26|39) (?:months|weeks) ended\b|\bquarter\b", re.I)
@@ -59,17 +61,21 @@ def page_features(query: Query, indexes: Sequence[DocIndex]) -> list[PageFeature
     """Every page that matches at least one query term, with its features (lexical ones scaled by the best page)."""
     by_id = {index.document_id: index for index in indexes}
     pages: dict[tuple[str, int], PageFeatures] = {}
+    general = {w: word_weights.weight(w, indexes) if KEYNESS else 1.0 for w in query.content}
     for term in query.terms:
         kind = "numbers" if term.kind == "word" and term.label[0].isdigit() else LEXICAL[term.kind]
+        weight = term.weight
+        if term.kind in ("word", "pair") and kind != "numbers":
+            weight *= min(general.get(w, 1.0) for w in term.label.split())
         for (doc, number), score in page_index.bm25(indexes, tokenize(term.label)).items():
             page = pages.get((doc, number)) or pages.setdefault((doc, number), PageFeatures(doc, number))
-            page.values[kind] = page.values.get(kind, 0.0) + term.weight * score
-            page.terms[term.expression] = term.weight * score
+            page.values[kind] = page.values.get(kind, 0.0) + weight * score
+            page.terms[term.expression] = weight * score
     for kind in (*LEXICAL.values(), "numbers"):
         top = max((p.values.get(kind, 0.0) for p in pages.values()), default=0.0)
         for page in pages.values():
             page.values[kind] = page.values.get(kind, 0.0) / top if top else 0.0
-    content = {w: v for w, v in query.content.items() if not w[0].isdigit()}
+    content = {w: v * general[w] for w, v in query.content.items() if not w[0].isdigit()}
     # Word tokens as the index spells them ("pp&e" → "pp", "e"): a content word counts when all its parts are there.
     parts = {w: tuple(tokenize(w)) for w in content}
     row_phrases = [tuple(tokenize(t.label)) for t in query.terms if t.kind in ("line_item", "expansion")]
