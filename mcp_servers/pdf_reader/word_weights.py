@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from functools import lru_cache
 
-from mcp_servers.pdf_reader.page_index import DocIndex
+from mcp_servers.pdf_reader.page_index import DocIndex, tokenize
 
 FLOOR_ZIPF = 1.0
 """Words wordfreq does not know (abbreviations, numbers) count as this rare in English (zipf 1: once per 10⁸ words)."""
@@ -33,7 +33,10 @@ def zipf(word: str) -> float:
 
 def keyness(word: str, indexes: Sequence[DocIndex]) -> float:
     """log10(frequency in the searched documents / frequency in English); None-safe for unseen words (very low)."""
-    uses = sum(sum(len(p) for p in index.postings.get(word, {}).values()) for index in indexes)
+    uses = min(
+        (sum(sum(len(p) for p in index.postings.get(part, {}).values()) for index in indexes) for part in tokenize(word)),
+        default=0,
+    )
     total = sum(sum(index.lengths.values()) for index in indexes)
     if not uses or not total:
         return -9.0
