@@ -1,16 +1,19 @@
 """Page search over ingested documents: BM25 over words and phrases, re-ranked with what a finance question means.
 
-1. The question becomes weighted terms (mcp_servers/pdf_reader/query.py): its content words and adjacent pairs,
-   the report wording of the finance concepts it mentions, the labels of the US-GAAP line items it names, years,
-   quarters and numbers.
+1. The question becomes weighted terms (query.py): its content words and adjacent pairs, the report wording of the
+   finance concepts it mentions, the labels of the US-GAAP line items it names, years, quarters and numbers. Each
+   word also weighs by how much more the searched filings use it than general English does (word_weights.py), so
+   a question's own phrasing ("details shown", "clearly") stops matching pages by chance.
 2. Each term is scored with BM25 over the pages of the searched documents (page_index.py, in memory, built once per
    document), the IDF taken within those documents, so words on every page of a report stop counting.
-3. Pages are re-ranked with what they are (sections.py, page_index.py): the financial statement a page shows
-   against the statements the question needs (a ratio needs each of its inputs' statements), table rows whose
-   label is a line item the question names, Item / note headings against the concept's sections, how much of
-   the question's own wording the page covers, the question's years, quarters and numbers on the page, how tabular
-   the page is against whether the question wants figures or prose; contents pages are pushed down. Neighbouring
-   pages can be pulled in.
+3. Every page that matches becomes a row of named features (features.py): BM25 per kind of term, how much of the
+   question's wording its title field (top lines, Item and note headings) and its table-row labels hold, the
+   statement it shows against the statements the question needs (a ratio needs each of its inputs' statements),
+   a row labelled with a line item the question names, Item / note headings against the concept's sections, the
+   question's years in its column headers, quarter columns, how tabular it is against whether the question wants
+   figures or prose, contents pages. The score is their weighted sum (rank_weights.py: weights fitted on the
+   tuning part of the FinanceBench split, checked by leave-one-company-out cross-validation). Neighbouring pages
+   can be pulled in.
 
 With no document list (or more than page_index.CACHE_DOCS documents), the full-text index (FTS5 on SQLite,
 tsvector on Postgres) first picks the documents whose pages match the question's words best.
@@ -38,7 +41,7 @@ REASONS = {
     "statement": "statement", "row_item": "row", "section": "section", "numbers": "number(s) of the question",
     "contents": "contents page", "title": "title", "quarter": "quarter columns", "year_header": "year columns",
 }
-"""Structural features named in a hit's reason when they pulled the page."""
+"""Structural features named in a hit's reason when they counted for the page."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def _preselect(db: Any, query: Query, doc_ids: list[str]) -> list[str]:
 
 
 def _reason(page: PageFeatures, index: DocIndex, weights: dict[str, float], labels: dict[str, str]) -> str:
-    """Why a page ranks where it does: its strongest terms, then each structural feature that pulled it."""
+    """Why a page ranks where it does: its strongest terms, then each structural feature that counted (up or down)."""
     best = sorted(page.terms, key=lambda e: -page.terms[e])[:4]
     reasons = ["terms: " + ", ".join(labels[e] for e in best)]
     info = index.infos.get(page.number)

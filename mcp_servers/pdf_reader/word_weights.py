@@ -20,7 +20,7 @@ FLOOR_ZIPF = 1.0
 """Words wordfreq does not know (abbreviations, numbers) count as this rare in English (zipf 1: once per 10⁸ words)."""
 LOW, HIGH = -1.0, 0.5
 """Keyness (log10 of document frequency over English frequency) at which a word weighs MIN_WEIGHT, and 1."""
-MIN_WEIGHT = 0.15
+MIN_WEIGHT = 0.05
 
 
 @lru_cache(maxsize=20000)
