@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from mcp_servers.pdf_reader import features, page_index, word_weights
 from mcp_servers.pdf_reader.finance_vocab import concepts_in
 from mcp_servers.pdf_reader.ingest import ingest_pdf
 from mcp_servers.pdf_reader.gaap_terms import finance_words, stem
 from mcp_servers.pdf_reader.query import GENERAL_WEIGHT, analyse
+from mcp_servers.pdf_reader.rank_weights import WEIGHTS
 from mcp_servers.pdf_reader.search import search_pages
 from mcp_servers.pdf_reader.sections import describe_pages, statement_of
 from storage.db import Database
@@ -173,3 +175,37 @@ def test_financebench_statement_pages(db: Database):
     assert "accounts payable" in {t.label for t in analyse("DPO").terms}
     capex = search_pages(db, "How much did Amazon spend on capex in 2017?", [doc.id], k=3)
     assert numbers(capex)[0] == 37, [(h.number, h.reason) for h in capex]
+
+
+def test_words_english_uses_as_much_as_the_filing_weigh_little(monkeypatch):
+    """A question's own phrasing matching a page by chance loses to the page with the finance words: 'details',
+    'clearly', 'shown', 'directly' are common English and rare in a filing (no stop list names them)."""
+    filler = " ".join(
+        f"Net sales rose {n} percent while operating income, depreciation and inventories grew; the segment's "
+        f"revenues, cash flows and receivables are discussed in note {n}." for n in range(40)
+    )
+    pages = [
+        "Forward-looking statements\nDetails of our policies are clearly shown; more details are directly shown in "
+        "the proxy, clearly.\n" + filler,
+        "Capital resources\nPurchases of equipment were paid in cash.\n" + filler,
+        *(f"Results {n}\n" + filler for n in range(3, 110)),
+    ]
+    index = page_index.build("filing", enumerate(pages, 1))
+    assert sum(index.lengths.values()) > 100_000  # the length of a 10-K
+    assert word_weights.weight("depreciation", [index]) > 3 * word_weights.weight("clearly", [index])
+    question = analyse("Using the details clearly and directly shown, what were purchases of property and equipment?")
+
+    def best() -> int:
+        pages_ = features.page_features(question, [index])
+        return max(pages_, key=lambda p: (features.score(p.values, WEIGHTS), -p.number)).number
+
+    assert best() == 2
+    monkeypatch.setattr(features, "KEYNESS", False)  # without the weighting the chance matches win
+    assert best() == 1
+
+
+def test_every_feature_has_a_weight_and_hits_say_which_counted(db: Database, small: str):
+    assert set(WEIGHTS) == set(features.FEATURES)
+    hits = search_pages(db, "What were capital expenditures in FY2022 according to the cash flow statement?", [small])
+    top = hits[0]
+    assert top.reason.startswith("terms: ") and "title" in top.reason and "cash flow statement" in top.reason
