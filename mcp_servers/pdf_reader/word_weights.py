@@ -21,7 +21,7 @@ from functools import lru_cache
 from mcp_servers.pdf_reader.page_index import DocIndex, tokenize
 
 FLOOR_ZIPF = 1.0
-"""Words wordfreq does not know (abbreviations, numbers) count as this rare in English (zipf 1: once per 10⁸ words)."""
+"""Words wordfreq does not know (abbreviations, numbers) count as this rare in English (zipf 1: 1 in 10⁸ words)."""
 LOW, HIGH = -1.0, 0.5
 """Keyness (log10 of document frequency over English frequency) at which a word weighs MIN_WEIGHT, and 1."""
 MIN_WEIGHT = 0.05
@@ -36,9 +36,10 @@ def zipf(word: str) -> float:
 
 
 def keyness(word: str, indexes: Sequence[DocIndex]) -> float:
-    """log10(frequency in the searched documents / frequency in English); None-safe for unseen words (very low)."""
+    """log10(frequency in the searched documents / frequency in English); -9 for a word they never use."""
+    # A word the index splits ("pp&e" → "pp", "e") is as frequent as its rarest part.
     uses = min(
-        (sum(sum(len(p) for p in index.postings.get(part, {}).values()) for index in indexes) for part in tokenize(word)),
+        (sum(len(at) for index in indexes for at in index.postings.get(part, {}).values()) for part in tokenize(word)),
         default=0,
     )
     total = sum(sum(index.lengths.values()) for index in indexes)
