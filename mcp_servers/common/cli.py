@@ -8,6 +8,9 @@ from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
 
+from mcp_servers.common.event_store import MemoryEventStore
+from mcp_servers.common.protocol import conform
+
 
 def parser(description: str) -> argparse.ArgumentParser:
     """Return an argument parser with the transport options every built-in server accepts."""
@@ -24,11 +27,13 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 def serve(server: MCPServer, args: argparse.Namespace) -> None:
     """Run the server on the transport the parsed arguments chose."""
+    conform(server)
     if args.http is None:
         # mcp's stdio transport diverts fd 1 to stderr while it owns the wire, so stray prints are harmless.
         server.run()
     else:
-        server.run(transport="streamable-http", host=args.host, port=args.http)
+        # The event store lets a client resume a dropped SSE stream (GET with Last-Event-ID) instead of a 500.
+        server.run(transport="streamable-http", host=args.host, port=args.http, event_store=MemoryEventStore())
 
 
 def main(server: MCPServer, argv: Sequence[str] | None = None) -> None:
