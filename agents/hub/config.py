@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -34,6 +35,33 @@ BUILTIN_ENV_PREFIXES = ("K2HUB_",)
 BUILTIN_ENV_DENY = ("K2HUB_API_KEY",)
 
 
+class OAuthConfig(BaseModel):
+    """How the hub authenticates to a remote server; without it, a server that answers 401 gets the interactive
+    authorization-code flow (discovery, dynamic registration, PKCE) when the user logs in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grant: Literal["authorization_code", "client_credentials"] = Field(
+        default="authorization_code", description="client_credentials: machine-to-machine, no user to ask.")
+    client_id: str | None = Field(default=None, description="A pre-registered client id (else dynamic registration).")
+    client_secret: str | None = Field(default=None, repr=False, description="Its secret, if it has one.")
+    client_secret_env: str | None = Field(default=None, description="Environment variable holding the secret.")
+    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post", "private_key_jwt", "none"] | None = (
+        Field(default=None, description="How the client authenticates at the token endpoint."))
+    private_key_file: str | None = Field(default=None, description="PEM private key for private_key_jwt.")
+    signing_algorithm: str = Field(default="RS256", description="JWT algorithm for private_key_jwt (RS256, ES256...).")
+    scope: str | None = Field(default=None, description="Scopes to ask for; default: what the server says it needs.")
+    client_metadata_url: str | None = Field(
+        default=None, description="HTTPS URL of a client ID metadata document, used where the server supports it.")
+    issuer: str | None = Field(default=None, description="Authorization server the client credentials belong to.")
+
+    def secret(self) -> str | None:
+        """The client secret, inline or from the named environment variable."""
+        if self.client_secret_env:
+            return os.environ.get(self.client_secret_env) or None
+        return self.client_secret
+
+
 class ServerConfig(BaseModel):
     """One MCP server: a command to run over stdio, or a URL to reach over streamable HTTP."""
 
@@ -52,6 +80,8 @@ class ServerConfig(BaseModel):
     trusted: bool = Field(
         default=False, description="External servers only: its results are not untrusted content (agents/policy/approval.py)."
     )
+    oauth: OAuthConfig | None = Field(default=None, description="OAuth settings of a remote server (see OAuthConfig).")
+    vet_network: bool = Field(default=False, description="Let the quarantined first start reach the network.")
 
     @model_validator(mode="after")
     def _check(self) -> ServerConfig:
@@ -71,6 +101,12 @@ class ServerConfig(BaseModel):
     def transport(self) -> str:
         """'stdio' or 'http'."""
         return "stdio" if self.command is not None else "http"
+
+    def digest(self) -> str:
+        """sha256 of what the entry runs or reaches (not its on/off and trust flags): consent is given to this."""
+        what = self.model_dump(include={"command", "args", "env", "cwd", "url", "headers", "oauth", "vet_network"},
+                               mode="json")
+        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
 
 def load_mcp_json(path: str | Path) -> tuple[list[ServerConfig], list[str]]:

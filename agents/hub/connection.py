@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import deque
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio
+import httpx2
 import mcp_types as types
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
@@ -19,8 +21,13 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
 from agents.errors import ToolFailed
-from agents.hub.stdio import STDERR_LINES, StdioChannel, stdio_channel
 from agents.hub.config import ServerConfig
+from agents.hub.hooks import CallHooks, client_info
+from agents.hub.oauth import LoginRequired, build_auth
+from agents.hub.server_requests import Call, Clock, ServerRequests, Services, progress_callback
+from agents.hub.stdio import STDERR_LINES, StdioChannel, stdio_channel
+
+__all__ = ["ServerConnection", "Services", "State"]
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +36,8 @@ State = Literal["starting", "ready", "error", "restarting", "stopped"]
 MAX_RESTART_FAILURES = 5  # consecutive failed restarts before a server is left in "error"
 HEALTHY_AFTER_S = 10.0  # a connection that lived this long resets the backoff
 MAX_BACKOFF_S = 30.0
-WRITE_SLACK_S = 2.0
 RETRY_ON_CALL_S = 10.0  # a call to a server in "error" retries the connection at most this often
+MAX_TOOLS_BYTES = 2 * 1024 * 1024  # a tools/list larger than this is refused (definitions the model would read)
 
 
 @dataclass
@@ -44,11 +51,14 @@ class Link:
     probing: bool = False
 
 
-class ServerConnection:
+class ServerConnection(ServerRequests):
     """Owns one server's connection in a long-lived task: anyio scopes must exit in the task that entered them."""
 
-    def __init__(self, config: ServerConfig, *, startup_timeout_s: float, ping_timeout_s: float) -> None:
+    def __init__(self, config: ServerConfig, *, startup_timeout_s: float, ping_timeout_s: float,
+                 services: Services | None = None) -> None:
+        super().__init__()
         self.config = config
+        self.services = services or Services()
         self.name = config.name
         self.startup_timeout_s = startup_timeout_s
         self.ping_timeout_s = ping_timeout_s
@@ -57,6 +67,8 @@ class ServerConnection:
         self.restarts = 0
         self.tools: list[types.Tool] = []
         self.stderr: deque[str] = deque(maxlen=STDERR_LINES)
+        self.server_info: types.Implementation | None = None
+        self.needs_login = False  # the last failure was a 401 or a login the user must do
         self.link: Link | None = None
         self.on_tools: Any = None  # callback(ServerConnection) when the tool list changes
         self._settled = asyncio.Event()  # set while ready, error or stopped; clear while (re)starting
@@ -66,6 +78,7 @@ class ServerConnection:
         self._last_attempt = 0.0
         self._task: asyncio.Task[None] | None = None
         self._probes: set[asyncio.Task[None]] = set()
+        self._http_status: int | None = None
 
     @property
     def transport(self) -> str:
@@ -106,18 +119,24 @@ class ServerConnection:
             await asyncio.wait({self._task}, timeout=timeout_s)
 
     async def call(
-        self, tool: str, arguments: dict[str, Any], *, label: str, meta: dict[str, Any] | None, timeout_s: float
+        self, tool: str, arguments: dict[str, Any], *, label: str, meta: dict[str, Any] | None, timeout_s: float,
+        hooks: CallHooks | None = None,
     ) -> types.CallToolResult:
         """Call a tool; raise ToolFailed with a message the model can act on for server-level problems."""
         link = self.link
         if link is None:
             link = await self._wait_ready(timeout_s)
+        call = Call(hooks or CallHooks(), Clock(timeout_s))
+        self._calls[id(call)] = call
+        progress = progress_callback(call.hooks)
         try:
-            # The read timeout starts once the request is written; the outer bound also covers a server
-            # so stuck that it stopped reading its stdin.
-            with anyio.move_on_after(timeout_s + WRITE_SLACK_S) as outer:
-                result = await link.session.call_tool(tool, arguments, read_timeout_seconds=timeout_s, meta=meta)
-            if outer.cancelled_caught:
+            await self.announce_roots(link.session, call.hooks.conversation)
+            # One clock for writing the request and waiting for the answer (a server so stuck that it stopped
+            # reading its stdin included); it stops while the user answers the server's question.
+            with anyio.CancelScope() as scope:
+                call.clock.start(scope)
+                result = await link.session.call_tool(tool, arguments, meta=meta, progress_callback=progress)
+            if scope.cancelled_caught:
                 raise MCPError(REQUEST_TIMEOUT, "timed out")
         except MCPError as exc:
             if exc.code == REQUEST_TIMEOUT:
@@ -128,11 +147,22 @@ class ServerConnection:
             if "Session terminated" in exc.message and self.transport == "http":
                 self._end(link, "the HTTP server forgot our session (it probably restarted)")
                 raise ToolFailed(f"Server {self.name} lost its session; reconnecting, retry the call") from None
+            if self._http_status == 401:
+                self.needs_login = True
+                raise LoginRequired(self.name) from None
             raise ToolFailed(f"Server {self.name} rejected the call to {label}: {exc.message}") from None
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             raise ToolFailed(await self._closed_message(link)) from None
+        except ToolFailed:
+            raise
         except Exception as exc:  # e.g. structured content failing its output schema, HTTP errors
+            login = _login_required(exc)
+            if login is not None:
+                self.needs_login = True
+                raise login from None
             raise ToolFailed(f"Tool {label} failed in the client: {_describe(exc)}") from None
+        finally:
+            self._calls.pop(id(call), None)
         return result
 
     async def _wait_ready(self, timeout_s: float) -> Link:
@@ -232,7 +262,11 @@ class ServerConnection:
                     self._drop_link()
                     reason = link.end_reason or ""
             except Exception as exc:
-                reason = _describe(exc)
+                login = _login_required(exc)
+                if login is None and self._http_status == 401:
+                    login = LoginRequired(self.name)
+                self.needs_login = login is not None
+                reason = str(login) if login is not None else _describe(exc)
             finally:
                 self._drop_link()
             if self._stopping:
@@ -273,13 +307,20 @@ class ServerConnection:
             read, write = channel.read, channel.write
         else:
             assert self.config.url is not None
-            client = await stack.enter_async_context(create_mcp_http_client(headers=self.config.headers or None))
+            services = self.services
+            auth = build_auth(self.config, services.home, services.consent) if services.home else None
+            client = await stack.enter_async_context(
+                create_mcp_http_client(headers=self.config.headers or None, auth=auth))
+            client.event_hooks["response"].append(self._async_saw_response)
             read, write = await stack.enter_async_context(streamable_http_client(self.config.url, http_client=client))
-        session = await stack.enter_async_context(ClientSession(read, write))
+        self._http_status = None
+        session = await stack.enter_async_context(ClientSession(
+            read, write, client_info=client_info(), **self.session_callbacks()))
         link = Link(session, channel)
         try:
             with anyio.fail_after(self.startup_timeout_s):
-                await session.initialize()
+                init = await session.initialize()
+                self.server_info = init.server_info
                 tools = await _list_all_tools(session)
         except TimeoutError:
             raise ToolFailed(f"no answer to the MCP handshake within {self.startup_timeout_s:g} s") from None
@@ -287,12 +328,36 @@ class ServerConnection:
             if exc.code == CONNECTION_CLOSED and channel is not None:
                 code = await channel.exit_code(1.0)
                 raise ToolFailed(f"exited during start-up: {_exit_text(code, channel)}") from None
+            if self._http_status == 401:
+                raise LoginRequired(self.name) from None
             raise
+        size = len(json.dumps([t.model_dump(mode="json", exclude_none=True) for t in tools]))
+        if size > MAX_TOOLS_BYTES:
+            raise ToolFailed(f"its tools/list answer is {size / 1e6:.1f} MB, over the {MAX_TOOLS_BYTES / 1e6:.0f} MB "
+                             "a server may declare; the server is not used")
+        self.needs_login = False
         changed = [t.model_dump() for t in tools] != [t.model_dump() for t in self.tools]
         self.tools = tools
         if changed and self.on_tools is not None:
             self.on_tools(self)
         return link
+
+
+    async def _async_saw_response(self, response: httpx2.Response) -> None:
+        self._http_status = response.status_code  # a 401 becomes "log in" instead of "error response"
+
+
+def _login_required(exc: BaseException) -> LoginRequired | None:
+    """The LoginRequired inside an exception (group), if the OAuth layer raised one."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, LoginRequired):
+            return exc
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        seen += 1
+    return None
 
 
 async def _list_all_tools(session: ClientSession) -> list[types.Tool]:

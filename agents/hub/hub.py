@@ -24,8 +24,10 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import Draft202012Validator, validator_for
 
 from agents.errors import ToolFailed
-from agents.hub.connection import ServerConnection, State
 from agents.hub.config import ServerConfig
+from agents.hub.connection import ServerConnection, Services, State
+from agents.hub.elicitation import Questions
+from agents.hub.hooks import CallHooks
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ class ServerStatus:
     error: str | None
     restarts: int = 0
     stderr_tail: list[str] = field(default_factory=list)
+    needs_login: bool = False
+    log_tail: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -83,8 +87,10 @@ class Hub:
         startup_timeout_s: float = 60.0,
         ping_timeout_s: float = 3.0,
         close_timeout_s: float = 5.0,
+        services: Services | None = None,
     ) -> None:
         self.default_timeout_s = default_timeout_s
+        self.services = services or Services()
         self.close_timeout_s = close_timeout_s
         self.config_errors: list[str] = list(config_errors)
         self._servers: dict[str, ServerConnection] = {}
@@ -92,7 +98,8 @@ class Hub:
             if config.name in self._servers:
                 self.config_errors.append(f"server '{config.name}' is defined twice; the second one is ignored")
                 continue
-            conn = ServerConnection(config, startup_timeout_s=startup_timeout_s, ping_timeout_s=ping_timeout_s)
+            conn = ServerConnection(config, startup_timeout_s=startup_timeout_s, ping_timeout_s=ping_timeout_s,
+                                    services=self.services)
             conn.on_tools = self._tools_changed
             self._servers[config.name] = conn
         self._routes: dict[str, _Route] = {}
@@ -113,6 +120,11 @@ class Hub:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    @property
+    def questions(self) -> Questions:
+        """Questions servers asked the user (elicitation) that wait for an answer."""
+        return self.services.questions
+
     def tools(self) -> list[dict[str, Any]]:
         """OpenAI tool specs for every known tool (servers being restarted keep their last tool list)."""
         return list(self._specs)
@@ -127,7 +139,8 @@ class Hub:
     def status(self) -> list[ServerStatus]:
         """Health of every server, then one entry per configuration error."""
         rows = [
-            ServerStatus(s.name, s.transport, s.state, len(s.tools), s.error, s.restarts, list(s.stderr)[-20:])
+            ServerStatus(s.name, s.transport, s.state, len(s.tools), s.error, s.restarts, list(s.stderr)[-20:],
+                         s.needs_login, list(s.log)[-20:])
             for s in self._servers.values()
         ]
         rows += [ServerStatus("mcp.json", "config", "error", 0, e) for e in self.config_errors]
@@ -148,6 +161,7 @@ class Hub:
         *,
         meta: dict[str, Any] | None = None,
         timeout_s: float | None = None,
+        hooks: CallHooks | None = None,
     ) -> ToolResult:
         """Call `server__tool`; every failure comes back as ToolResult(is_error=True) with an actionable text."""
         started = time.perf_counter()
@@ -158,7 +172,7 @@ class Hub:
             args = _check_arguments(route, arguments)
             server = route.server
             timeout = timeout_s or server.config.timeout_s or self.default_timeout_s
-            result = await server.call(route.tool, args, label=name, meta=meta, timeout_s=timeout)
+            result = await server.call(route.tool, args, label=name, meta=meta, timeout_s=timeout, hooks=hooks)
         except ToolFailed as exc:
             return ToolResult(str(exc), True, [], None, time.perf_counter() - started)
         return ToolResult(

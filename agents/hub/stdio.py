@@ -28,6 +28,7 @@ from agents.hub.config import ServerConfig
 
 STDERR_LINES = 200  # ring buffer size per server
 STDERR_LINE_CHARS = 2000
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024  # one JSON-RPC line; a server sending more is stopped, not buffered forever
 STOP_GRACE_S = 1.0  # a well-behaved server exits on stdin EOF well within this
 TERM_GRACE_S = 1.0
 
@@ -92,6 +93,11 @@ async def stdio_channel(
             async for chunk in process.stdout:
                 lines = (buffer + chunk).split(b"\n")
                 buffer = lines.pop()
+                if len(buffer) > MAX_MESSAGE_BYTES:
+                    _remember(channel, f"[k2hub] the server sent a message over {MAX_MESSAGE_BYTES >> 20} MB; "
+                                       "it was stopped".encode(), logger)
+                    channel.kill()
+                    break
                 for line in lines:
                     message = _parse(line, channel, logger)
                     if message is not None:

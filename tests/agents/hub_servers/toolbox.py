@@ -7,9 +7,12 @@ import sys
 import time
 from typing import Any
 
+from typing import Literal
+
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
 
 mcp = MCPServer("toolbox")
 
@@ -69,6 +72,41 @@ def fail(reason: str) -> str:
 def pid() -> int:
     """Return the server's process id."""
     return os.getpid()
+
+
+class Booking(BaseModel):
+    """What `book` asks the user."""
+
+    name: str = Field(description="Who travels")
+    seats: int = Field(default=2, ge=1, le=9, description="How many seats")
+    cabin: Literal["economy", "business"] = Field(default="economy", description="Cabin class")
+    window: bool = Field(default=True, description="Window seat")
+
+
+@mcp.tool()
+async def book(ctx: Context) -> str:
+    """Ask the user for the booking details (form-mode elicitation) and say what was answered."""
+    answer = await ctx.elicit("Who is travelling?", Booking)
+    if answer.action != "accept":
+        return f"not booked: {answer.action}"
+    data = answer.data
+    return f"booked {data.seats} {data.cabin} seat(s) for {data.name}, window={data.window}"
+
+
+@mcp.tool()
+async def steps(ctx: Context, count: int = 3) -> str:
+    """Work in steps, reporting progress and a log line for each."""
+    for n in range(1, count + 1):
+        await ctx.report_progress(n, count, f"step {n} of {count}")
+        await ctx.info(f"finished step {n}")
+    return f"{count} steps done"
+
+
+@mcp.tool()
+async def roots(ctx: Context) -> list[str]:
+    """The roots the client offers."""
+    listed = await ctx.session.list_roots()
+    return [str(r.uri) for r in listed.roots]
 
 
 if __name__ == "__main__":
