@@ -41,8 +41,9 @@ class OAuthConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    grant: Literal["authorization_code", "client_credentials"] = Field(
-        default="authorization_code", description="client_credentials: machine-to-machine, no user to ask.")
+    grant: Literal["authorization_code", "client_credentials", "identity_assertion"] = Field(
+        default="authorization_code", description="client_credentials: machine-to-machine, no user to ask; "
+        "identity_assertion: enterprise-managed (SEP-990), an ID token from your identity provider.")
     client_id: str | None = Field(default=None, description="A pre-registered client id (else dynamic registration).")
     client_secret: str | None = Field(default=None, repr=False, description="Its secret, if it has one.")
     client_secret_env: str | None = Field(default=None, description="Environment variable holding the secret.")
@@ -54,6 +55,9 @@ class OAuthConfig(BaseModel):
     client_metadata_url: str | None = Field(
         default=None, description="HTTPS URL of a client ID metadata document, used where the server supports it.")
     issuer: str | None = Field(default=None, description="Authorization server the client credentials belong to.")
+    idp_token_endpoint: str | None = Field(default=None, description="identity_assertion: the IdP's token endpoint.")
+    idp_client_id: str | None = Field(default=None, description="identity_assertion: this client's id at the IdP.")
+    id_token_file: str | None = Field(default=None, description="identity_assertion: file holding your IdP ID token.")
 
     def secret(self) -> str | None:
         """The client secret, inline or from the named environment variable."""

@@ -29,11 +29,13 @@ from mcp.client.auth.extensions.client_credentials import (
     PrivateKeyJWTOAuthProvider,
     SignedJWTParameters,
 )
+from mcp.client.auth.extensions.identity_assertion import IdentityAssertionOAuthProvider
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 from pydantic import AnyUrl, ValidationError
 
 from agents.errors import ToolFailed
 from agents.hub.config import ServerConfig
+from agents.hub.id_jag import exchange_for_id_jag
 from agents.hub.loopback import Loopback
 
 TOKENS_DIR = "oauth"
@@ -167,6 +169,8 @@ def build_auth(config: ServerConfig, home: Path, consent: Consent | None = None)
     storage = TokenFile(token_path(home, config.name))
     if settings is not None and settings.grant == "client_credentials":
         return _machine_auth(config, storage)
+    if settings is not None and settings.grant == "identity_assertion":
+        return _enterprise_auth(config, storage)
     if consent is None and not storage.summary()["logged_in"]:
         return None
     if consent is not None:
@@ -206,6 +210,23 @@ def _store_preregistered(storage: TokenFile, settings: Any, redirect: str) -> No
     data = storage._read()
     data["client"] = info.model_dump(mode="json", exclude_none=True)
     storage._write(data)
+
+
+def _enterprise_auth(config: ServerConfig, storage: TokenFile) -> httpx2.Auth:
+    """SEP-990: the IdP's ID-JAG for an access token at the configured authorization server."""
+    settings = config.oauth
+    assert settings is not None and config.url is not None
+    secret = settings.secret()
+    if not (settings.client_id and secret and settings.issuer):
+        raise ToolFailed(f"Server {config.name}: identity_assertion needs oauth.client_id, a client secret and "
+                         "oauth.issuer (the MCP authorization server) in mcp.json")
+
+    async def assertion(audience: str, resource: str) -> str:
+        return await exchange_for_id_jag(config.name, settings, audience, resource)
+
+    method = "client_secret_post" if settings.token_endpoint_auth_method == "client_secret_post" else "client_secret_basic"
+    return IdentityAssertionOAuthProvider(config.url, storage, settings.client_id, secret, settings.issuer, assertion,
+                                          scope=settings.scope, token_endpoint_auth_method=method)
 
 
 def _machine_auth(config: ServerConfig, storage: TokenFile) -> httpx2.Auth:
