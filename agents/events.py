@@ -46,6 +46,39 @@ class ToolCallFinished(_Event):
     artifact_id: str | None = None
 
 
+class ToolCallProgress(_Event):
+    """A server reported progress on a running call (MCP notifications/progress)."""
+
+    type: Literal["tool_call_progress"] = "tool_call_progress"
+    call_id: str
+    name: str
+    progress: float
+    total: float | None = None
+    message: str | None = None
+
+
+class ToolCallLog(_Event):
+    """A log message the server sent while the call ran (MCP notifications/message); untrusted text."""
+
+    type: Literal["tool_call_log"] = "tool_call_log"
+    call_id: str
+    name: str
+    level: str
+    text: str
+
+
+class ElicitationRequested(_Event):
+    """A server asks the user for input mid-call (form mode): answer with Agent.answer(question_id, ...)."""
+
+    type: Literal["elicitation_requested"] = "elicitation_requested"
+    call_id: str
+    name: str
+    question_id: str
+    server: str
+    message: str
+    form: dict[str, Any]  # the requested schema: a flat object of strings, numbers, booleans and enums
+
+
 class ApprovalRequested(_Event):
     """A risky call waits for the user: what would run (name, arguments), what it does (risk) and why it asks."""
 
@@ -124,6 +157,9 @@ Event = Annotated[
         TextDelta,
         ToolCallStarted,
         ToolCallFinished,
+        ToolCallProgress,
+        ToolCallLog,
+        ElicitationRequested,
         ApprovalRequested,
         Usage,
         Notice,

@@ -31,7 +31,8 @@ __all__ = ["ServerConnection", "Services", "State"]
 
 log = logging.getLogger(__name__)
 
-State = Literal["starting", "ready", "error", "restarting", "stopped"]
+# pending: an external server waiting for the user's consent; disabled: switched off in mcp.json.
+State = Literal["starting", "ready", "error", "restarting", "stopped", "pending", "disabled"]
 
 MAX_RESTART_FAILURES = 5  # consecutive failed restarts before a server is left in "error"
 HEALTHY_AFTER_S = 10.0  # a connection that lived this long resets the backoff
@@ -69,6 +70,7 @@ class ServerConnection(ServerRequests):
         self.stderr: deque[str] = deque(maxlen=STDERR_LINES)
         self.server_info: types.Implementation | None = None
         self.needs_login = False  # the last failure was a 401 or a login the user must do
+        self.held: dict[str, Any] = {}  # tools kept from the model until the user reviews them (agents.hub.gate)
         self.link: Link | None = None
         self.on_tools: Any = None  # callback(ServerConnection) when the tool list changes
         self._settled = asyncio.Event()  # set while ready, error or stopped; clear while (re)starting
@@ -84,6 +86,11 @@ class ServerConnection(ServerRequests):
     def transport(self) -> str:
         """'stdio' or 'http'."""
         return self.config.transport
+
+    def park(self, state: State, reason: str) -> None:
+        """Do not start: say why (waiting for consent, disabled)."""
+        self.error = reason
+        self._set_state(state)
 
     async def start(self) -> None:
         """Start the supervisor task and wait for the first connection attempt to succeed or fail."""

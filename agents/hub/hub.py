@@ -27,7 +27,9 @@ from agents.errors import ToolFailed
 from agents.hub.config import ServerConfig
 from agents.hub.connection import ServerConnection, Services, State
 from agents.hub.elicitation import Questions
+from agents.hub.gate import Gate
 from agents.hub.hooks import CallHooks
+from agents.hub.pins import PinStore
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class ServerStatus:
     stderr_tail: list[str] = field(default_factory=list)
     needs_login: bool = False
     log_tail: list[str] = field(default_factory=list)
+    held: dict[str, str] = field(default_factory=dict)  # tool -> why it waits for review (new, changed, refused)
 
 
 @dataclass
@@ -88,9 +91,13 @@ class Hub:
         ping_timeout_s: float = 3.0,
         close_timeout_s: float = 5.0,
         services: Services | None = None,
+        pins: PinStore | None = None,
     ) -> None:
         self.default_timeout_s = default_timeout_s
+        self.startup_timeout_s = startup_timeout_s
+        self.ping_timeout_s = ping_timeout_s
         self.services = services or Services()
+        self.gate = Gate(pins)  # external servers start only with the user's consent, tools only as pinned
         self.close_timeout_s = close_timeout_s
         self.config_errors: list[str] = list(config_errors)
         self._servers: dict[str, ServerConnection] = {}
@@ -98,10 +105,7 @@ class Hub:
             if config.name in self._servers:
                 self.config_errors.append(f"server '{config.name}' is defined twice; the second one is ignored")
                 continue
-            conn = ServerConnection(config, startup_timeout_s=startup_timeout_s, ping_timeout_s=ping_timeout_s,
-                                    services=self.services)
-            conn.on_tools = self._tools_changed
-            self._servers[config.name] = conn
+            self._servers[config.name] = self._connection(config)
         self._routes: dict[str, _Route] = {}
         self._specs: list[dict[str, Any]] = []
         self._started = False
@@ -111,8 +115,47 @@ class Hub:
         if self._started:
             return
         self._started = True
-        await asyncio.gather(*(s.start() for s in self._servers.values() if s.config.enabled))
+        await asyncio.gather(*(self._launch(s) for s in self._servers.values()))
 
+    def _connection(self, config: ServerConfig) -> ServerConnection:
+        conn = ServerConnection(config, startup_timeout_s=self.startup_timeout_s, ping_timeout_s=self.ping_timeout_s,
+                                services=self.services)
+        conn.on_tools = self._tools_changed
+        return conn
+
+    async def _launch(self, conn: ServerConnection) -> None:
+        """Start a server unless it is disabled or waits for the user's consent."""
+        reason = self.gate.blocks(conn.config)
+        if reason is not None:
+            conn.park("disabled" if not conn.config.enabled else "pending", reason)
+            return
+        await conn.start()
+
+    async def refresh(self, configs: Sequence[ServerConfig], config_errors: Sequence[str] = ()) -> None:
+        """Follow mcp.json and the consent state: start, stop or restart what changed; keep the rest running."""
+        wanted = {c.name: c for c in configs}
+        self.config_errors = list(config_errors)
+        for name in [n for n, s in self._servers.items() if not s.config.builtin and n not in wanted]:
+            await self._servers.pop(name).aclose(self.close_timeout_s)
+        for name, config in wanted.items():
+            current = self._servers.get(name)
+            if current is not None and current.config.builtin:
+                continue
+            blocked = self.gate.blocks(config)
+            parked = current is not None and current.state in ("pending", "disabled")
+            if current is not None and current.config == config:
+                if blocked is None and not parked:
+                    continue  # running as it should
+                if blocked is not None and parked:
+                    current.park("disabled" if not config.enabled else "pending", blocked)
+                    continue
+            if current is not None:
+                await current.aclose(self.close_timeout_s)
+            conn = self._connection(config)
+            self._servers[name] = conn
+            if self._started:
+                await self._launch(conn)
+        self._tools_changed(None)
     async def __aenter__(self) -> Hub:
         await self.start()
         return self
@@ -140,17 +183,20 @@ class Hub:
         """Health of every server, then one entry per configuration error."""
         rows = [
             ServerStatus(s.name, s.transport, s.state, len(s.tools), s.error, s.restarts, list(s.stderr)[-20:],
-                         s.needs_login, list(s.log)[-20:])
+                         s.needs_login, list(s.log)[-20:], {t: h.reason for t, h in s.held.items()})
             for s in self._servers.values()
         ]
+        for s in self._servers.values():
+            if s.state in ("ready", "error"):
+                self.gate.note(s.config, s.error if s.state == "error" else None, list(s.stderr))
         rows += [ServerStatus("mcp.json", "config", "error", 0, e) for e in self.config_errors]
         return rows
 
     async def restart(self, server: str) -> None:
         """Restart one server (for the UI's retry button) and wait until it is ready or failed."""
         conn = self._servers.get(server)
-        if conn is None or not self._started or not conn.config.enabled:
-            raise ToolFailed(f"Server {server} is not running")
+        if conn is None or not self._started or self.gate.blocks(conn.config) is not None:
+            raise ToolFailed(f"Server {server} is not running" + (f": {conn.error}" if conn and conn.error else ""))
         conn.restart()
         await conn.start()
 
@@ -191,6 +237,10 @@ class Hub:
         """Say the tool does not exist and name the closest real ones."""
         names = list(self._routes)
         server = self._servers.get(name.split(SEPARATOR)[0]) if SEPARATOR in name else None
+        bare = name.split(SEPARATOR, 1)[-1]
+        if server is not None and bare in server.held:
+            return (f"Tool {name!r} is held for review ({server.held[bare].reason}): its definition is not the one the "
+                    f"user approved. The user can review it in the MCP tab or with `python run.py mcp tools {server.name}`.")
         if server is not None and not server.tools and server.state != "ready":
             detail = f": {server.error}" if server.error else ""
             return f"Tool {name!r} is not available: server {server.name} is {server.state}{detail}"
@@ -203,12 +253,13 @@ class Hub:
             return f"Unknown tool {name!r}: no tools are available right now."
         return f"Unknown tool {name!r}. Available tools: {', '.join(names[:30])}"
 
-    def _tools_changed(self, _server: ServerConnection) -> None:
+    def _tools_changed(self, _server: ServerConnection | None) -> None:
         """Rebuild names, routes and specs after a server (re)connects with a different tool list."""
         old = self._routes
         routes: dict[str, _Route] = {}
         for server in self._servers.values():
-            for tool in server.tools:
+            offered, server.held = self.gate.offered(server.config, server.tools) if server.tools else ([], {})
+            for tool in offered:
                 name = tool_name(server.name, tool.name, routes)
                 schema = tool.input_schema or {"type": "object", "properties": {}}
                 route = _Route(server, tool.name, name, schema, _openai_spec(name, server.name, tool, schema))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import warnings
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import Any
 import anyio
 import mcp_types as types
 from mcp import ClientSession
+from mcp.shared.exceptions import MCPDeprecationWarning
 
 from agents.hub.elicitation import FormError, Question, Questions, form_fields
 from agents.hub.hooks import CallHooks, workspace_roots
@@ -95,7 +97,9 @@ class ServerRequests:
         self._last_conversation = conversation
         if changed and self.services.workspace_root is not None:
             try:
-                await session.send_roots_list_changed()
+                with warnings.catch_warnings():  # deprecated in the 2026-07-28 revision; current servers use it
+                    warnings.simplefilter("ignore", MCPDeprecationWarning)
+                    await session.send_roots_list_changed()
             except Exception as exc:  # a server gone mid-call fails the call itself, with a better message
                 log.debug("roots/list_changed to %s failed: %s", self.name, exc)
 

@@ -13,6 +13,7 @@ from agents.errors import AppError
 from agents.models import providers
 from agents.policy import approval, budget, loop_guard
 from agents.events import Notice, ToolCallFinished, ToolCallStarted, Usage
+from agents.planner.call_hooks import call_hooks
 from agents.planner.state import RunContext, RunState, ToolTask
 from storage import repo
 
@@ -133,7 +134,8 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
         result, usage = await own.run(ctx, args, emit)
     else:
         result = await ctx.hub.call(name, args, meta={"k2hub/conversation": ctx.conversation_id,
-                                                       "k2hub/run": ctx.run_id})
+                                                       "k2hub/run": ctx.run_id},
+                                    hooks=call_hooks(emit, ctx.hub.questions, call_id, name, ctx.conversation_id))
     await approval.note_result(ctx, call_id, name, args, result.text)
     view, artifact_id = await asyncio.to_thread(_bounded_view, ctx, name, result.text)
     error = result.text[:PREVIEW_CHARS] if result.is_error else None

@@ -15,7 +15,9 @@ from typing import Any
 
 from agents.errors import ConfigError
 from agents.events import Event, Notice, RunFinished, RunStarted
-from agents.hub.config import builtin_servers, load_mcp_json
+from agents.hub.assembly import ConfigWatch, app_hub
+from agents.hub.config import builtin_servers
+from agents.hub.elicitation import Action, Answer
 from agents.hub.hub import Hub
 from agents.models import providers
 from agents.models.presets import PRESETS
@@ -94,6 +96,7 @@ class Agent:
         self.hub = hub
         self.graph = build_graph(checkpointer)
         self.planner_tools = PlannerTools.of(config.planner_tools)
+        self.servers = ConfigWatch(config.home)  # mcp.json and consent changes made while the agent runs
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stack = contextlib.AsyncExitStack()
 
@@ -107,13 +110,13 @@ class Agent:
             # e.g. the built-in skills installed or upgraded: idempotent, a hash check once installed
             await asyncio.to_thread(PlannerTools.of(config.planner_tools).prepare, db)
             checkpointer = await stack.enter_async_context(open_checkpointer(db.url))
-            servers, errors = load_mcp_json(config.home / "mcp.json")
             env = {**os.environ, **config.server_env, "K2HUB_HOME": str(config.home)}
             try:
                 builtins = builtin_servers(env, config.builtin)
             except ValueError as exc:
                 raise ConfigError(f"K2HUB_BUILTIN_SERVERS: {exc}") from None
-            hub = Hub(builtins + servers, default_timeout_s=config.tool_timeout_s, config_errors=errors)
+            root = Path(env.get("K2HUB_WORKSPACE_ROOT") or config.home / "workspaces")
+            hub = app_hub(config.home, builtins, tool_timeout_s=config.tool_timeout_s, workspace_root=root)
             await hub.start()
             stack.push_async_callback(hub.aclose)
         except BaseException:
@@ -151,9 +154,19 @@ class Agent:
         if task is not None and not task.done():
             task.cancel()
 
+    def answer(self, question_id: str, action: Action, values: dict[str, Any] | None = None) -> Answer:
+        """The user's answer to a server's question (ElicitationRequested); FormError names a bad field,
+        KeyError means nobody waits for that question any more."""
+        return self.hub.questions.answer(question_id, action, values)
+
+    async def sync_servers(self) -> bool:
+        """Apply mcp.json and consent changes made since the last look (CLI `mcp ...`, the MCP tab)."""
+        return await self.servers.sync(self.hub)
+
     async def run(self, req: RunRequest) -> AsyncIterator[Event]:
         """Run one turn, yielding events; the model is resolved before anything is stored."""
         cfg = self.config
+        await self.sync_servers()
         if req.chain:
             async for event in self._start(req, req.chain):
                 yield event

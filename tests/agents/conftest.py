@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from agents.hub.config import load_mcp_json
+from agents.hub.pins import PinStore
 from agents.policy.budget import Limits
 from agents.events import Event
 from agents.models.providers import RetryPolicy
@@ -36,9 +38,14 @@ def agent_config(home: Path, url: str, model: str = "kimi-k2-thinking", **kw: An
     return dataclasses.replace(app_agent_config(settings), retry=FAST_RETRY, **kw)
 
 
-def write_mcp_json(home: Path, servers: dict[str, Any]) -> None:
-    """Register external servers the way a user does: $K2HUB_HOME/mcp.json."""
+def write_mcp_json(home: Path, servers: dict[str, Any], *, enable: bool = True) -> None:
+    """Register external servers the way a user does: $K2HUB_HOME/mcp.json, then (enable) consent to each, as
+    `python run.py mcp enable NAME` does for a server whose tools are pinned when first listed."""
     (home / "mcp.json").write_text(json.dumps({"mcpServers": servers}))
+    if enable:
+        configs, _ = load_mcp_json(home / "mcp.json")
+        for config in configs:
+            PinStore(home).approve(config, None)
 
 
 # The built-ins the planner tests use; each server is a process that costs ~1 s of CPU to start, and the rest
