@@ -125,8 +125,14 @@ def remove(home: Path, name: str) -> None:
     TokenFile(token_path(home, name)).clear()
 
 
+@dataclass
+class LoginResult:
+    tools: list[types.Tool]
+    notes: list[str]  # e.g. malformed metadata the SDK stepped around
+
+
 async def login(config: ServerConfig, home: Path, open_url: Callable[[str], Awaitable[None]],
-                timeout_s: float = LOGIN_TIMEOUT_S) -> list[types.Tool]:
+                timeout_s: float = LOGIN_TIMEOUT_S) -> LoginResult:
     """Log in to a URL server (OAuth authorization code with PKCE, in the user's browser); its tools on success.
 
     `open_url` shows the user the authorization URL (opens a browser, prints it, or puts a link in the UI); the
@@ -143,9 +149,11 @@ async def login(config: ServerConfig, home: Path, open_url: Callable[[str], Awai
         try:
             await conn.start()
             if conn.state != "ready":
-                raise ToolFailed(f"Logging in to {config.name} failed: {conn.error}")
+                notes = f" (also: {'; '.join(conn.notes)})" if conn.notes else ""
+                raise ToolFailed(f"Logging in to {config.name} failed: {conn.error}{notes}")
             tools = list(conn.tools)
             info = conn.server_info
+            notes = list(conn.notes)
         finally:
             await conn.aclose(5.0)
     report = Report(config.name, "http", config.digest(), time.time(), 0.0, ok=True,
@@ -155,7 +163,7 @@ async def login(config: ServerConfig, home: Path, open_url: Callable[[str], Awai
     report.findings = [f.__dict__ for f in check_tools(tools)]
     if PinStore(home).get(config.name).config_digest != config.digest():
         _keep_report(home, config.name, report)
-    return tools
+    return LoginResult(tools, notes)
 
 
 @dataclass

@@ -22,8 +22,9 @@ from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
 from agents.errors import ToolFailed
 from agents.hub.config import ServerConfig
+from agents.hub.failures import describe, exit_text, login_required
 from agents.hub.hooks import CallHooks, client_info
-from agents.hub.oauth import LoginRequired, build_auth
+from agents.hub.oauth import LoginRequired, build_auth, metadata_problem
 from agents.hub.server_requests import Call, Clock, ServerRequests, Services, progress_callback
 from agents.hub.stdio import STDERR_LINES, StdioChannel, stdio_channel
 
@@ -71,6 +72,7 @@ class ServerConnection(ServerRequests):
         self.server_info: types.Implementation | None = None
         self.needs_login = False  # the last failure was a 401 or a login the user must do
         self.held: dict[str, Any] = {}  # tools kept from the model until the user reviews them (agents.hub.gate)
+        self.notes: list[str] = []  # things the user should know that did not stop the server (bad OAuth metadata)
         self.link: Link | None = None
         self.on_tools: Any = None  # callback(ServerConnection) when the tool list changes
         self._settled = asyncio.Event()  # set while ready, error or stopped; clear while (re)starting
@@ -163,11 +165,11 @@ class ServerConnection(ServerRequests):
         except ToolFailed:
             raise
         except Exception as exc:  # e.g. structured content failing its output schema, HTTP errors
-            login = _login_required(exc)
+            login = login_required(exc)
             if login is not None:
                 self.needs_login = True
                 raise login from None
-            raise ToolFailed(f"Tool {label} failed in the client: {_describe(exc)}") from None
+            raise ToolFailed(f"Tool {label} failed in the client: {describe(exc)}") from None
         finally:
             self._calls.pop(id(call), None)
         return result
@@ -195,7 +197,7 @@ class ServerConnection(ServerRequests):
             self._end(link, "the connection closed")
             return f"Server {self.name} closed the connection; reconnecting, retry the call"
         code = await link.channel.exit_code(1.0)
-        return f"Server {self.name} crashed ({_exit_text(code, link.channel)}); it is being restarted, retry the call"
+        return f"Server {self.name} crashed ({exit_text(code, link.channel)}); it is being restarted, retry the call"
 
     def _probe_later(self, link: Link, label: str) -> None:
         """After a timeout, ping the server; one that cannot answer is hung and gets restarted."""
@@ -269,18 +271,18 @@ class ServerConnection(ServerRequests):
                     self._drop_link()
                     reason = link.end_reason or ""
             except Exception as exc:
-                login = _login_required(exc)
+                login = login_required(exc)
                 if login is None and self._http_status == 401:
                     login = LoginRequired(self.name)
                 self.needs_login = login is not None
-                reason = str(login) if login is not None else _describe(exc)
+                reason = str(login) if login is not None else describe(exc)
             finally:
                 self._drop_link()
             if self._stopping:
                 break
             was_ready = link is not None  # only a completed handshake produces a link
             if link is not None and link.channel is not None and not link.end_reason:
-                reason = "crashed: " + _exit_text(link.channel.process.returncode, link.channel)
+                reason = "crashed: " + exit_text(link.channel.process.returncode, link.channel)
             self.error = reason or "the connection ended"
             log.warning("MCP server %s: %s", self.name, self.error)
             if not was_ready and first:  # a broken configuration: wait for a manual restart, do not loop
@@ -334,7 +336,7 @@ class ServerConnection(ServerRequests):
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED and channel is not None:
                 code = await channel.exit_code(1.0)
-                raise ToolFailed(f"exited during start-up: {_exit_text(code, channel)}") from None
+                raise ToolFailed(f"exited during start-up: {exit_text(code, channel)}") from None
             if self._http_status == 401:
                 raise LoginRequired(self.name) from None
             raise
@@ -352,19 +354,10 @@ class ServerConnection(ServerRequests):
 
     async def _async_saw_response(self, response: httpx2.Response) -> None:
         self._http_status = response.status_code  # a 401 becomes "log in" instead of "error response"
-
-
-def _login_required(exc: BaseException) -> LoginRequired | None:
-    """The LoginRequired inside an exception (group), if the OAuth layer raised one."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    seen = 0
-    while exc is not None and seen < 5:
-        if isinstance(exc, LoginRequired):
-            return exc
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-        seen += 1
-    return None
+        if "/.well-known/" in response.url.path:
+            note = await metadata_problem(response)
+            if note and note not in self.notes:
+                self.notes.append(note)
 
 
 async def _list_all_tools(session: ClientSession) -> list[types.Tool]:
@@ -378,27 +371,3 @@ async def _list_all_tools(session: ClientSession) -> list[types.Tool]:
         cursor = page.next_cursor
         if not cursor:
             return tools
-
-
-def _exit_text(code: int | None, channel: StdioChannel) -> str:
-    """'exit code N; last stderr: ...' for messages and status."""
-    if code is None:
-        what = "closed its output"
-    elif code < 0:
-        what = f"killed by signal {-code}"
-    else:
-        what = f"exit code {code}"
-    tail = " | ".join(channel.stderr_tail(3))[-500:]
-    return f"{what}; last stderr: {tail}" if tail else what
-
-
-def _describe(exc: BaseException) -> str:
-    """A one-line reason from an exception, unwrapping anyio's exception groups."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    if isinstance(exc, FileNotFoundError) and exc.filename:
-        return f"cannot start: command not found: {exc.filename}"
-    if isinstance(exc, ToolFailed):
-        return str(exc)
-    text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text

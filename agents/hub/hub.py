@@ -63,6 +63,7 @@ class ServerStatus:
     needs_login: bool = False
     log_tail: list[str] = field(default_factory=list)
     held: dict[str, str] = field(default_factory=dict)  # tool -> why it waits for review (new, changed, refused)
+    notes: list[str] = field(default_factory=list)  # warnings that did not stop it (malformed OAuth metadata)
 
 
 @dataclass
@@ -183,7 +184,7 @@ class Hub:
         """Health of every server, then one entry per configuration error."""
         rows = [
             ServerStatus(s.name, s.transport, s.state, len(s.tools), s.error, s.restarts, list(s.stderr)[-20:],
-                         s.needs_login, list(s.log)[-20:], {t: h.reason for t, h in s.held.items()})
+                         s.needs_login, list(s.log)[-20:], {t: h.reason for t, h in s.held.items()}, list(s.notes))
             for s in self._servers.values()
         ]
         for s in self._servers.values():

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,15 @@ from mcp.client.auth.extensions.client_credentials import (
     SignedJWTParameters,
 )
 from mcp.client.auth.extensions.identity_assertion import IdentityAssertionOAuthProvider
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
-from pydantic import AnyUrl, ValidationError
+from mcp.shared.auth import (
+    AuthorizationCodeResult,
+    OAuthClientInformationFull,
+    OAuthClientMetadata,
+    OAuthMetadata,
+    OAuthToken,
+    ProtectedResourceMetadata,
+)
+from pydantic import AnyUrl, BaseModel, ValidationError
 
 from agents.errors import ToolFailed
 from agents.hub.config import ServerConfig
@@ -39,6 +46,9 @@ from agents.hub.id_jag import exchange_for_id_jag
 from agents.hub.loopback import Loopback
 
 TOKENS_DIR = "oauth"
+# Discovery, registration and token requests: an authorization server that hangs fails the login in this time
+# (the MCP requests themselves keep the transport's long read timeout, for streams).
+AUTH_HTTP_TIMEOUT_S = 15.0
 # Before any login the SDK still needs a redirect URI to describe the client; no request ever goes to it.
 PLACEHOLDER_REDIRECT = "http://127.0.0.1/callback"
 
@@ -134,7 +144,26 @@ class TokenFile:
         self.path.unlink(missing_ok=True)
 
 
-class _RestoresExpiry:
+class _Bounded:
+    """Mixin: every request the OAuth flow makes itself gets AUTH_HTTP_TIMEOUT_S (a hung server fails fast)."""
+
+    async def _auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        flow = super()._auth_flow(request)  # type: ignore[misc]
+        try:
+            outgoing = await flow.__anext__()
+            while True:
+                if outgoing is not request and "timeout" not in outgoing.extensions:
+                    outgoing.extensions = {**outgoing.extensions,
+                                           "timeout": httpx2.Timeout(AUTH_HTTP_TIMEOUT_S).as_dict()}
+                response = yield outgoing
+                outgoing = await flow.asend(response)
+        except StopAsyncIteration:
+            return
+        finally:
+            await flow.aclose()
+
+
+class _RestoresExpiry(_Bounded):
     """Mixin: a token loaded from the file keeps its expiry, so an expired one is refreshed before use."""
 
     async def _initialize(self) -> None:
@@ -154,12 +183,39 @@ class _JWTFlow(_RestoresExpiry, PrivateKeyJWTOAuthProvider):
     pass
 
 
+class _AssertionFlow(_Bounded, IdentityAssertionOAuthProvider):
+    pass
+
+
 @dataclass
 class Consent:
     """An interactive login: show the user the authorization URL; the loopback catches the code."""
 
     open_url: Callable[[str], Awaitable[None]]
     loopback: Loopback
+
+
+METADATA: list[tuple[str, str, type[BaseModel]]] = [
+    ("/.well-known/oauth-protected-resource", "protected-resource metadata", ProtectedResourceMetadata),
+    ("/.well-known/oauth-authorization-server", "authorization-server metadata", OAuthMetadata),
+    ("/.well-known/openid-configuration", "OpenID configuration", OAuthMetadata),
+]
+
+
+async def metadata_problem(response: httpx2.Response) -> str | None:
+    """A sentence when an OAuth metadata document is malformed (the SDK then quietly falls back to defaults)."""
+    path = response.url.path
+    for prefix, what, model in METADATA:
+        if path.startswith(prefix) and response.status_code == 200:
+            try:
+                model.model_validate_json(await response.aread())
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"]) or "document"
+                return f"malformed {what} at {response.url} ({where}: {first['msg']}); it was ignored"
+            except httpx2.HTTPError:
+                return None
+    return None
 
 
 def build_auth(config: ServerConfig, home: Path, consent: Consent | None = None) -> httpx2.Auth | None:
@@ -225,7 +281,7 @@ def _enterprise_auth(config: ServerConfig, storage: TokenFile) -> httpx2.Auth:
         return await exchange_for_id_jag(config.name, settings, audience, resource)
 
     method = "client_secret_post" if settings.token_endpoint_auth_method == "client_secret_post" else "client_secret_basic"
-    return IdentityAssertionOAuthProvider(config.url, storage, settings.client_id, secret, settings.issuer, assertion,
+    return _AssertionFlow(config.url, storage, settings.client_id, secret, settings.issuer, assertion,
                                           scope=settings.scope, token_endpoint_auth_method=method)
 
 

@@ -3,6 +3,7 @@ and a server's question (elicitation) becomes a form the UI or the CLI answers t
 
 from __future__ import annotations
 
+import contextvars
 import json
 from collections.abc import Callable
 from typing import Any
@@ -16,18 +17,24 @@ LOG_CHARS = 500
 
 def call_hooks(emit: Callable[[Any], None], questions: Questions, call_id: str, name: str,
                conversation: str) -> CallHooks:
-    """Hooks for one planner tool call."""
+    """Hooks for one planner tool call (call it inside the node: the hooks emit in the node's context)."""
+    # Servers' notifications arrive on the session's own task; LangGraph's stream writer works only inside the
+    # node's context, so every event is emitted in a copy of it.
+    node = contextvars.copy_context()
+
+    def send(event: Any) -> None:
+        node.run(emit, event)
 
     def progress(done: float, total: float | None, message: str | None) -> None:
-        emit(ToolCallProgress(call_id=call_id, name=name, progress=done, total=total, message=message))
+        send(ToolCallProgress(call_id=call_id, name=name, progress=done, total=total, message=message))
 
     def log(level: str, logger: str | None, data: Any) -> None:
         text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
         prefix = f"{logger}: " if logger else ""
-        emit(ToolCallLog(call_id=call_id, name=name, level=level, text=(prefix + text)[:LOG_CHARS]))
+        send(ToolCallLog(call_id=call_id, name=name, level=level, text=(prefix + text)[:LOG_CHARS]))
 
     async def elicit(question: Question) -> Answer:
-        emit(ElicitationRequested(call_id=call_id, name=name, question_id=question.id, server=question.server,
+        send(ElicitationRequested(call_id=call_id, name=name, question_id=question.id, server=question.server,
                                   message=question.message, form=question.schema))
         return await questions.ask(question)
 

@@ -3,7 +3,7 @@
 It is its own authorization server (metadata, dynamic registration, authorize with a consent page, token with
 PKCE and refresh) and resource server (bearer tokens required on /mcp). Tokens live for --ttl seconds. Stats of
 the grants it served are at GET /stats. `--bad MODE` breaks one part on purpose, for the bad-input tests:
-prm (malformed protected-resource metadata), hang (authorization-server metadata never answers), token (the
+prm (malformed protected-resource metadata), asm (malformed authorization-server metadata), hang (authorization-server metadata never answers), token (the
 token endpoint answers garbage).
 
 Usage: python -m tests.agents.hub_servers.oauth_server PORT [--ttl S] [--bad MODE] [--scope S]
@@ -152,6 +152,9 @@ class Breaker:
         if self.mode == "prm" and path.startswith("/.well-known/oauth-protected-resource"):
             return await PlainTextResponse('{"resource": 12, "authorization_servers": [', 200,
                                            media_type="application/json")(scope, receive, send)
+        if self.mode == "asm" and path.startswith("/.well-known/oauth-authorization-server"):
+            return await PlainTextResponse('{"issuer": "http://127.0.0.1", "authorization_endpoint": 7', 200,
+                                           media_type="application/json")(scope, receive, send)
         if self.mode == "hang" and path.startswith("/.well-known/oauth-authorization-server"):
             await asyncio.sleep(3600)
         if self.mode == "token" and path == "/token":
@@ -164,7 +167,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("port", type=int)
     parser.add_argument("--ttl", type=int, default=3600)
-    parser.add_argument("--bad", choices=["prm", "hang", "token"])
+    parser.add_argument("--bad", choices=["prm", "asm", "hang", "token"])
     parser.add_argument("--scope", default="mcp")
     args = parser.parse_args()
     app, _ = build(args.port, args.ttl, args.scope)

@@ -103,6 +103,13 @@ async def steps(ctx: Context, count: int = 3) -> str:
 
 
 @mcp.tool()
+def client(ctx: Context) -> str:
+    """How the client introduced itself: name/version."""
+    params = ctx.session.client_params
+    return f"{params.client_info.name}/{params.client_info.version}" if params else "unknown"
+
+
+@mcp.tool()
 async def roots(ctx: Context) -> list[str]:
     """The roots the client offers."""
     listed = await ctx.session.list_roots()
