@@ -1,4 +1,4 @@
-"""Command line: `k2hub [serve|ask|resume|approve|runs|models|local|test]` (also `python run.py ...`)."""
+"""Command line: `k2hub [serve|ask|resume|approve|runs|models|local|mcp|test]` (also `python run.py ...`)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     from app.skills_cli import add_parser as add_skills_parser
 
     add_skills_parser(sub)
+    from app.mcp_cli import add_parser as add_mcp_parser
+
+    add_mcp_parser(sub)
     test = sub.add_parser("test", help="run the test suite (pytest)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
     return p
@@ -70,7 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0].split("=")[0] in SERVE_FLAGS:
         # `python run.py --port 8000` means `python run.py serve --port 8000`.
         argv.insert(0, "serve")
+    trailing: list[str] | None = None
+    if argv[:2] == ["mcp", "add"] and "--" in argv:  # `mcp add NAME [options] -- COMMAND ARGS…`, taken verbatim
+        cut = argv.index("--")
+        argv, trailing = argv[:cut], argv[cut + 1:]
     args = _parser().parse_args(argv)
+    if trailing is not None:
+        args.command = trailing
     verb = args.verb or "serve"
     if verb == "test":
         return run_tests(args.pytest_args)
@@ -82,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         from app.skills_cli import skills_verb
 
         return skills_verb(args)
+    if verb == "mcp":
+        from app.mcp_cli import mcp_verb
+
+        return mcp_verb(args, _settings().home)
     if verb == "local":
         from app.local_cli import local_verb
 
@@ -138,7 +151,9 @@ async def _async_main(verb: str, args: argparse.Namespace) -> int:
             from agents.planner.runner import RunRequest
 
             req = RunRequest(prompt=args.prompt, conversation_id=args.conversation, max_steps=args.max_steps)
-            events = agent.run(req)
+            from app.elicitation_cli import answer_questions
+
+            events = answer_questions(agent, agent.run(req))  # a server's question: asked on a tty, else declined
             if not args.json and sys.stdin.isatty() and sys.stdout.isatty():  # ask y/N when a call needs approval
                 from app.approval_cli import interactive
 
@@ -183,7 +198,9 @@ async def _resume(agent: Any, args: argparse.Namespace) -> int:
             print("No interrupted runs.")
             return 0
         run_id = runs[-1].id
-    events = agent.resume(run_id)
+    from app.elicitation_cli import answer_questions
+
+    events = answer_questions(agent, agent.resume(run_id))
     if not args.json and sys.stdin.isatty() and sys.stdout.isatty():  # ask y/N for calls still waiting
         from app.approval_cli import interactive
 
@@ -237,6 +254,13 @@ def _print_human(ev: Any, mode: str, color: Any) -> str:
     elif ev.type == "tool_call_finished":
         status = color(RED, f"error: {ev.error}") if ev.error else ev.preview.replace("\n", " ")[:200]
         out.write(color(CYAN, f"← {ev.name} ({ev.duration_s:.2f}s): ") + status + "\n")
+        mode = "tool"
+    elif ev.type == "tool_call_progress":
+        share = f"{ev.progress / ev.total:.0%}" if ev.total else f"{ev.progress:g}"
+        out.write(color(DIM, f"  … {ev.name} {share} {ev.message or ''}\n"))
+        mode = "tool"
+    elif ev.type == "tool_call_log":
+        out.write(color(DIM, f"  [{ev.level}] {ev.text[:300]}\n"))
         mode = "tool"
     elif ev.type == "approval_requested":
         from app.approval_cli import describe

@@ -42,12 +42,14 @@ def tokens(home: Path, name: str = "guarded") -> dict:
 
 
 async def test_a_401_says_log_in_and_how(guarded: OAuthServer, _isolated_home: Path) -> None:
+    before = guarded.stats()
     async with Hub([entry(guarded)], services=Services(home=_isolated_home)) as hub:
         status = hub.status()[0]
         assert status.state == "error" and status.needs_login
         assert "needs you to log in" in (status.error or "") and "python run.py mcp login guarded" in (status.error or "")
         refused = await hub.call("guarded__whoami", {})
         assert refused.is_error and "needs you to log in" in refused.text
+    assert guarded.stats() == before  # a background start registers nothing and asks for no code
     assert not oauth.token_path(_isolated_home, "guarded").exists()
 
 
