@@ -26,6 +26,7 @@ from agents.hub.oauth import Consent
 
 log = logging.getLogger(__name__)
 LOG_LINES = 50
+ROOTS_WAIT_S = 1.0  # after roots/list_changed, how long a call waits for the server to ask for the new roots
 
 
 @dataclass
@@ -83,6 +84,8 @@ class ServerRequests:
         self.log: deque[str] = deque(maxlen=LOG_LINES)  # the server's log notifications, for its card
         self._calls: dict[int, Call] = {}  # in flight, in start order
         self._last_conversation: str | None = None
+        self._told: list[str] | None = None  # the conversations of our last roots/list answer (None: never asked)
+        self._asked = anyio.Event()
 
     def session_callbacks(self) -> dict[str, Any]:
         """Keyword arguments for ClientSession."""
@@ -90,16 +93,19 @@ class ServerRequests:
                 "logging_callback": self._on_log}
 
     async def announce_roots(self, session: ClientSession, conversation: str | None) -> None:
-        """Tell the server its roots changed when a call comes from another conversation than the last one."""
-        if not conversation or conversation == self._last_conversation:
+        """Tell a server that asked for roots before that they changed: a call comes from another conversation."""
+        if not conversation:
             return
-        changed = self._last_conversation is not None
         self._last_conversation = conversation
-        if changed and self.services.workspace_root is not None:
+        if self._told is not None and conversation not in self._told and self.services.workspace_root is not None:
             try:
+                self._asked = anyio.Event()
                 with warnings.catch_warnings():  # deprecated in the 2026-07-28 revision; current servers use it
                     warnings.simplefilter("ignore", MCPDeprecationWarning)
                     await session.send_roots_list_changed()
+                # A server that caches roots asks again at once; let it, so this very call sees the right root.
+                with anyio.move_on_after(ROOTS_WAIT_S):
+                    await self._asked.wait()
             except Exception as exc:  # a server gone mid-call fails the call itself, with a better message
                 log.debug("roots/list_changed to %s failed: %s", self.name, exc)
 
@@ -130,6 +136,8 @@ class ServerRequests:
     async def _roots(self, _ctx: Any) -> types.ListRootsResult:
         live = [c.hooks.conversation for c in reversed(list(self._calls.values())) if c.hooks.conversation]
         chosen = live or ([self._last_conversation] if self._last_conversation else [])
+        self._told = chosen
+        self._asked.set()
         return types.ListRootsResult(roots=workspace_roots(self.services.workspace_root, chosen))
 
 
