@@ -13,6 +13,7 @@ from app.ui.chat import build_chat, wire_chat, wire_startup
 from app.ui.cobol import build_cobol, wire_cobol
 from app.ui.documents import build_documents, wire_documents
 from app.ui.files import build_files, wire_files
+from app.ui.mcp import build_mcp, wire_mcp, wire_mcp_load
 from app.ui.privacy import build_privacy, wire_privacy
 from app.ui.render import notice_html
 from app.ui.sidebar import build_sidebar, wire_sidebar
@@ -60,6 +61,8 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                         skills_tab = build_skills()
                     with gr.Tab("COBOL", id="cobol", elem_id="k2-cobol-tab"):
                         cobol_tab = build_cobol()
+                    with gr.Tab("MCP", id="mcp", elem_id="k2-mcp-tab"):
+                        mcp_tab = build_mcp()
         wire_sidebar(sb, settings, backend)
         wire_chat(chat, sb, backend)
         wire_documents(docs, chat.conversation_id, [chat.conversation_id, chat.status], backend)
@@ -68,6 +71,8 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_startup(demo, chat, sb, backend)
         wire_skills(skills_tab, backend, chat.conversation_id, demo)
         wire_cobol(cobol_tab, backend, sb)
+        wire_mcp(mcp_tab, backend)
+        wire_mcp_load(demo, mcp_tab, backend)
     return demo, backend
 
 

@@ -29,6 +29,9 @@ class ChatParts(Protocol):
     stop: gr.Button
     conversation_id: gr.State
     approval: ApprovalPanel | None
+    question: Any  # app/ui/questions.py's QuestionPanel: a server may ask the user during the continued run
+
+    def question_outputs(self) -> list[Any]: ...
 
 
 @dataclass
@@ -92,15 +95,19 @@ def wire_approvals(chat: ChatParts, backend: Backend) -> None:
         def start(agent: Any) -> AsyncIterator[Any]:
             return agent.approve(current["run_id"], current["call_id"], approved, note or "")
 
+        from app.ui.questions import question_updates
+
+        shown: dict[str, Any] | None = None  # a server's question on screen (a tool of the continued run asks)
         async for view, event in stream_run(backend, session, start, failure="Cannot continue."):
             if event is None:
                 break
-            yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status)}
+            asked, shown = question_updates(chat.question, event, shown)
+            yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status), **asked}
         box, details, now_current = await asyncio.to_thread(_panel_state, backend, current["conversation_id"])
         yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status), chat.send: gr.update(visible=True),
                chat.stop: gr.update(visible=False), panel.box: box, panel.details: details, panel.current: now_current}  # fmt: skip
 
-    outputs = [chat.chatbot, chat.status, chat.send, chat.stop, panel.note, *panel_outputs]
+    outputs = [chat.chatbot, chat.status, chat.send, chat.stop, panel.note, *panel_outputs, *chat.question_outputs()]
     inputs = [panel.current, panel.note, chat.chatbot]
 
     async def approve(current: Any, note: str, history: list[Any], request: gr.Request) -> AsyncIterator[Any]:

@@ -14,6 +14,7 @@ from app.ui.approvals import ApprovalPanel, build_approval_panel, wire_approvals
 from app.ui.approvals import refresh_after as refresh_approvals
 from app.ui.backend import Backend, readable_error
 from app.ui.files import show_images
+from app.ui.questions import QuestionPanel, build_question_panel, question_updates
 from app.ui.render import format_usage, history_from_messages, notice_html, status_html
 from app.ui.sidebar import AUTO, Sidebar, tools_need_attention, tools_panel, wants_base_url
 from app.ui.stream import stream_run
@@ -37,6 +38,11 @@ class Chat:
     stop: gr.Button
     conversation_id: gr.State
     approval: ApprovalPanel | None = None  # Approve / Deny for risky calls waiting in this conversation
+    question: QuestionPanel | None = None  # a server's question (elicitation) while its tool call waits
+
+    def question_outputs(self) -> list[Any]:
+        q = self.question
+        return [q.box, q.current, q.header, q.error] if q is not None else []
 
 
 def build_chat() -> Chat:
@@ -56,6 +62,7 @@ def build_chat() -> Chat:
     )
     status = gr.HTML(status_html(""), elem_id="k2-status")
     approval = build_approval_panel()
+    question = build_question_panel()
     with gr.Row(elem_id="k2-composer", equal_height=True):
         prompt = gr.Textbox(
             placeholder="Message K2…  (Enter to send, Shift+Enter for a new line)",
@@ -69,7 +76,7 @@ def build_chat() -> Chat:
         )
         send = gr.Button("Send", variant="primary", scale=0, min_width=88, elem_id="k2-send")
         stop = gr.Button("■ Stop", variant="stop", scale=0, min_width=88, visible=False, elem_id="k2-stop")
-    return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval)
+    return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval, question)
 
 
 def _runs_summary(runs: list[Any]) -> str:
@@ -85,6 +92,8 @@ def _runs_summary(runs: list[Any]) -> str:
 def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
     """Connect send/stop/new chat/conversation list to the backend."""
     settings = backend.settings
+    if chat.question is not None:
+        chat.question.backend = backend
 
     async def send(
         prompt: str,
@@ -118,13 +127,15 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             # The box keeps its text while hidden: only providers that show it may use it.
             base_url=(base_url or None) if wants_base_url(provider) else None,
         )
+        shown: dict[str, Any] | None = None  # the server's question on screen, if any
         async for view, event in stream_run(backend, session, lambda agent: agent.run(req),
                                             failure="Something went wrong."):
             if event is None:
                 break
             if event.type == "tool_call_finished":  # a screenshot or chart it wrote shows under its card
                 show_images(view.messages, view.conversation_id, event.call_id)
-            yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status)}
+            asked, shown = question_updates(chat.question, event, shown)
+            yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status), **asked}
         cid = view.conversation_id or conversation_id
         choices: list[tuple[str, str]] = []
         if cid:
@@ -140,11 +151,12 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             chat.stop: gr.update(visible=False),
             sb.conversations: gr.update(choices=choices, value=cid) if choices else gr.update(),
             sb.tools: tools_panel(settings, backend),
+            **({chat.question.box: gr.update(visible=False), chat.question.current: None} if chat.question else {}),
         }
 
     send_inputs = [chat.prompt, chat.chatbot, chat.conversation_id, sb.provider, sb.model, sb.base_url]
     send_outputs = [chat.chatbot, chat.prompt, chat.status, chat.send, chat.stop, chat.conversation_id,
-                    sb.conversations, sb.tools]
+                    sb.conversations, sb.tools, *chat.question_outputs()]
     for trigger in (chat.prompt.submit, chat.send.click):
         sent = trigger(send, send_inputs, send_outputs, concurrency_limit=None, show_progress="hidden")
         refresh_approvals(chat, backend, sent)

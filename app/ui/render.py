@@ -18,6 +18,7 @@ from gradio import ChatMessage
 
 from agents.events import (
     ApprovalRequested,
+    ElicitationRequested,
     Notice,
     ReasoningDelta,
     Redaction,
@@ -26,11 +27,14 @@ from agents.events import (
     SubagentUpdate,
     TextDelta,
     ToolCallFinished,
+    ToolCallLog,
+    ToolCallProgress,
     ToolCallStarted,
     Usage,
 )
 from app.ui.approval_card import approval_message
 from app.ui.evidence import subagent_card
+from app.ui.tool_activity import Activity
 from app.ui.markup import clip, escape, fence, shorten
 
 THINKING = "Thinking"
@@ -180,6 +184,7 @@ class RunView:
     _thinking_since: float = 0.0
     _answer: ChatMessage | None = None
     _cards: dict[str, tuple[ChatMessage, Any]] = field(default_factory=dict)
+    _activity: dict[str, Activity] = field(default_factory=dict)  # progress and log lines per running call
     _notices: set[str] = field(default_factory=set)
     _usage: str = ""
     _phase: str = ""
@@ -203,6 +208,8 @@ class RunView:
             self._live(f"running {event.name}…")
         elif isinstance(event, ToolCallFinished):
             self._tool_finished(event)
+        elif isinstance(event, ToolCallProgress | ToolCallLog | ElicitationRequested):
+            self._tool_activity(event)
         elif isinstance(event, SubagentUpdate):  # one card per report of a multi-document analysis
             cards = self.__dict__.setdefault("_subagents", {})
             if event.subagent_run_id not in cards:
@@ -266,6 +273,28 @@ class RunView:
             self.messages.append(card)
         card, arguments = self._cards[event.call_id]
         finish_tool_card(card, arguments, event.preview, event.duration_s, event.error)
+        activity = self._activity.pop(event.call_id, None)
+        if activity is not None:
+            card.metadata["log"] = summarize_arguments(arguments)  # progress and questions are over
+            if activity.logs:  # the server's log lines stay under the result
+                card.content = f"{card.content}\n\n{activity.html(running=False)}"
+
+    def _tool_activity(self, event: ToolCallProgress | ToolCallLog | ElicitationRequested) -> None:
+        """Progress, a log line or a question from the server of a running call: shown on its card."""
+        entry = self._cards.get(event.call_id)
+        if entry is None:
+            return
+        card, arguments = entry
+        activity = self._activity.setdefault(event.call_id, Activity())
+        if isinstance(event, ToolCallProgress):
+            activity.note_progress(event.progress, event.total, event.message)
+            card.metadata["log"] = activity.summary() or card.metadata.get("log", "")
+        elif isinstance(event, ToolCallLog):
+            activity.note_log(event.level, event.text)
+        else:
+            card.metadata["log"] = f"{event.server} asks you a question: answer below the chat"
+            self._live(f"waiting for your answer to {event.server}")
+        card.content = "\n\n".join(p for p in (tool_card_content(arguments), activity.html(running=True)) if p)
 
     def _notice(self, event: Notice) -> None:
         self._close_segment()

@@ -94,9 +94,10 @@ async def book(ctx: Context) -> str:
 
 
 @mcp.tool()
-async def steps(ctx: Context, count: int = 3) -> str:
-    """Work in steps, reporting progress and a log line for each."""
+async def steps(ctx: Context, count: int = 3, pause: float = 0.0) -> str:
+    """Work in steps (pause seconds each), reporting progress and a log line for each."""
     for n in range(1, count + 1):
+        await anyio.sleep(pause)
         await ctx.report_progress(n, count, f"step {n} of {count}")
         await ctx.info(f"finished step {n}")
     return f"{count} steps done"
