@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     if verb == "mcp":
         from app.mcp_cli import mcp_verb
 
-        return mcp_verb(args, _settings().home)
+        return mcp_verb(args, _settings())
     if verb == "local":
         from app.local_cli import local_verb
 

@@ -49,12 +49,14 @@ def add_parser(sub: Any) -> None:
     trust.add_argument("--off", action="store_true")
 
 
-def mcp_verb(args: argparse.Namespace, home: Path) -> int:
+def mcp_verb(args: argparse.Namespace, settings: Any) -> int:
     """Run one `mcp` action; a refusal prints one line on stderr and exits 1."""
     from agents.errors import AppError
 
+    args.workspaces = settings.workspaces  # `mcp call` offers a workspace as root, as the app does
+    args.tool_timeout_s = settings.tool_timeout_s
     try:
-        return asyncio.run(_ACTIONS[args.mcp_action](args, home))
+        return asyncio.run(_ACTIONS[args.mcp_action](args, settings.home))
     except AppError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -124,8 +126,6 @@ async def _tools(args: argparse.Namespace, home: Path) -> int:
 
 
 async def _call(args: argparse.Namespace, home: Path) -> int:
-    import os
-
     from agents.errors import ConfigError
     from agents.hub import admin
     from agents.hub.connection import Services
@@ -138,8 +138,8 @@ async def _call(args: argparse.Namespace, home: Path) -> int:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"--args is not valid JSON: {exc.msg} at column {exc.colno}") from None
     config = admin.find(home, args.name)
-    root = Path(os.environ.get("K2HUB_WORKSPACE_ROOT") or home / "workspaces")
-    hub = Hub([config], services=Services(home=home, workspace_root=root), pins=PinStore(home))
+    hub = Hub([config], default_timeout_s=args.tool_timeout_s, pins=PinStore(home),
+              services=Services(home=home, workspace_root=args.workspaces))
     async with hub:
         status = hub.status()[0]
         if status.state != "ready":

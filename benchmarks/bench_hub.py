@@ -87,7 +87,8 @@ async def measure_oauth(calls: int = OAUTH_CALLS, block: int = 50) -> dict[str, 
         fixed = ServerConfig(name="fixed", url=server.url, headers={"Authorization": f"Bearer {token}"})
         with_oauth: list[float] = []
         with_header: list[float] = []
-        async with Hub([config], services=Services(home=home)) as a, Hub([fixed]) as b:
+        async with Hub([config], default_timeout_s=30, services=Services(home=home)) as a, \
+                Hub([fixed], default_timeout_s=30) as b:
             for _ in range(20):
                 assert not (await a.call("guarded__whoami", {})).is_error
                 assert not (await b.call("fixed__whoami", {})).is_error

@@ -115,8 +115,8 @@ class Agent:
                 builtins = builtin_servers(env, config.builtin)
             except ValueError as exc:
                 raise ConfigError(f"K2HUB_BUILTIN_SERVERS: {exc}") from None
-            root = Path(env.get("K2HUB_WORKSPACE_ROOT") or config.home / "workspaces")
-            hub = app_hub(config.home, builtins, tool_timeout_s=config.tool_timeout_s, workspace_root=root)
+            hub = app_hub(config.home, builtins, tool_timeout_s=config.tool_timeout_s,
+                          workspace_root=config.workspace_root)
             await hub.start()
             stack.push_async_callback(hub.aclose)
         except BaseException:

@@ -31,7 +31,7 @@ async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
     toolbox = ServerConfig(name="tb", command=sys.executable, args=["-m", "tests.agents.hub_servers.toolbox"],
                            cwd=str(ROOT))
     root = tmp_path_factory.mktemp("workspaces")
-    async with Hub([toolbox], services=Services(workspace_root=root)) as h:
+    async with Hub([toolbox], default_timeout_s=20, services=Services(workspace_root=root)) as h:
         yield h
 
 

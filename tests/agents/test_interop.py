@@ -100,7 +100,7 @@ async def test_server_everything_elicitation_progress_resources_roots(_isolated_
 
 
 async def test_tools_list_pagination_is_followed() -> None:
-    async with Hub([ServerConfig(name="paged", command=sys.executable, args=[str(SERVERS / "paged.py")])]) as hub:
+    async with Hub([ServerConfig(name="paged", command=sys.executable, args=[str(SERVERS / "paged.py")])], default_timeout_s=20) as hub:
         assert [t["function"]["name"] for t in hub.tools()] == [f"paged__t{i}" for i in range(7)]
 
 

@@ -43,7 +43,7 @@ def tokens(home: Path, name: str = "guarded") -> dict:
 
 async def test_a_401_says_log_in_and_how(guarded: OAuthServer, _isolated_home: Path) -> None:
     before = guarded.stats()
-    async with Hub([entry(guarded)], services=Services(home=_isolated_home)) as hub:
+    async with Hub([entry(guarded)], default_timeout_s=20, services=Services(home=_isolated_home)) as hub:
         status = hub.status()[0]
         assert status.state == "error" and status.needs_login
         assert "needs you to log in" in (status.error or "") and "python run.py mcp login guarded" in (status.error or "")
@@ -62,13 +62,13 @@ async def test_login_keeps_tokens_private_and_refreshes_them_after_expiry(guarde
     first = tokens(_isolated_home)["tokens"]
     assert first["access_token"] and first["refresh_token"]
     assert guarded.stats()["registrations"] == before["registrations"] + 1
-    async with Hub([entry(guarded)], services=Services(home=_isolated_home)) as hub:
+    async with Hub([entry(guarded)], default_timeout_s=20, services=Services(home=_isolated_home)) as hub:
         assert (await hub.call("guarded__whoami", {})).text == "you are logged in"
     # The token expired while the app was closed: the next start refreshes it before using it.
     data = tokens(_isolated_home)
     data["expires_at"] = 1.0
     path.write_text(json.dumps(data))
-    async with Hub([entry(guarded)], services=Services(home=_isolated_home)) as hub:
+    async with Hub([entry(guarded)], default_timeout_s=20, services=Services(home=_isolated_home)) as hub:
         assert (await hub.call("guarded__whoami", {})).text == "you are logged in"
     assert guarded.stats()["refreshes"] == before["refreshes"] + 1
     assert tokens(_isolated_home)["tokens"]["access_token"] != first["access_token"]
@@ -141,7 +141,7 @@ async def test_a_refresh_against_garbage_asks_for_a_login_and_the_rest_of_the_hu
         storage.path.write_text(json.dumps(data))
         toolbox = ServerConfig(name="tb", command=sys.executable, args=["-m", "tests.agents.hub_servers.toolbox"],
                                cwd=str(ROOT))
-        async with Hub([entry(broken, "broken"), toolbox], services=Services(home=_isolated_home),
+        async with Hub([entry(broken, "broken"), toolbox], default_timeout_s=20, services=Services(home=_isolated_home),
                        startup_timeout_s=30) as hub:
             states = {s.name: s for s in hub.status()}
             assert states["broken"].state == "error" and "needs you to log in" in (states["broken"].error or "")

@@ -75,7 +75,7 @@ async def test_quarantined_server_reaching_the_network_or_ssh_keys_gets_nothing(
     assert key.rsplit("/", 1)[0] in report.quarantine["hidden"]  # named on its command line, still kept out
     # The same server outside the quarantine gets both: the test above can fail.
     async with Hub([ServerConfig(name="free", command=sys.executable,
-                                 args=[str(SERVERS / "snoop.py"), str(port), key])]) as hub:
+                                 args=[str(SERVERS / "snoop.py"), str(port), key])], default_timeout_s=20) as hub:
         free = hub.tool_info("free__report")
         assert free is not None and free[1] is not None
         assert "net=GOT" in (free[1].description or "") and "secret=GOT:-----BEGIN" in (free[1].description or "")
@@ -147,7 +147,7 @@ async def test_a_10_mb_tools_list_is_refused_and_other_servers_keep_working() ->
     huge = ServerConfig(name="huge", command=sys.executable, args=[str(SERVERS / "huge.py")])
     toolbox = ServerConfig(name="tb", command=sys.executable, args=["-m", "tests.agents.hub_servers.toolbox"],
                            cwd=str(Path(__file__).resolve().parents[2]))
-    async with Hub([huge, toolbox], startup_timeout_s=60) as hub:
+    async with Hub([huge, toolbox], default_timeout_s=20, startup_timeout_s=60) as hub:
         states = {s.name: s for s in hub.status()}
         assert states["huge"].state == "error" and "10.0 MB" in (states["huge"].error or "")
         assert not (await hub.call("tb__add", {"a": 2, "b": 3})).is_error
