@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 AUTO = ""  # provider value meaning "the first hosted preset with a key" (agents.models.providers decides)
 _STATE_DOT = {"ready": "ok", "starting": "wait", "restarting": "wait", "stopped": "off", "not started": "off",
-              "error": "bad"}
+              "error": "bad", "pending": "wait", "disabled": "off"}  # pending: waits for consent (MCP tab)
 ERROR_CHARS = 240  # a crashed server's stderr can be long: the panel shows the gist, the server log the rest
 # Presets whose endpoint the user may change: self-hosted ones, and Moonshot (api.moonshot.cn for mainland China).
 _EDITABLE_BASE_URL = ("vllm", "moonshot")

@@ -224,7 +224,7 @@ async def test_http_server_that_goes_away_is_reconnected(monkeypatch: pytest.Mon
             await wait_for(lambda: hub.status()[0].state == "error")
             assert "ConnectError" in (hub.status()[0].error or "")
             unavailable = await hub.call("web__add", {"a": 1, "b": 1})
-            assert unavailable.is_error and "Server web is unavailable: ConnectError" in unavailable.text
+            assert unavailable.is_error and "Server web is unavailable: cannot reach the server: ConnectError" in unavailable.text
             proc = start_http_toolbox(port)
             await asyncio.sleep(0.4)
             result = await hub.call("web__add", {"a": 2, "b": 2})  # retries the connection, then calls
@@ -278,7 +278,7 @@ async def test_broken_servers_fail_alone(tmp_path: Path) -> None:
 async def test_duplicate_and_disabled_servers() -> None:
     async with Hub([toolbox(), toolbox(), toolbox("off", enabled=False)], default_timeout_s=TIMEOUT_S) as hub:
         status = hub.status()
-        assert [(s.name, s.state) for s in status if s.transport != "config"] == [("tb", "ready"), ("off", "stopped")]
+        assert [(s.name, s.state) for s in status if s.transport != "config"] == [("tb", "ready"), ("off", "disabled")]
         assert any("defined twice" in (s.error or "") for s in status if s.transport == "config")
 
 
