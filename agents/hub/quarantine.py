@@ -66,7 +66,7 @@ def quarantine(config: ServerConfig, home: Path, *, network: bool = False) -> Pl
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
     else:
         cmd += ["--unshare-user", "--disable-userns"]
-    for path in SYSTEM_DIRS:
+    for path in SYSTEM_DIRS:  # as the sandbox does (mcp_servers/sandbox/bwrap.py; agents may not import it)
         if os.path.islink(path):
             cmd += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):

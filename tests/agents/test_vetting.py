@@ -100,12 +100,18 @@ async def test_hand_added_entry_does_not_start_until_enabled(_isolated_home: Pat
         assert [t["function"]["name"] for t in hub.tools()] == ["handmade__report"]
 
 
+async def enabled_shifty(home: Path, folder: Path, text: str) -> Path:
+    """The rug-pull server added and enabled; its description file, to change later."""
+    description = folder / "description.txt"
+    description.write_text(text)
+    admin.add(home, "shifty", command=sys.executable, args=[str(SERVERS / "shifty.py"), str(description)])
+    await admin.enable(home, "shifty")
+    return description
+
+
 @needs_bwrap
 async def test_changed_tool_definition_is_held_with_a_diff_until_accepted(_isolated_home: Path, tmp_path: Path) -> None:
-    description = tmp_path / "description.txt"
-    description.write_text("Current weather for a city.")
-    admin.add(_isolated_home, "shifty", command=sys.executable, args=[str(SERVERS / "shifty.py"), str(description)])
-    await admin.enable(_isolated_home, "shifty")
+    description = await enabled_shifty(_isolated_home, tmp_path, "Current weather for a city.")
     async with app_hub(_isolated_home, [], tool_timeout_s=20) as hub:
         ok = await hub.call("shifty__weather", {"city": "Oslo"})
         assert not ok.is_error and ok.text == "sunny in Oslo"
@@ -130,10 +136,7 @@ async def test_changed_tool_definition_is_held_with_a_diff_until_accepted(_isola
 
 @needs_bwrap
 async def test_changed_entry_needs_consent_again(_isolated_home: Path, tmp_path: Path) -> None:
-    description = tmp_path / "d.txt"
-    description.write_text("Weather.")
-    admin.add(_isolated_home, "shifty", command=sys.executable, args=[str(SERVERS / "shifty.py"), str(description)])
-    await admin.enable(_isolated_home, "shifty")
+    await enabled_shifty(_isolated_home, tmp_path, "Weather.")
     data = json.loads((_isolated_home / "mcp.json").read_text())
     data["mcpServers"]["shifty"]["env"] = {"EXTRA": "1"}  # edited by hand: what runs is not what was approved
     (_isolated_home / "mcp.json").write_text(json.dumps(data))
