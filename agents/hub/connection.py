@@ -112,6 +112,13 @@ class ServerConnection(ServerRequests):
         else:
             self._wake.set()
 
+    def kill(self) -> None:
+        """Kill a stdio server's process group now, without the grace a server gets to exit by itself (for
+        throwaway starts: vetting)."""
+        if self.link is not None and self.link.channel is not None:
+            self.link.end_reason = "stopped"
+            self.link.channel.kill()
+
     async def aclose(self, timeout_s: float) -> None:
         """Stop the supervisor; the stdio transport stops its process group within bounded time."""
         self._stopping = True

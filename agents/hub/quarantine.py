@@ -123,13 +123,29 @@ def _program(config: ServerConfig, home: Path, plan: Plan) -> tuple[list[str], l
     for arg in args:
         if arg.startswith("/") and os.path.exists(arg):
             real = Path(arg).resolve()
-            wanted.append(str(real if real.is_dir() else real.parent))
+            wanted.append(str(real if real.is_dir() else _project_of(real)))
     if config.cwd and os.path.isdir(config.cwd):
         wanted.append(str(Path(config.cwd).resolve()))
     for entry in config.env.get("PYTHONPATH", "").split(os.pathsep):
         if entry.startswith("/") and os.path.isdir(entry):
             wanted.append(str(Path(entry).resolve()))
     return argv, [w for w in wanted if not w.startswith(SYSTEM_DIRS)]
+
+
+PROJECT_MARKERS = ("package.json", "pyproject.toml", "setup.py", "node_modules")
+
+
+def _project_of(script: Path) -> Path:
+    """A script needs its siblings and its dependencies: the node_modules it sits in, else the nearest project
+    folder above it (package.json, pyproject.toml…), else its own folder."""
+    above = list(script.parents)[:8]
+    for folder in above:
+        if folder.name == "node_modules":
+            return folder
+    for folder in above:
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
+            return folder
+    return script.parent
 
 
 def _installation(program: Path) -> list[str]:

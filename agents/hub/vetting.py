@@ -81,6 +81,7 @@ async def vet(config: ServerConfig, home: Path, *, timeout_s: float = VET_TIMEOU
         report.stderr_tail = list(conn.stderr)[-20:]
         tools = list(conn.tools)
     finally:
+        conn.kill()  # a quarantined start is thrown away: no grace period to wait out
         await conn.aclose(5.0)
     for tool in tools:
         defn = definition(tool)
