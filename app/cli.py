@@ -101,11 +101,16 @@ def main(argv: list[str] | None = None) -> int:
         return local_verb(args.action)
     no_local = args.no_local or getattr(args, "no_local_serve", False)
     if verb == "serve":
+        from app.perimeter import AuthError
         from app.server import serve
 
         kw = {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}
         settings = _settings(**kw, local=False if no_local else None)
-        serve(settings, open_browser=not getattr(args, "no_browser", False), install_local=settings.local)
+        try:
+            serve(settings, open_browser=not getattr(args, "no_browser", False), install_local=settings.local)
+        except AuthError as err:
+            print(f"K2 Agent Hub: {err}", file=sys.stderr)
+            return 2
         return 0
     try:
         return asyncio.run(_async_main(verb, args))

@@ -34,7 +34,13 @@ class Settings(BaseSettings, ServerSettings):
     max_tokens: int = Field(2_000_000, description="Budget: prompt + completion tokens per run.")
     max_cost_usd: float = Field(5.0, description="Budget: dollars per run.")
     max_wall_s: float = Field(3600.0, description="Budget: wall-clock seconds per run.")
-    host: str = Field("127.0.0.1", description="Host the UI binds to.")
+    host: str = Field("127.0.0.1", description="Host the UI binds to; beyond loopback only with K2HUB_AUTH set.")
+    allowed_hosts: str = Field("", description="Comma-separated Host names the UI answers besides 127.0.0.1, "
+                               "localhost and [::1] (and the address it binds), e.g. my-laptop.lan; other Host headers "
+                               "get 421 (DNS rebinding).")
+    auth: str = Field("", repr=False, description="UI authentication: `user:password` (a login form) or `token` (a "
+                      "random token per start, printed with the URL, kept as an HttpOnly cookie); required to bind "
+                      "beyond loopback.")
     port: int = Field(7860, description="Port the UI listens on (the next free one if taken).")
     open_browser: bool = Field(True, description="Open the browser on start when a display is available.")
     subagent_concurrency: int = Field(4, description="Multi-report analysis: sub-agents (one per report) running at once.")

@@ -1,5 +1,6 @@
 """Serve the UI: bind 127.0.0.1 (by default), step to the next free port when taken, print the URL, open a browser
-only where one can be shown."""
+only where one can be shown. Everything is served behind the perimeter (app/perimeter.py): our own uvicorn runs our
+FastAPI app, with Gradio mounted at /, so the Host/Origin/login checks see every request before Gradio does."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import os
 import socket
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from app.config import Settings
+    from app.perimeter import Auth
 
 PORT_TRIES = 50
 
@@ -50,53 +53,88 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     """Start the UI and block until Ctrl+C; MCP servers, the local model server and the database close on the way out.
 
     With install_local, the local model's runtime and weights install in a background thread while the UI serves.
+    Raises AuthError (before anything starts) when the address needs authentication that K2HUB_AUTH does not give.
     """
+    from app.perimeter import check_bind, parse_auth
+
+    host = host or settings.host
+    auth = parse_auth(settings.auth)
+    check_bind(host, auth)
     # Gradio phones home at import unless told not to; this must precede the import.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import uvicorn
+
     from agents.models.local import runtime
     from agents.models.local.installer import INSTALLER
-    from app.ui import CSS_PATH, THEME, build_ui
+    from app.ui import build_ui
 
     if install_local and settings.local:
         INSTALLER.start()  # never blocks: the UI shows its progress in the sidebar
 
-    host = host or settings.host
     port = find_free_port(host, port or settings.port)
     browser = (settings.open_browser if open_browser is None else open_browser) and display_available()
     demo, backend = build_ui(settings)
     demo.queue(default_concurrency_limit=4)
+    app = build_app(demo, backend, settings, host, port, auth)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="k2hub-ui", daemon=True)
     try:
-        demo.launch(
-            server_name=host,
-            server_port=port,
-            inbrowser=browser,
-            prevent_thread_lock=True,
-            quiet=True,
-            show_error=False,
-            footer_links=[],
-            theme=THEME,
-            css_paths=[CSS_PATH],
-        )
-        from app.ui import evidence  # clicking a number in a KPI table opens its page with the quote highlighted
-
-        evidence.mount(demo.app, lambda: backend.opened.db if backend.opened else None)
-        from app.ui import files  # workspace files, served one by one from the conversation's own folder
-
-        files.mount(demo.app)
+        thread.start()
+        while not server.started and thread.is_alive():
+            time.sleep(0.05)
+        if not server.started:
+            raise OSError(f"the UI could not start on {host}:{port}")
         shown = "127.0.0.1" if host == "0.0.0.0" else (f"[{host}]" if ":" in host else host)
-        print(f"K2 Agent Hub running at http://{shown}:{port}  (Ctrl+C to quit)", flush=True)
-        # Our own wait rather than demo.block_thread(): that one stops the server (and its event loop) on
-        # Ctrl+C before we could close the agent inside that loop.
+        url = f"http://{shown}:{port}" + (f"/?token={auth.token}" if auth.mode == "token" else "")
+        print(f"K2 Agent Hub running at {url}  (Ctrl+C to quit)", flush=True)
+        if browser:
+            import webbrowser
+
+            webbrowser.open(url)
+        # SIGTERM (service managers, test harnesses) takes the same clean path as Ctrl+C.
         signal.signal(signal.SIGTERM, _interrupt)
-        while demo.is_running:
-            time.sleep(0.2)
+        while thread.is_alive():
+            thread.join(0.2)
     except KeyboardInterrupt:
         print("\nStopping…", flush=True)
     finally:
         INSTALLER.cancel()
-        backend.close()
+        backend.close()  # inside the server's event loop, which must still run
         runtime.stop_server()
-        demo.close()
+        server.should_exit = True
+        thread.join(10)
+
+
+def build_app(demo: Any, backend: Any, settings: Settings, host: str, port: int, auth: Auth) -> Any:
+    """Our ASGI app: the perimeter (app/perimeter.py) in front of our routes and Gradio, mounted at /."""
+    import gradio as gr
+    from fastapi import FastAPI
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.routing import Mount
+
+    from app.perimeter import Perimeter, allowed_hosts
+    from app.ui import CSS_PATH, THEME, evidence, files
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    # Our routes first: Gradio's mount at / would take every path.
+    evidence.mount(app, lambda: backend.opened.db if backend.opened else None)  # a KPI number's page, highlighted
+    files.mount(app)  # workspace files, served one by one from the conversation's own folder
+    gr.mount_gradio_app(app, demo, path="/", auth=auth.gradio_auth, theme=THEME, css_paths=[CSS_PATH],
+                        footer_links=[], show_error=False)
+    gradio_app = next(r.app for r in app.routes if isinstance(r, Mount))
+    # No origin is granted CORS; a parent app with this middleware also turns off Gradio's own (reflecting) CORS.
+    app.add_middleware(CORSMiddleware, allow_origins=[])
+    hosts = allowed_hosts(host, settings.allowed_hosts.split(","))
+    app.add_middleware(Perimeter, hosts=hosts, auth=auth, port=port,
+                       gradio_session=lambda cookies: _gradio_user(gradio_app, cookies) is not None)
+    return app
+
+
+def _gradio_user(gradio_app: Any, cookies: dict[str, str]) -> str | None:
+    """The user Gradio's login form admitted, from its session cookie (how Gradio's own /user route reads it)."""
+    token = cookies.get(f"access-token-{gradio_app.cookie_id}") or cookies.get(
+        f"access-token-unsecure-{gradio_app.cookie_id}")
+    return gradio_app.tokens.get(token) if token else None
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -108,7 +146,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--port", type=int, default=None, help="first port to try (default 7860)")
     ap.add_argument("--no-browser", action="store_true", help="do not open a browser window")
     args = ap.parse_args(argv)
-    serve(load_settings(), args.host, args.port, False if args.no_browser else None)
+    from app.perimeter import AuthError
+
+    try:
+        serve(load_settings(), args.host, args.port, False if args.no_browser else None)
+    except AuthError as err:
+        sys.exit(f"K2 Agent Hub: {err}")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ def agent_config(settings: Settings) -> AgentConfig:
         local=settings.local,
         planner_tools=planner_tools(subagents),
         privacy=PrivacyConfig(settings.redact, parse_kinds(settings.redact_kinds)),
+        library_dirs=split_names(settings.library_dirs) or [],
     )
 
 

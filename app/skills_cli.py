@@ -1,4 +1,4 @@
-"""`k2hub skills list|search|show|install|export|pin|diff`: the skills registry from a terminal."""
+"""`k2hub skills list|search|show|install|export|pin|diff|trust`: the skills registry from a terminal."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-USAGE = "manage Agent-Hub skills: list, search, show, install, export, pin, diff"
+USAGE = "manage Agent-Hub skills: list, search, show, install, export, pin, diff, trust"
 
 
 def add_parser(sub: Any) -> None:
@@ -32,6 +32,10 @@ def add_parser(sub: Any) -> None:
     diff.add_argument("name")
     diff.add_argument("a", metavar="VERSION_A")
     diff.add_argument("b", metavar="VERSION_B")
+    trust = actions.add_parser("trust", help="mark a skill trusted: its text reaches the model as instructions, "
+                               "not as fenced untrusted content (or --revoke)")
+    trust.add_argument("name")
+    trust.add_argument("--revoke", action="store_true", help="untrusted again")
 
 
 def skills_verb(args: argparse.Namespace) -> int:
@@ -114,6 +118,13 @@ def _pin(registry: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _trust(registry: Any, args: argparse.Namespace) -> int:
+    skill = registry.set_trusted(args.name, not args.revoke)
+    state = "trusted" if skill.trusted else "untrusted (its text reaches the model fenced, as data)"
+    print(f"{args.name} is now {state}; built-in versions are always trusted")
+    return 0
+
+
 def _diff(registry: Any, args: argparse.Namespace) -> int:
     sys.stdout.write(registry.diff(args.name, args.a, args.b) or "No differences.\n")
     return 0
@@ -127,4 +138,5 @@ _ACTIONS = {
     "export": _export,
     "pin": _pin,
     "diff": _diff,
+    "trust": _trust,
 }

@@ -90,32 +90,44 @@ class SkillContent:
 
 
 def read_folder(folder: str | os.PathLike[str]) -> dict[str, bytes]:
-    """Every regular file below folder (relative POSIX path → bytes); symlinks and special files are refused."""
+    """Every regular file below folder (relative POSIX path → bytes); symlinks and special files are refused.
+
+    Walked through directory descriptors and opened with O_NOFOLLOW, checked on the open descriptor: a file swapped
+    for a link between the listing and the read is refused, never followed.
+    """
     root = Path(folder)
     if not root.is_dir():
         raise InvalidSkill(f"{root}: not a folder; give the skill folder holding SKILL.md")
     files: dict[str, bytes] = {}
     total = 0
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    for dirpath, dirnames, filenames, dir_fd in os.fwalk(root, follow_symlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED)
-        for name in [*sorted(filenames), *dirnames]:
-            full = Path(dirpath, name)
-            rel = full.relative_to(root).as_posix()
-            mode = full.lstat().st_mode
-            if stat.S_ISLNK(mode):
-                raise InvalidSkill(f"{rel} is a symlink: skills may not contain links; copy the file in instead")
-            if name in SKIPPED or stat.S_ISDIR(mode):
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        for name in dirnames:  # fwalk lists a link to a directory here, without walking into it
+            if stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+                shown = name if rel_dir == "." else f"{rel_dir}/{name}"
+                raise InvalidSkill(f"{shown} is a symlink: skills may not contain links; copy the file in instead")
+        for name in sorted(filenames):
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            if name in SKIPPED:
                 continue
-            if not stat.S_ISREG(mode):
-                raise InvalidSkill(f"{rel} is not a regular file")
-            size = full.stat().st_size
-            total += size
-            if size > MAX_FILE_BYTES or total > MAX_TOTAL_BYTES or len(files) >= MAX_FILES:
-                raise InvalidSkill(
-                    f"{root.name} is too large at {rel}: limits are {MAX_FILES} files, "
-                    f"{MAX_FILE_BYTES:,} bytes a file and {MAX_TOTAL_BYTES:,} bytes in all"
-                )
-            files[check_path(rel)] = full.read_bytes()
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+            except OSError as err:
+                if stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+                    raise InvalidSkill(f"{rel} is a symlink: skills may not contain links; copy the file in instead") from None
+                raise InvalidSkill(f"{rel}: cannot be read ({err.strerror})") from None
+            with os.fdopen(fd, "rb") as f:
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode):
+                    raise InvalidSkill(f"{rel} is not a regular file")
+                total += info.st_size
+                if info.st_size > MAX_FILE_BYTES or total > MAX_TOTAL_BYTES or len(files) >= MAX_FILES:
+                    raise InvalidSkill(
+                        f"{root.name} is too large at {rel}: limits are {MAX_FILES} files, "
+                        f"{MAX_FILE_BYTES:,} bytes a file and {MAX_TOTAL_BYTES:,} bytes in all"
+                    )
+                files[check_path(rel)] = f.read(MAX_FILE_BYTES + 1)
     return files
 
 

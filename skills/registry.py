@@ -43,15 +43,16 @@ class Registry:
 
     # --- installing ------------------------------------------------------------------------------------------
 
-    def install_folder(self, path: str | os.PathLike[str], source: str = "folder") -> SkillVersion:
+    def install_folder(self, path: str | os.PathLike[str], source: str = "folder",
+                       origin: str | None = None) -> SkillVersion:
         """Install a skill folder (its name must equal the SKILL.md name); version from metadata.version or next."""
-        return self.install(load_folder(path), source=source, origin=str(Path(path).resolve()))
+        return self.install(load_folder(path), source=source, origin=origin or str(Path(path).resolve()))
 
-    def import_bundle(self, path: str | os.PathLike[str]) -> SkillVersion:
+    def import_bundle(self, path: str | os.PathLike[str], origin: str | None = None) -> SkillVersion:
         """Install a .zip bundle after verifying it against its manifest (see skills.bundle)."""
         content, version = bundle.read_bundle(path)
         source = "bundle" if version is not None else "zip"
-        return self.install(content, source=source, origin=str(Path(path).resolve()), version=version)
+        return self.install(content, source=source, origin=origin or str(Path(path).resolve()), version=version)
 
     def save(self, name: str, skill_md_text: str, source: str = "edited") -> SkillVersion:
         """Store an edited SKILL.md as a new version, keeping the other files of the version in use.
@@ -241,6 +242,32 @@ class Registry:
                 return self._version(s, name, str(skillmd.parse_version(version)))
             skill = self._skill(s, name)
             return self._version(s, name, skill.pinned_version or skill.latest_version)
+
+    # --- trust ------------------------------------------------------------------------------------------------
+
+    def set_trusted(self, name: str, trusted: bool = True) -> Skill:
+        """Mark a skill trusted (its text then reaches the model as instructions) or untrusted again."""
+        with self.db.session() as s:
+            skill = self._skill(s, name)
+            skill.trusted = trusted
+            skill.updated_at = utcnow()
+            return skill
+
+    def is_trusted(self, row: SkillVersion) -> bool:
+        """Whether a version's text is trusted: a built-in version, or a skill the user marked trusted."""
+        if row.source == "builtin":
+            return True
+        with self.db.session(write=False) as s:
+            skill = s.get(Skill, row.name)
+            return bool(skill is not None and skill.trusted)
+
+    def trusted_names(self) -> set[str]:
+        """Names of the skills whose version in use is trusted (built-in, or marked trusted)."""
+        with self.db.session(write=False) as s:
+            stmt = select(Skill.name, Skill.trusted, SkillVersion.source).join(
+                SkillVersion, Skill.active_version_id == SkillVersion.id
+            )
+            return {name for name, trusted, source in s.execute(stmt) if trusted or source == "builtin"}
 
     def skill(self, name: str) -> Skill:
         """The skill's row: latest and pinned versions, times."""

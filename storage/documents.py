@@ -7,12 +7,12 @@ by `save_document`, in one transaction with their document, so a failed ingest l
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint, delete, insert, select
+from sqlalchemy import JSON, Column, UniqueConstraint, delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, Text
 
@@ -74,22 +74,26 @@ TABLES = (Document, Page, ConversationDocument)
 """The tables migration 2 creates, in dependency order."""
 
 
-def get_document(db: Database, ref: str) -> Document | None:
-    """The document `ref` names: its id, a unique id prefix of ≥ 6 characters, or its exact filename or title."""
+def get_document(db: Database, ref: str, within: Collection[str] | None = None) -> Document | None:
+    """The document `ref` names: its id, a unique id prefix of ≥ 6 characters, or its exact filename or title.
+
+    With `within`, only documents whose id is in it are found (a conversation's own, for instance).
+    """
     ref = ref.strip()
-    if not ref:
+    if not ref or (within is not None and not within):
         return None
+    scope = [] if within is None else [Document.id.in_(list(within))]  # type: ignore[attr-defined]
     with db.session(write=False) as s:
         found = s.get(Document, ref.lower())
-        if found is not None:
+        if found is not None and (within is None or found.id in within):
             return found
         if len(ref) >= MIN_PREFIX and all(c in "0123456789abcdef" for c in ref.lower()):
-            prefix = select(Document).where(Document.id.startswith(ref.lower())).limit(2)  # type: ignore[attr-defined]
+            prefix = select(Document).where(Document.id.startswith(ref.lower()), *scope).limit(2)  # type: ignore[attr-defined]
             hits = list(s.scalars(prefix))
             if len(hits) == 1:
                 return hits[0]
         for column in (Document.filename, Document.title):
-            named = select(Document).where(column == ref).order_by(Document.created_at.desc())  # type: ignore[attr-defined]
+            named = select(Document).where(column == ref, *scope).order_by(Document.created_at.desc())  # type: ignore[attr-defined]
             row = s.scalars(named).first()
             if row is not None:
                 return row
@@ -129,6 +133,15 @@ def conversation_documents(db: Database, conversation_id: str) -> list[Document]
             .order_by(ConversationDocument.added_at, Document.id)  # type: ignore[arg-type]
         )
         return list(s.scalars(query))
+
+
+def library_documents(db: Database, folders: Sequence[str]) -> list[Document]:
+    """Documents ingested from one of the user's library folders (absolute paths), newest first."""
+    if not folders:
+        return []
+    with db.session(write=False) as s:
+        inside = or_(*(Document.source_path.startswith(f.rstrip("/") + "/") for f in folders))  # type: ignore[attr-defined]
+        return list(s.scalars(select(Document).where(inside).order_by(Document.created_at.desc())))  # type: ignore[attr-defined]
 
 
 def attach(db: Database, conversation_id: str, document_id: str) -> bool:

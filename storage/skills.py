@@ -27,6 +27,8 @@ class Skill(SQLModel, table=True):
     latest_version: str = Field(description="Highest installed semantic version.")
     pinned_version: str | None = Field(default=None, description="Version in use instead of the latest, if set.")
     active_version_id: int | None = Field(default=None, description="skill_versions.id indexed for search.")
+    trusted: bool = Field(default=False, description="Marked trusted by the user (built-ins are trusted anyway): its "
+                          "text reaches the model as instructions rather than as fenced untrusted content.")
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 

@@ -1,10 +1,43 @@
-"""Helpers for tests that run servers as subprocesses: a free port, waiting until one listens, stopping it."""
+"""Helpers for tests: skipping for a missing tool or data (strict in CI), and servers run as subprocesses."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
 import time
+from typing import NoReturn
+
+import pytest
+
+STRICT_ENV = "K2HUB_TEST_STRICT"
+MISSING = "missing here:"
+"""Prefix of every skip reason that means "this machine lacks a tool or data"; with K2HUB_TEST_STRICT=1 (CI) such a
+skip fails the test instead (tests/conftest.py), so CI cannot pass by skipping what it claims to test."""
+
+
+def missing(reason: str) -> str:
+    """The skip reason for a test that needs a system tool or data this machine does not have."""
+    return f"{MISSING} {reason}"
+
+
+def requires(present: bool, reason: str) -> pytest.MarkDecorator:
+    """Skip (fail in strict mode) unless a needed system tool or data set is present."""
+    return pytest.mark.skipif(not present, reason=missing(reason))
+
+
+def skip_missing(reason: str) -> NoReturn:
+    """Inside a test or fixture: skip (fail in strict mode) because a needed tool or data set is absent."""
+    pytest.skip(missing(reason))
+
+
+def chromium() -> str | None:
+    """The Chromium tests drive: $K2HUB_BROWSER_PATH, else `chromium` on PATH."""
+    return os.environ.get("K2HUB_BROWSER_PATH") or shutil.which("chromium")
+
+
+requires_chromium = requires(chromium() is not None, "needs Chromium on PATH (apt-get install chromium)")
 
 
 def free_port() -> int:

@@ -47,6 +47,7 @@ class ToolResult:
     content: list[Any]
     structured: dict[str, Any] | None
     duration_s: float
+    meta: dict[str, Any] | None = None  # the result's _meta (a built-in may flag third-party text there)
 
 
 @dataclass
@@ -228,6 +229,7 @@ class Hub:
             [block.model_dump(mode="json", by_alias=True, exclude_none=True) for block in result.content],
             result.structured_content,
             time.perf_counter() - started,
+            dict(result.meta) if result.meta else None,
         )
 
     async def aclose(self) -> None:

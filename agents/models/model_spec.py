@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from agents.errors import AuthError, ConfigError, ProviderError
 from agents.models.local.installer import INSTALLER, ready_on_disk
 from agents.models.local.weights import local_model_id
-from agents.models.presets import INSTRUCT_TEMPERATURE, PRESETS, THINKING_TEMPERATURE, THINKING_TOP_P, ModelInfo
+from agents.models.presets import (INSTRUCT_TEMPERATURE, PRESETS, THINKING_TEMPERATURE, THINKING_TOP_P, ModelInfo,
+                                   Preset)
 from agents.models.secrets import get_secret
 
 
@@ -81,10 +83,16 @@ def resolve(
         if INSTALLER.status().busy or not ready_on_disk():
             raise ConfigError(INSTALLER.status().line())
         model = model or local_model_id()
-    key = api_key or (get_secret(preset.key_env, home) if preset.key_env else None)
-    if preset.key_env and not key and not preset.key_optional:
-        raise ConfigError(f"{preset.key_env} is not set: {preset.label} needs it (environment or {home}/.env).")
     api_base = base_url or preset.api_base
+    key = api_key or stored_key(preset, api_base, home)
+    if preset.key_env and not key and not preset.key_optional:
+        if not sends_own_key(preset, api_base):
+            raise ConfigError(
+                f"{preset.key_env} is only ever sent to {' / '.join(preset.key_hosts)} over https, and {api_base} is "
+                f"not one of them. For this server, set {OWN_SERVER_KEY} (sent to the base URL you give) or choose "
+                "'OpenAI-compatible URL'."
+            )
+        raise ConfigError(f"{preset.key_env} is not set: {preset.label} needs it (environment or {home}/.env).")
     if preset.needs_base_url and not api_base:
         raise ConfigError(f"{preset.label} needs a base URL (e.g. http://localhost:8000/v1).")
     chosen = model or preset.default_model
@@ -92,6 +100,31 @@ def resolve(
         raise ConfigError(f"{preset.label}: choose a model (the model list is read from {api_base}/models).")
     # Servers without auth still get a placeholder: the OpenAI client refuses an empty key.
     return ModelSpec(provider, chosen, api_base, key or "none", preset.info(chosen), preset.prefix)
+
+
+OWN_SERVER_KEY = "K2HUB_API_KEY"
+"""The key the user gives for servers they name themselves (vLLM, OpenAI-compatible, a keyed preset elsewhere)."""
+
+
+def sends_own_key(preset: Preset, base_url: str | None) -> bool:
+    """Whether base_url is one of the preset's own hosts, over https (presets without key_hosts: any URL)."""
+    if not preset.key_hosts or not base_url:
+        return True
+    parts = urlsplit(base_url)
+    return parts.scheme == "https" and (parts.hostname or "").lower() in preset.key_hosts
+
+
+def stored_key(preset: Preset, base_url: str | None, home: Path) -> str | None:
+    """The key to send to base_url: the preset's own key only to its own hosts; elsewhere K2HUB_API_KEY or none.
+
+    A provider key stored for Moonshot or Groq must never travel to a URL someone typed (or a web page made the
+    UI post): that server would receive the user's key.
+    """
+    if not preset.key_env:
+        return None
+    if not sends_own_key(preset, base_url):
+        return get_secret(OWN_SERVER_KEY, home)
+    return get_secret(preset.key_env, home)
 
 
 def first_configured_provider(home: Path) -> str | None:
@@ -140,7 +173,7 @@ async def discover_models(provider: str, base_url: str | None = None, *, home: P
     base = (base_url or preset.api_base or "").rstrip("/")
     if not base:
         raise ConfigError(f"{preset.label} needs a base URL.")
-    key = api_key or (get_secret(preset.key_env, home) if preset.key_env else None)
+    key = api_key or stored_key(preset, base, home)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     async with httpx.AsyncClient(timeout=15) as client:
         try:

@@ -52,6 +52,8 @@ class Preset:
     available: bool = True
     note: str = ""
     other_models: ModelInfo | None = None  # facts for ids not listed in `models`; None: K2 defaults
+    # Hosts the key in key_env may be sent to (over https); a base URL elsewhere never gets it (see model_spec).
+    key_hosts: tuple[str, ...] = ()
 
     def info(self, model: str) -> ModelInfo:
         """Known facts about a model, or sensible defaults for ids discovered at run time."""
@@ -92,6 +94,7 @@ PRESETS: dict[str, Preset] = {
             default_model="moonshotai/kimi-k2-instruct-0905",
             api_base="https://api.groq.com/openai/v1",
             key_env="GROQ_API_KEY",
+            key_hosts=("api.groq.com",),
             models={
                 "moonshotai/kimi-k2-instruct-0905": ModelInfo(
                     context_window=262_144, price=Price(1.00, 0.50, 3.00, PRICE_SOURCE_GROQ)
@@ -105,6 +108,7 @@ PRESETS: dict[str, Preset] = {
             default_model="kimi-k2-0905-preview",
             api_base="https://api.moonshot.ai/v1",
             key_env="MOONSHOT_API_KEY",
+            key_hosts=("api.moonshot.ai", "api.moonshot.cn"),
             models=_MOONSHOT_MODELS,
             note="Mainland China accounts: set the base URL to https://api.moonshot.cn/v1.",
         ),

@@ -17,8 +17,10 @@ def after_model(state: RunState) -> list[Send] | Literal["__end__"]:
     if state.get("stop_reason"):
         return END
     calls = state["messages"][-1].get("tool_calls") or []
-    batch = [call["id"] for call in calls]  # the approval gate ignores content read by sibling calls
-    return [Send("run_tool", {"call": call, "batch": batch}) for call in calls] or END
+    # The planner's own keys, never the model's ids (a model can reuse an id to pass a read off as a sibling's).
+    step = state.get("steps", 0)
+    batch = [f"{step}.{n}" for n in range(len(calls))]  # the approval gate ignores content read by sibling calls
+    return [Send("run_tool", {"call": call, "key": key, "batch": batch}) for call, key in zip(calls, batch)] or END
 
 
 def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> Any:

@@ -9,12 +9,14 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from agents.hub.hub import ToolResult
 from agents.errors import AppError
 from agents.models import providers
-from agents.policy import approval, budget, loop_guard
+from agents.policy import approval, budget, loop_guard, untrusted
 from agents.events import Notice, ToolCallFinished, ToolCallStarted, Usage
 from agents.planner.call_hooks import call_hooks
 from agents.planner.state import RunContext, RunState, ToolTask
+from agents.planner.tools import PlannerTool
 from storage import repo
 
 PREVIEW_CHARS = 400
@@ -117,41 +119,43 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
     emit = _emit(runtime)
     call = task["call"]
     call_id, name = call["id"], call["function"]["name"]
+    key = task.get("key") or f"id:{call_id}"  # a checkpoint written before keys existed
     args = _parse_args(call["function"].get("arguments"))
+    stored_args = args if isinstance(args, dict) else {"raw": args}
     # After a crash, a call that finished before it is answered from its step row instead of running again.
-    done = await asyncio.to_thread(repo.get_step, ctx.db, ctx.run_id, call_id) if ctx.resumed else None
+    done = await asyncio.to_thread(_finished_step, ctx, call_id, key, name, stored_args) if ctx.resumed else None
     if done is not None:
         return {"messages": [_tool_message(call_id, name, done.result_preview or done.error or "")]}
+    if name not in {t["function"]["name"] for t in ctx.tools}:
+        # Only what this run (or sub-agent) was offered may run: anything else never reaches the hub.
+        refusal = (f"Tool {name!r} is not available in this run; call one of the tools you were given "
+                   f"({', '.join(t['function']['name'] for t in ctx.tools[:30]) or 'none'}).")
+        await approval.record_denial(ctx, emit, call_id, name, args, refusal)
+        return {"messages": [_tool_message(call_id, name, refusal)]}
+    own = ctx.planner_tools.runner(name)
+    declared = own.annotations if own is not None else None
     # A risky call after untrusted content waits here (a LangGraph interrupt) for the user's approval.
-    denial = await approval.gate(ctx, emit, call_id, name, args, task.get("batch", ()))
+    denial = await approval.gate(ctx, emit, key, name, args, task.get("batch", ()), declared)
     if denial is not None:
         await approval.record_denial(ctx, emit, call_id, name, args, denial)
         return {"messages": [_tool_message(call_id, name, denial)]}
     emit(ToolCallStarted(call_id=call_id, name=name, arguments=args))
     usage: dict[str, Any] = {}  # a planner-level tool's own model usage (sub-agents), added to this run's totals
-    own = ctx.planner_tools.runner(name)
     if own is not None and own.run is not None:
         result, usage = await own.run(ctx, args, emit)
     else:
         result = await ctx.hub.call(name, args, meta={"k2hub/conversation": ctx.conversation_id,
                                                        "k2hub/run": ctx.run_id},
                                     hooks=call_hooks(emit, ctx.hub.questions, call_id, name, ctx.conversation_id))
-    await approval.note_result(ctx, call_id, name, args, result.text)
+    sources = untrusted_sources(ctx, name, args, result, own)
+    if sources:
+        await approval.record_reads(ctx, key, name, sources)
     view, artifact_id = await asyncio.to_thread(_bounded_view, ctx, name, result.text)
+    if sources:  # the model reads text from outside as data, inside a fence it cannot close
+        view = untrusted.fence(view, source="; ".join(sources[:3]), tool=name)
     error = result.text[:PREVIEW_CHARS] if result.is_error else None
-    await asyncio.to_thread(
-        repo.add_step,
-        ctx.db,
-        ctx.run_id,
-        kind="tool",
-        name=name,
-        call_id=call_id,
-        args=args if isinstance(args, dict) else {"raw": args},
-        result_preview=view,
-        artifact_id=artifact_id,
-        duration_s=result.duration_s,
-        error=error,
-    )
+    await asyncio.to_thread(_record_step, ctx, call_id, key, name, stored_args, view, artifact_id, result.duration_s,
+                            error)
     for watcher in ctx.planner_tools.watchers(name):  # e.g. the run records which skill versions it followed
         if watcher.after is not None:
             await watcher.after(ctx, args, result)
@@ -166,6 +170,37 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
         )
     )
     return {"messages": [_tool_message(call_id, name, view)], **usage}
+
+
+def untrusted_sources(ctx: RunContext, name: str, args: Any, result: ToolResult, own: PlannerTool | None) -> list[str]:
+    """Where the untrusted text in a result came from; empty when the result is trusted."""
+    if own is not None:
+        return [own.result_source] if own.result_source else []
+    info = ctx.hub.tool_info(name)
+    if info is None:
+        return []
+    config = info[0]
+    if untrusted.is_untrusted_server(config):
+        return [untrusted.source_of(config.name, args, result.text)]
+    return untrusted.declared_sources(config, result.meta)
+
+
+def _record_step(ctx: RunContext, call_id: str, key: str, name: str, args: dict[str, Any], view: str,
+                 artifact_id: str | None, duration_s: float, error: str | None) -> None:
+    """The tool call's step row; a model that reused an earlier call's id gets a row of its own (id@key)."""
+    fields = dict(kind="tool", name=name, args=args, result_preview=view, artifact_id=artifact_id,
+                  duration_s=duration_s, error=error)
+    step = repo.add_step(ctx.db, ctx.run_id, call_id=call_id, **fields)  # type: ignore[arg-type]
+    if (step.name, step.args) != (name, args):  # the id was taken by another call: keep both on record
+        repo.add_step(ctx.db, ctx.run_id, call_id=f"{call_id}@{key}", **fields)  # type: ignore[arg-type]
+
+
+def _finished_step(ctx: RunContext, call_id: str, key: str, name: str, args: dict[str, Any]) -> Any:
+    """The step row of this very call if it finished before a crash (a reused model id must not replay another)."""
+    step = repo.get_step(ctx.db, ctx.run_id, call_id)
+    if step is not None and (step.name, step.args) != (name, args):
+        step = repo.get_step(ctx.db, ctx.run_id, f"{call_id}@{key}")
+    return step
 
 
 def _tool_message(call_id: str, name: str, content: str) -> dict[str, Any]:

@@ -80,6 +80,7 @@ class AgentConfig:
     local: bool = True  # the embedded local model may be the automatic default (false: --no-local)
     planner_tools: list[PlannerTool] = field(default_factory=list)  # features' tools (agents/workflows)
     privacy: PrivacyConfig | None = None  # None: no redaction layer at all (benchmarks, tests of other features)
+    library_dirs: list[str] = field(default_factory=list)  # folders whose files the model may read without asking
 
     @property
     def workspace_root(self) -> Path:
@@ -112,6 +113,8 @@ class Agent:
             checkpointer = await stack.enter_async_context(open_checkpointer(db.url))
             env = {**os.environ, **config.server_env, "K2HUB_HOME": str(config.home)}
             try:
+                if config.library_dirs:  # the servers scope documents and paths by the same folders as the gate
+                    env["K2HUB_LIBRARY_DIRS"] = ",".join(config.library_dirs)
                 builtins = builtin_servers(env, config.builtin)
             except ValueError as exc:
                 raise ConfigError(f"K2HUB_BUILTIN_SERVERS: {exc}") from None
@@ -197,6 +200,9 @@ class Agent:
         lead, plan = await asyncio.to_thread(context.prepare_run, self.db, run_id, conversation_id, chain[0],
                                              [*history, user], SYSTEM_PROMPT, self.hub.tools())
         lead_messages = [lead] if lead else []
+        for n, doc in enumerate(plan.documents):  # documents are written by strangers: the conversation is tainted
+            await asyncio.to_thread(approvals.record_untrusted_read, self.db, conversation_id, run_id,
+                                    f"document.{n}", "attached documents", f"document {doc.title!r} ({doc.id[:12]})")
         state = {"messages": [*lead_messages, *history, user], "base": len(lead_messages) + len(history) + 1,
                  "started_at": time.time()}
         limits = self._limits(req.max_steps)
@@ -265,6 +271,7 @@ class Agent:
             retry=self.config.retry,
             resumed=resumed,
             privacy=session,
+            library_dirs=tuple(os.path.realpath(os.path.expanduser(d)) for d in self.config.library_dirs),
         )
         config = {"configurable": {"thread_id": run_id}}
         yield RunStarted(run_id=run_id, conversation_id=conversation_id, provider=chain[0].provider,

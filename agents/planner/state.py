@@ -34,7 +34,8 @@ class ToolTask(TypedDict, total=False):
     """Payload of one fanned-out tool call."""
 
     call: Required[dict[str, Any]]
-    batch: list[str]  # ids of every call of the same assistant message
+    key: str  # the planner's own key of this call, "<step>.<index>": approvals and taint never use model ids
+    batch: list[str]  # keys of every call of the same assistant message
 
 
 @dataclass
@@ -57,3 +58,6 @@ class RunContext:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     resumed: bool = False  # only a resumed run can meet tool calls that already ran
     privacy: PrivacySession | None = None  # placeholders for personal data and secrets in what leaves (issue 22)
+    library_dirs: tuple[str, ...] = ()  # the user's library folders: reading files there needs no approval
+    preapproved: frozenset[str] = frozenset()  # tools a sub-agent may call under its parent call's approval
+    can_ask: bool = True  # False in sub-agents: a call that would ask is denied (and announced) instead

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import mcp_types as types
+
 from agents.hub.hub import ToolResult
 from storage.db import Database
 
@@ -42,6 +44,11 @@ class PlannerTool:
     needs: frozenset[str] = frozenset()  # hub tools that must be up for `spec` to be offered
     prompt: PromptFn | None = None
     prepare: Callable[[Database], None] | None = None  # once when the agent opens (idempotent)
+    # What it declares to the approval gate (agents/policy/approval.py): a tool with a spec must say whether it is
+    # read-only (the gate asks for it in a tainted conversation otherwise), and where untrusted text in its results
+    # comes from, if any (they are then fenced and taint the conversation).
+    annotations: types.ToolAnnotations | None = None
+    result_source: str = ""
 
 
 @dataclass(frozen=True)

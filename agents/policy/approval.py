@@ -1,32 +1,36 @@
-"""Untrusted content and approvals: which results are untrusted, which calls are risky, and the planner's gate.
+"""Approvals: which tool calls are risky, from what the tools declare, and the planner's gate that asks the user.
 
 The policy, in one place (README "Untrusted content and approvals" says the same for users):
 
-- A tool result is **untrusted content** when its server is untrusted: the built-ins `browser` and `pdf_reader`
-  (web pages and documents are written by strangers), and every external (mcp.json) server unless its entry says
-  `"trusted": true`. Each untrusted result is recorded (storage.approvals.untrusted_reads) with its URL/document:
-  from then on the conversation is tainted, in every later run and after a restart.
-- A tool call is **risky** when it can change things or run code: every `sandbox__*` tool, `workspace__write_file`,
-  `workspace__delete_path`, `browser__download`, `browser__type` with `submit: true`, `browser__click` (a click can
-  submit a form or press "buy"; which element a ref names is known only to the page, so every click counts; follow a
-  link with `browser__open` instead), `skills_hub__install_skill`; any tool its server annotates
-  `destructiveHint: true`; and every external tool not annotated `readOnlyHint: true` (MCP's defaults say an
-  unannotated tool may be destructive and open-world, and we take the server at its word only when it says less).
-- A risky call in a tainted conversation waits for the user's approval (a LangGraph interrupt). Content read by a
-  call made in the same assistant message does not count: the model had not seen it when it asked.
+- Risk comes from declarations, never from a list of names: a tool is safe only when it declares itself read-only
+  (MCP annotation `readOnlyHint: true`). Declarations count when they are the app's own (built-in servers,
+  planner-level tools) or come from an external server that mcp.json marks `"trusted": true`; any other external
+  tool is treated as not read-only, whatever it claims.
+- Once the conversation has read untrusted content (agents/policy/untrusted.py), every call to a tool that is not
+  read-only waits for the user's approval (a LangGraph interrupt). Content read by calls of the same assistant
+  message does not count: the model had not seen it yet. Calls and reads are keyed by the planner's own counter
+  (`<step>.<index>`), never by the ids the model chose, so a reused id cannot hide a read or reuse an approval.
+- A call that would read a file outside the conversation's workspace (an argument the tool declares in
+  `_meta["k2hub/host_paths"]` holding an absolute path outside the user's library folders) asks every time,
+  tainted or not.
+- A sub-agent cannot pause for approval: its run is covered by the approval of the planner-level tool that started
+  it (for the tools that tool declares it delegates); anything else that would ask is denied, recorded as denied
+  and announced in the parent's event stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
-from agents.events import ApprovalRequested, ToolCallFinished
+from agents.events import ApprovalRequested, Notice, ToolCallFinished
 from agents.hub.config import ServerConfig
 from storage import approvals, repo
 from storage.approvals import UntrustedRead
@@ -34,61 +38,69 @@ from storage.approvals import UntrustedRead
 if TYPE_CHECKING:  # the UI imports this module for code_of: it must not pull in the planner (litellm)
     from agents.planner.state import RunContext
 
-UNTRUSTED_BUILTINS = frozenset({"browser", "pdf_reader"})
-RISKY_SERVERS = {"sandbox": "runs code in the sandbox"}
-RISKY_TOOLS = {
-    "workspace__write_file": "writes a file in the workspace",
-    "workspace__delete_path": "deletes files in the workspace",
-    "browser__download": "downloads a file from the web into the workspace",
-    "browser__click": "clicks an element on a web page (may submit a form or trigger an action)",
-    "skills_hub__install_skill": "installs a skill into the registry",
-    "skills_hub__install": "installs a skill into the registry",
-}
-SOURCE_KEYS = ("url", "href", "document", "document_id", "doc", "file", "filename", "path")
-URL_RE = re.compile(r"https?://[^\s\"'<>)\]`]+")
+HOST_PATHS_META = "k2hub/host_paths"
+"""Tool _meta key listing the arguments that may be paths outside the workspace (mcp_servers/common/annotations)."""
 SOURCES_SHOWN = 3
+SUBAGENT_DENIAL = "sub-agents cannot pause for an approval"
 
 
-def is_untrusted_server(config: ServerConfig) -> bool:
-    """Whether results from this server are untrusted content."""
-    if config.builtin:
-        return config.name in UNTRUSTED_BUILTINS
-    return not config.trusted
+@dataclass(frozen=True)
+class Risk:
+    """Why a call may need the user: what it would do, and whether it asks even in an untainted conversation."""
+
+    what: str
+    always: bool = False
 
 
-def risk_of(name: str, args: Any, config: ServerConfig | None, tool: types.Tool | None) -> str | None:
-    """What a risky call would do, in a few words; None when the call is not risky."""
+def assess(name: str, args: Any, config: ServerConfig | None, tool: types.Tool | None,
+           planner: types.ToolAnnotations | None = None, library: Sequence[str] = ()) -> Risk | None:
+    """The risk of a call from its tool's trusted declarations (planner: a planner-level tool's); None: read-only."""
     args = args if isinstance(args, dict) else {}
-    server = config.name if config is not None else name.split("__")[0]
-    builtin = config is None or config.builtin
-    hints = tool.annotations if tool is not None else None
-    if builtin and server in RISKY_SERVERS:
-        return RISKY_SERVERS[server]
-    if builtin and name in RISKY_TOOLS:
-        return RISKY_TOOLS[name]
-    if builtin and name == "browser__type" and args.get("submit") is True:
-        return "types into a web page and submits the form"
-    if hints is not None and hints.destructive_hint is True:
-        return f"is marked destructive by the {server} server"
-    if not builtin and not (hints is not None and hints.read_only_hint is True):
-        return f"is a tool of the external server {server}, not marked read-only"
-    return None
+    if planner is not None:
+        hints, declared = planner, True
+    else:
+        declared = config is not None and (config.builtin or config.trusted) and tool is not None
+        hints = tool.annotations if declared and tool is not None else None
+    if declared and tool is not None:
+        outside = _host_paths(tool, args, library)
+        if outside:
+            return Risk(f"reads {outside}, outside this conversation's workspace", always=True)
+    if hints is not None and hints.read_only_hint is True:
+        return None
+    if not declared:
+        server = config.name if config is not None else name.split("__")[0]
+        return Risk(f"is a tool of the external server {server}, whose own annotations are not trusted (mark the "
+                    "server \"trusted\": true in mcp.json to use them)")
+    return Risk(_effect(hints, tool))
 
 
-def source_of(config: ServerConfig, args: Any, text: str) -> str:
-    """Where an untrusted result came from, for the approval's reason: a URL, a document, else the server."""
-    args = args if isinstance(args, dict) else {}
-    url = args.get("url")
-    if isinstance(url, str) and url.strip():
-        return url.strip()
-    found = URL_RE.search(text[:4000])
-    if found:
-        return found.group(0)
-    for key in SOURCE_KEYS:
+def _effect(hints: types.ToolAnnotations | None, tool: types.Tool | None) -> str:
+    """What a declared, not read-only tool does, in words: its own summary plus what its hints say."""
+    summary = re.split(r": |; | \(|\. ", (tool.description or "").strip().split("\n")[0])[0].rstrip(".") if tool else ""
+    if hints is None:
+        effect = "may change anything (it declares nothing)"
+    elif hints.destructive_hint is not False and hints.open_world_hint is not False:
+        effect = "acts outside this machine and may change or delete things there"
+    elif hints.destructive_hint is not False:
+        effect = "may change or delete files, or runs code"
+    elif hints.open_world_hint is not False:
+        effect = "brings content from outside into the workspace"
+    else:
+        effect = "adds data"
+    return f"{summary[:160]} ({effect})" if summary else effect
+
+
+def _host_paths(tool: types.Tool, args: dict[str, Any], library: Sequence[str]) -> str:
+    """The first declared path argument naming a place outside the workspace and the library folders, or ''."""
+    names = (tool.meta or {}).get(HOST_PATHS_META) or []
+    for key in names if isinstance(names, list) else []:
         value = args.get(key)
-        if isinstance(value, str | int) and str(value).strip():
-            return str(value).strip()
-    return f"the {config.name} server"
+        if not isinstance(value, str) or not (value.startswith("/") or value.startswith("~")):
+            continue  # relative paths stay in the workspace: the server confines them
+        real = os.path.realpath(os.path.expanduser(value))
+        if not any(real == lib or real.startswith(lib.rstrip("/") + "/") for lib in library):
+            return value
+    return ""
 
 
 def explain(reads: Sequence[UntrustedRead]) -> str:
@@ -103,7 +115,7 @@ def explain(reads: Sequence[UntrustedRead]) -> str:
     )
     return (
         f"This conversation has read untrusted content: {shown}. Text from there may try to make the agent do "
-        "things you did not ask for, so risky tool calls wait for your approval."
+        "things you did not ask for, so tools that are not read-only wait for your approval."
     )
 
 
@@ -116,47 +128,55 @@ def denial_text(name: str, note: str) -> str:
     )
 
 
-async def gate(
-    ctx: RunContext, emit: Callable[[Any], None], call_id: str, name: str, args: Any, batch: Sequence[str]
-) -> str | None:
+async def gate(ctx: RunContext, emit: Callable[[Any], None], key: str, name: str, args: Any,
+               batch: Sequence[str], planner: types.ToolAnnotations | None = None) -> str | None:
     """Before a tool call runs: None when it may run; else the denial to return to the model as its result.
 
-    A risky call in a tainted conversation records a pending approval, emits ApprovalRequested and interrupts the
-    graph; Agent.approve records the decision and resumes it, and this node runs again from the top.
+    key is the planner's own key of the call (`<step>.<index>`), batch the keys of its assistant message, planner
+    the annotations of a planner-level tool (agents/planner/tools.py) when the planner runs the call itself. A call
+    that must ask records a pending approval, emits ApprovalRequested and interrupts the graph; Agent.approve
+    records the decision and resumes it, and this node runs again from the top.
     """
     info = ctx.hub.tool_info(name)
-    if info is None:
-        return None  # an unknown tool: the hub answers with an error and nothing runs
-    risk = risk_of(name, args, *info)
-    if risk is None:
+    if info is None and planner is None:
+        return None  # not offered: run_tool refused it before the gate
+    config, tool = info if info is not None else (None, None)
+    risk = assess(name, args, config, tool, planner, ctx.library_dirs)
+    if risk is None or (name in ctx.preapproved and not risk.always):
         return None
     db, run_id = ctx.db, ctx.run_id
-    row = await asyncio.to_thread(approvals.get_approval, db, run_id, call_id)
+    row = await asyncio.to_thread(approvals.get_approval, db, run_id, key)
     if row is None:
-        reads = await asyncio.to_thread(
-            approvals.untrusted_reads, db, ctx.conversation_id, exclude_run=run_id, exclude_calls=batch, limit=20
-        )
-        if not reads:
-            return None
+        reads: list[UntrustedRead] = []
+        if not risk.always:
+            reads = await asyncio.to_thread(
+                approvals.untrusted_reads, db, ctx.conversation_id, exclude_run=run_id, exclude_calls=batch, limit=20
+            )
+            if not reads:
+                return None
+        why = explain(reads) if reads else "The model chose a file outside this conversation's workspace by itself."
         stored_args = args if isinstance(args, dict) else {"raw": args}
-        row = await asyncio.to_thread(
-            approvals.request_approval, db, run_id, call_id, name, stored_args, risk, explain(reads)
-        )
+        row = await asyncio.to_thread(approvals.request_approval, db, run_id, key, name, stored_args, risk.what, why)
+    if row.decision == "pending" and not ctx.can_ask:
+        # A sub-agent's graph has no checkpoint to pause in: the call is denied, visibly, never left pending.
+        row = await asyncio.to_thread(approvals.decide, db, run_id, key, False, SUBAGENT_DENIAL)
+        emit(Notice(level="warning", message=f"A sub-agent's call to {name} needed your approval ({risk.what}) and "
+                                             f"was denied: {SUBAGENT_DENIAL}. Ask for it in the chat if you want it."))
     if row.decision == "pending":
         from langgraph.types import interrupt  # imported here: the UI imports this module and never interrupts
 
         emit(approval_event(row))
-        answer = interrupt({"call_id": call_id, "name": name, "risk": row.risk})
+        answer = interrupt({"call_id": key, "name": name, "risk": row.risk})
         # Agent.approve records the decision before resuming; a bare Command(resume=...) is recorded here.
         approved, note = _answer(answer)
-        row = await asyncio.to_thread(approvals.decide, db, run_id, call_id, approved, note)
+        row = await asyncio.to_thread(approvals.decide, db, run_id, key, approved, note)
     return None if row.decision == "approved" else denial_text(name, row.note)
 
 
 async def record_denial(
     ctx: RunContext, emit: Callable[[Any], None], call_id: str, name: str, args: Any, denial: str
 ) -> None:
-    """A denied call is a step with an error (a resumed run replays it) and a finished, failed card."""
+    """A denied or refused call is a step with an error (a resumed run replays it) and a finished, failed card."""
     await asyncio.to_thread(
         repo.add_step, ctx.db, ctx.run_id, kind="tool", name=name, call_id=call_id,
         args=args if isinstance(args, dict) else {"raw": args}, result_preview=denial, error=denial,
@@ -180,15 +200,12 @@ def _answer(value: Any) -> tuple[bool, str]:
     return bool(value), ""
 
 
-async def note_result(ctx: RunContext, call_id: str, name: str, args: Any, text: str) -> None:
-    """After a tool call: remember a result from an untrusted server (the conversation is tainted from now on)."""
-    info = ctx.hub.tool_info(name)
-    if info is None or not is_untrusted_server(info[0]):
-        return
-    source = source_of(info[0], args, text)
-    await asyncio.to_thread(
-        approvals.record_untrusted_read, ctx.db, ctx.conversation_id, ctx.run_id, call_id, name, source
-    )
+async def record_reads(ctx: RunContext, key: str, name: str, sources: Sequence[str]) -> None:
+    """Remember that the model has seen untrusted content from these sources (the conversation is tainted now)."""
+    source = "; ".join(sources[:SOURCES_SHOWN]) + (f"; and {len(sources) - SOURCES_SHOWN} more"
+                                                    if len(sources) > SOURCES_SHOWN else "")
+    await asyncio.to_thread(approvals.record_untrusted_read, ctx.db, ctx.conversation_id, ctx.run_id, key, name,
+                            source)
 
 
 def code_of(name: str, arguments: Any) -> tuple[str, str, dict[str, Any]] | None:

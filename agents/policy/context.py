@@ -24,6 +24,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from agents.events import Notice
+from agents.policy import untrusted
 from storage import documents as store
 from storage import repo
 from storage.db import Database
@@ -198,7 +199,11 @@ def documents_message(db: Database, plan: ContextPlan) -> dict[str, Any] | None:
     """The message that carries the documents (whole mode) or tells the model how to reach them."""
     if plan.mode == "none":
         return None
-    listing = "\n".join(f"- {d.title} (id {d.id[:12]}, {d.pages} pages, {d.tokens:,} tokens)" for d in plan.documents)
+    # Titles and pages come from the files (written by strangers): fenced as untrusted data, like a web page.
+    listing = untrusted.fence(
+        "\n".join(f"- {d.title} (id {d.id[:12]}, {d.pages} pages, {d.tokens:,} tokens)" for d in plan.documents),
+        source="titles of the attached documents",
+    )
     if plan.mode != "whole":
         how = (
             "Use pdf_reader__search (query, docs) to find pages and pdf_reader__read_pages to read them"
@@ -220,8 +225,9 @@ def documents_message(db: Database, plan: ContextPlan) -> dict[str, Any] | None:
     )
     parts = [intro]
     for doc in plan.documents:
-        parts.append(f"\n===== {doc.title} (id {doc.id[:12]}, {doc.pages} pages) =====")
-        parts.extend(f"[page {page.number}]\n{page.text}" for page in store.pages(db, doc.id, 1, doc.pages))
+        body = [f"===== {doc.title} (id {doc.id[:12]}, {doc.pages} pages) ====="]
+        body.extend(f"[page {page.number}]\n{page.text}" for page in store.pages(db, doc.id, 1, doc.pages))
+        parts.append(untrusted.fence("\n".join(body), source=f"document {doc.id[:12]}"))
     return {"role": "user", "content": "\n".join(parts)}
 
 

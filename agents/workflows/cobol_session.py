@@ -31,6 +31,7 @@ from storage.cobol_sessions import CobolSession
 if TYPE_CHECKING:
     from agents.planner.runner import Agent
 
+PLAN_FILE = "migration/plan.md"
 PROJECT_DIR = "project"
 SKILL = "cobol-to-go-migration"
 MAX_MAP_CHARS = 120_000  # ~30K tokens of analysis in the plan prompt; the model can ask the tool for the rest
@@ -115,7 +116,7 @@ async def plan(agent: Agent, session_id: str, **model: Any) -> AsyncIterator[Eve
     prior = await asyncio.to_thread(repo.get_run, agent.db, session.plan_run_id) if session.plan_run_id else None
     if prior is not None and prior.status == "done" and not session.plan:  # finished elsewhere: take its answer
         text = await asyncio.to_thread(_answer, agent, session.conversation_id, prior.id)
-        await asyncio.to_thread(save_plan, agent, session_id, text)
+        await save_plan(agent, session_id, text)
         yield Notice(run_id=prior.id, message="The plan run had finished; its plan is loaded.")
         return
     analysis = await _analyze(agent, session.conversation_id, as_json=False)
@@ -130,25 +131,30 @@ async def plan(agent: Agent, session_id: str, **model: Any) -> AsyncIterator[Eve
                                     error=None)  # fmt: skip
         if isinstance(event, RunFinished):
             if event.reason == "done" and event.answer.strip():
-                await asyncio.to_thread(save_plan, agent, session_id, event.answer)
+                await save_plan(agent, session_id, event.answer)
             else:
                 why = event.error or f"the plan run ended ({event.reason}) without a plan"
                 await asyncio.to_thread(cobol_sessions.update_session, agent.db, session_id, error=why)
         yield event
 
 
-def save_plan(agent: Agent, session_id: str, text: str) -> CobolSession:
-    """Store the (edited) plan, also as migration/plan.md in the workspace; the session is 'planned' again."""
-    session = _session(agent, session_id)
+async def save_plan(agent: Agent, session_id: str, text: str) -> CobolSession:
+    """Store the (edited) plan, also as migration/plan.md in the workspace; the session is 'planned' again.
+
+    The file is written by the workspace server (through the hub), whose safe file layer refuses a link the
+    sandboxed code may have planted at migration/: the planner never opens workspace paths itself.
+    """
+    session = await asyncio.to_thread(_session, agent, session_id)
     if not text.strip():
         raise ConfigError("The plan is empty: draft it first, or write one.")
     text = text.strip() + "\n"
-    target = workspace(agent, session.conversation_id) / "migration" / "plan.md"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.is_symlink():  # the model could have planted one: never write through it
-        target.unlink()
-    target.write_text(text, encoding="utf-8")
-    return cobol_sessions.update_session(agent.db, session_id, plan=text, stage="planned", error=None)
+    saved = await asyncio.to_thread(cobol_sessions.update_session, agent.db, session_id, plan=text, stage="planned",
+                                    error=None)
+    written = await agent.hub.call("workspace__write_file", {"path": PLAN_FILE, "content": text},
+                                   meta=_meta(session.conversation_id))
+    if written.is_error:
+        raise ConfigError(f"The plan is saved, but {PLAN_FILE} could not be written in the workspace: {written.text}")
+    return saved
 
 
 async def generate_and_verify(agent: Agent, session_id: str, **model: Any) -> AsyncIterator[Event]:

@@ -62,8 +62,11 @@ def relevant(db: Database, prompt: str, limit: int = MAX_LISTED) -> list[Any]:
         from skills.index import terms
         from skills.registry import Registry
 
-        # Search more than we show: hits that match only in a body are dropped below.
-        hits = Registry(db).search(prompt, limit=limit * 3)
+        # Search more than we show: hits that match only in a body are dropped below. Only trusted skills (built-in,
+        # or marked trusted by the user) reach the system prompt: a third-party description is not instructions.
+        registry = Registry(db)
+        trusted = registry.trusted_names()
+        hits = [h for h in registry.search(prompt, limit=limit * 3) if h.name in trusted]
         words = [w for w in terms(prompt) if len(w) >= MIN_TERM_CHARS]
     except Exception:  # a search failure must not stop the run; the model can still call search_skills
         log.exception("skill search failed")

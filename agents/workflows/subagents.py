@@ -21,7 +21,9 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
-from agents.events import SubagentUpdate, Usage
+import mcp_types as types
+
+from agents.events import Notice, SubagentUpdate, Usage
 from agents.hub import tool_names as tn
 from agents.hub.hub import ToolResult
 from agents.planner.state import RunContext
@@ -35,6 +37,11 @@ TOOL_NAME = "subagents__analyze_documents"
 PROMPT = (Path(__file__).resolve().parents[1] / "prompts" / "subagent.md").read_text(encoding="utf-8")
 READ_TOOLS = (tn.PDF_OUTLINE, tn.PDF_READ_PAGES, tn.PDF_SEARCH, tn.PDF_LIST_DOCUMENTS)
 WRITE_TOOLS = (tn.KPI_RECORD, tn.KPI_LEDGER)
+# It starts runs that add rows to the ledger: not read-only, so a tainted conversation asks once, for the call.
+ANNOTATIONS = types.ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+                                    open_world_hint=False)
+DELEGATES = frozenset({tn.KPI_RECORD})
+"""What the approval of analyze_documents lets its sub-agents do without asking (they cannot pause for it)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,7 +98,8 @@ def planner_tool(limits: SubagentLimits) -> PlannerTool:
     async def run(parent: RunContext, args: Any, emit: Any) -> tuple[ToolResult, dict[str, Any]]:
         return await analyze_documents(parent, args, emit, limits)
 
-    return PlannerTool(TOOL_NAME, spec=SPEC, run=run, needs=frozenset({tn.KPI_RECORD, tn.PDF_READ_PAGES}))
+    return PlannerTool(TOOL_NAME, spec=SPEC, run=run, needs=frozenset({tn.KPI_RECORD, tn.PDF_READ_PAGES}),
+                       annotations=ANNOTATIONS, result_source="the reports the sub-agents read")
 
 
 class FanOut(TypedDict, total=False):
@@ -149,6 +157,10 @@ async def read_document(payload: dict[str, Any], runtime: Any) -> dict[str, Any]
         limits=Limits(lim.max_steps, lim.max_tokens, lim.max_cost_usd, lim.max_wall_s),
         system_prompt=_prompt(doc, fan, long_context.context_window(spec), long_context.CALIBRATION.ratio(spec.label)),
         planner_tools=parent.planner_tools.without_runners(),  # a sub-agent starts no sub-agents
+        # A sub-agent cannot pause for the user: its parent call's approval covers what that call delegates, and
+        # anything else that would ask is denied and announced in the parent's stream (never left pending).
+        preapproved=DELEGATES,
+        can_ask=False,
     )
     started = time.time()
     totals = {"steps": 0, "tokens": 0, "cost_usd": 0.0, "prompt": 0, "completion": 0, "cached": 0}
@@ -170,6 +182,9 @@ async def read_document(payload: dict[str, Any], runtime: Any) -> dict[str, Any]
         ):
             if mode == "values":
                 final = chunk
+            elif isinstance(chunk, Notice):  # e.g. a call denied because it needed an approval: the user sees it
+                chunk.message = f"{doc['title']}: {chunk.message}"
+                fan.emit(chunk)
             elif isinstance(chunk, Usage):
                 totals.update(
                     steps=totals["steps"] + 1,
@@ -337,12 +352,15 @@ def _error(text: str, started: float) -> ToolResult:
 
 def _documents(parent: RunContext, refs: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
     found, missing = [], []
+    mine = documents.conversation_documents(parent.db, parent.conversation_id)
+    library = documents.library_documents(parent.db, parent.library_dirs)
     if refs:
+        within = {d.id for d in [*mine, *library]}  # never another conversation's documents
         for ref in refs:
-            doc = documents.get_document(parent.db, str(ref))
+            doc = documents.get_document(parent.db, str(ref), within=within)
             (found.append(doc) if doc is not None else missing.append(str(ref)))
     else:
-        found = documents.conversation_documents(parent.db, parent.conversation_id)
+        found = mine
     unique = {d.id: d for d in found}.values()
     return [
         {"id": d.id, "title": Path(d.filename).stem or d.title, "pages": d.page_count, "tokens": d.token_count}

@@ -177,7 +177,7 @@ def wire_session_panel(panel: SessionPanel, root: gr.State, sb: Sidebar, backend
             agent = await backend.agent()
             stored = await asyncio.to_thread(cobol_sessions.get_session, agent.db, session_id)
             if stored is not None and stored.plan.strip() != text.strip():
-                await asyncio.to_thread(cobol_session.save_plan, agent, session_id, text)
+                await cobol_session.save_plan(agent, session_id, text)
         async for frame in stream("generate", session_id, _model(provider, model, base_url), request):
             yield frame
 
@@ -186,7 +186,7 @@ def wire_session_panel(panel: SessionPanel, root: gr.State, sb: Sidebar, backend
             raise gr.Error("Start a session first (or reopen one)")
         agent = await backend.agent()
         try:
-            await asyncio.to_thread(cobol_session.save_plan, agent, session_id, text or "")
+            await cobol_session.save_plan(agent, session_id, text or "")
         except AppError as exc:
             raise gr.Error(readable_error(exc)) from None
         out = await asyncio.to_thread(snapshot, agent, session_id)

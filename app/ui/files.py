@@ -3,8 +3,8 @@ charts a tool wrote shown inline under its card in the chat.
 
 Files are served by our own route on the UI's server, /k2hub/files/<conversation>/<path>, never through Gradio's
 file serving: Gradio's allowed_paths would expose whole folders, while this route opens one file of one
-conversation's workspace through mcp_servers.common.paths.Workspace (no '..', no absolute paths, no symlink leading out,
-no final symlink) and answers everything as an attachment so a page the agent downloaded cannot run in the UI's origin.
+conversation's workspace through the safe file layer (mcp_servers.common.safe_files: no '..', no absolute paths, no
+symlink leading out, no final symlink) and answers everything as an attachment so a page the agent downloaded cannot run in the UI's origin.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import html
 import logging
 import os
 import re
-import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import gradio as gr
 from gradio import ChatMessage
 from mcp.server.mcpserver.exceptions import ToolError
 
+from mcp_servers.common import safe_files
 from mcp_servers.common.cli import human_size
 from mcp_servers.common.paths import CONVERSATION_META_KEY, Workspace, conversation_id, workspace_root
 
@@ -99,25 +99,11 @@ def list_files(cid: str | None, limit: int = MAX_LISTED) -> tuple[list[Workspace
     ws = workspace(cid)
     if ws is None or not ws.exists:
         return [], 0
-    root = os.path.realpath(ws.root)
-    found: list[WorkspaceFile] = []
-    walked = 0
-    for folder, dirs, names in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(HIDDEN))
-        rel = os.path.relpath(folder, root)
-        for name in names:
-            walked += 1
-            if name.startswith(HIDDEN):
-                continue
-            try:
-                info = os.lstat(os.path.join(folder, name))
-            except OSError:  # removed while we walked
-                continue
-            if stat.S_ISREG(info.st_mode):
-                path = name if rel == os.curdir else f"{rel.replace(os.sep, '/')}/{name}"
-                found.append(WorkspaceFile(path, info.st_size, info.st_mtime_ns))
-        if walked >= MAX_WALKED:
-            break
+    try:
+        found = [WorkspaceFile(path, info.st_size, info.st_mtime_ns) for path, info in
+                 safe_files.walk(ws, ".", skip=lambda name: name.startswith(HIDDEN), limit=MAX_WALKED)]
+    except ToolError:  # the workspace vanished or changed under us: show nothing rather than fail the panel
+        return [], 0
     found.sort(key=lambda f: (-f.mtime_ns, f.path))
     return found[:limit], len(found)
 

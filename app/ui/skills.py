@@ -41,6 +41,7 @@ class SkillsTab:
     version: gr.Dropdown
     pin: gr.Button
     unpin: gr.Button
+    trust: gr.Button
     diff_a: gr.Dropdown
     diff_b: gr.Dropdown
     diff: gr.Button
@@ -98,6 +99,7 @@ def build_skills() -> SkillsTab:
                         version = gr.Dropdown(choices=[], label="Version shown", elem_id="k2-skill-version", scale=2)
                         pin = gr.Button("Pin this version", size="sm", elem_id="k2-skill-pin", scale=1)
                         unpin = gr.Button("Use latest", size="sm", elem_id="k2-skill-unpin", scale=1)
+                        trust = gr.Button("Trust / stop trusting", size="sm", elem_id="k2-skill-trust", scale=1)
                     with gr.Row(equal_height=False, elem_classes="k2-skill-row"):
                         diff_a = gr.Dropdown(choices=[], label="From", elem_id="k2-skill-diff-a", scale=2)
                         diff_b = gr.Dropdown(choices=[], label="To", elem_id="k2-skill-diff-b", scale=2)
@@ -117,6 +119,7 @@ def build_skills() -> SkillsTab:
         version,
         pin,
         unpin,
+        trust,
         diff_a,
         diff_b,
         diff,
@@ -160,6 +163,9 @@ def header_html(registry: Registry, name: str, version: str | None) -> str:
         badges.append("<span class='k2-badge'>latest</span>")
     if row.duplicate_of:
         badges.append(f"<span class='k2-badge warn'>same content as {html.escape(row.duplicate_of)}</span>")
+    badges.append("<span class='k2-badge'>trusted</span>" if registry.is_trusted(row) else
+                  "<span class='k2-badge warn' title='Its text reaches the model fenced, as data, and makes risky "
+                  "tools ask first'>third-party</span>")
     fm = row.front_matter or {}
     facts = [f"source: {html.escape(row.source)}", f"added {row.created_at:%Y-%m-%d %H:%M} UTC"]
     if fm.get("license"):
@@ -304,6 +310,21 @@ def wire_skills(tab: SkillsTab, backend: Backend, conversation_id: gr.State, dem
 
         return handler
 
+    async def toggle_trust(name: str | None, version: str | None, query: str) -> dict[Any, Any]:
+        if not name:
+            return {tab.status: notice_html("info", "Pick a skill first.")}
+        try:
+            reg = await registry()
+            skill = await asyncio.to_thread(reg.skill, name)
+            await asyncio.to_thread(reg.set_trusted, name, not skill.trusted)
+            said = ("trusted: its text reaches the model as instructions" if not skill.trusted else
+                    "third-party again: its text reaches the model fenced, as data")
+            return {**await asyncio.to_thread(view, reg, name, version, query or ""),
+                    tab.status: notice_html("info", f"{name} is {said}.")}
+        except Exception as exc:  # noqa: BLE001 - the UI boundary: any failure becomes a message
+            return {tab.status: error(exc, "Changing the trust failed.")}
+
+    tab.trust.click(toggle_trust, [tab.selected, tab.version, tab.search], out)
     tab.pin.click(pinner(False), [tab.selected, tab.version, tab.search], out)
     tab.unpin.click(pinner(True), [tab.selected, tab.version, tab.search], out)
 

@@ -9,7 +9,6 @@ import csv
 import io
 from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
 
 from mcp_servers.analysis.kpi_vocab import DERIVED, unit_of
 from mcp_servers.analysis.summary_check import SummaryCheck, check_summary
@@ -146,16 +145,15 @@ def dot_plot(rows: Sequence[KpiRow], metric: str):
     return fig
 
 
-def save_dot_plots(rows: Sequence[KpiRow], metrics: Sequence[str], folder: Path) -> list[Path]:
-    """One PNG per metric that has values."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
+def dot_plot_pngs(rows: Sequence[KpiRow], metrics: Sequence[str]) -> dict[str, bytes]:
+    """One PNG (file name -> bytes) per metric that has values."""
+    written = {}
     for metric in metrics:
         if not any(r.metric == metric and r.status != "rejected" for r in rows):
             continue
-        path = folder / f"dotplot_{metric}.png"
-        dot_plot(rows, metric).savefig(path, format="png")
-        written.append(path)
+        buf = io.BytesIO()
+        dot_plot(rows, metric).savefig(buf, format="png")
+        written[f"dotplot_{metric}.png"] = buf.getvalue()
     return written
 
 
@@ -181,7 +179,7 @@ def _record(row: KpiRow) -> list[object]:
     ]
 
 
-def write_csv(rows: Sequence[KpiRow], path: Path) -> Path:
+def ledger_csv(rows: Sequence[KpiRow]) -> bytes:
     """The ledger as CSV (value as stated plus the normalised value: currency in millions)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -190,8 +188,7 @@ def write_csv(rows: Sequence[KpiRow], path: Path) -> Path:
         record = _record(r)
         record[4], record[8] = r.value, str(display_value(r))  # exact text, not float, in CSV
         writer.writerow(record)
-    path.write_text(buf.getvalue(), encoding="utf-8")
-    return path
+    return buf.getvalue().encode("utf-8")
 
 
 def excel_formula(row: KpiRow, line_of: dict[int, int]) -> str | None:
@@ -209,7 +206,7 @@ def excel_formula(row: KpiRow, line_of: dict[int, int]) -> str | None:
     }[spec.op]
 
 
-def write_xlsx(rows: Sequence[KpiRow], metrics: Sequence[str], path: Path) -> Path:
+def kpi_xlsx(rows: Sequence[KpiRow], metrics: Sequence[str]) -> bytes:
     """Ledger sheet (derived values are Excel formulas over their inputs) and Table sheet referencing it."""
     from openpyxl import Workbook
     from openpyxl.comments import Comment
@@ -243,20 +240,20 @@ def write_xlsx(rows: Sequence[KpiRow], metrics: Sequence[str], path: Path) -> Pa
             table.cell(row=table.max_row, column=col).comment = Comment(text, "K2 Agent Hub")
     for cell in table[1]:
         cell.font = Font(bold=True)
-    wb.save(path)
-    return path
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
-def write_report(
+def report_markdown(
     rows: Sequence[KpiRow],
     metrics: Sequence[str],
     title: str,
     summary: str,
-    charts: list[Path],
-    path: Path,
+    charts: Sequence[str],
     names: dict[str, str],
     check: SummaryCheck | None = None,
-) -> Path:
+) -> bytes:
     """The Markdown report: the summary's check, the summary (unverified numbers marked), table, conflicts, charts
     and every row with its evidence or formula."""
     conflicts = [r for r in rows if r.status == "conflict"]
@@ -274,7 +271,7 @@ def write_report(
         ]
         parts.append("")
     if charts:
-        parts += ["## Charts", ""] + [f"![{c.stem}]({c.name})" for c in charts] + [""]
+        parts += ["## Charts", ""] + [f"![{c.rsplit('.', 1)[0]}]({c})" for c in charts] + [""]
     parts += ["## Ledger", "", "| row | company | period | metric | value | source |", "|---|---|---|---|---|---|"]
     for r in rows:
         if r.method == "derived":
@@ -283,5 +280,4 @@ def write_report(
             quote = (r.quote or "").replace("|", "\\|").replace("\n", " ")
             source = f"[{names.get(r.document_id or '', r.document_id)} p.{r.page}] “{quote[:160]}”"
         parts.append(f"| {r.id} | {r.company} | {r.fiscal_period} | {r.metric} | {fmt(r)} | {source} |")
-    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
-    return path
+    return ("\n".join(parts) + "\n").encode("utf-8")

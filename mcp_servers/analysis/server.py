@@ -14,22 +14,20 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from mcp_servers.common import cli
+from mcp_servers.common import cli, safe_files
+from mcp_servers.common.annotations import ADDITIVE, READ_ONLY, REPLACES
 from mcp_servers.analysis import kpi, export
 from mcp_servers.analysis.summary_check import check_summary
 from mcp_servers.analysis.kpi_vocab import DERIVED, REPORTED, check_metric, describe, normalize_period, plan
-from mcp_servers.common.paths import conversation_id, workspace_root
+from mcp_servers.common.paths import Workspace, conversation_id, library_dirs, workspace_root
 from mcp_servers.pdf_reader.ingest import local_pdf
 from mcp_servers.pdf_reader.layout import PageLayout, page_layout
 from storage import documents, ledger, repo
 from storage.db import Database
 from storage.models import Conversation
 
-READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
 RUN_META_KEY = "k2hub/run"
 OUTPUT_DIR = "analysis"
 # Where the UI serves the page viewer; numbers in the comparison table link there.
@@ -69,7 +67,7 @@ def create_server(root: str | os.PathLike[str] | None = None, database_url: str 
         seen.add(cid)
         return cid, run if known else None
 
-    @server.tool(annotations=WRITES, structured_output=False)
+    @server.tool(annotations=ADDITIVE, structured_output=False)
     def record_kpi(
         ctx: Context,
         company: Annotated[str, Field(description="Company name, the same spelling for all its rows, e.g. '3M'")],
@@ -93,9 +91,13 @@ def create_server(root: str | os.PathLike[str] | None = None, database_url: str 
         """Record one KPI value with its evidence: the quote must be on the cited page, its row label must name the
         metric, and the number's column header (or its sentence's year) must be the fiscal period."""
         cid, run = where(ctx)
-        doc = documents.get_document(db(), document)
+        # Only this conversation's documents (and the user's library) can be cited, never another conversation's.
+        within = {d.id for d in documents.conversation_documents(db(), cid)}
+        within |= {d.id for d in documents.library_documents(db(), library_dirs())}
+        doc = documents.get_document(db(), document, within=within)
         if doc is None:
-            raise ToolError(f"no document {document!r}: use the id the PDF reader gave for the report")
+            raise ToolError(f"no document {document!r} in this conversation: use the id the PDF reader gave for the "
+                            "report")
         claim = kpi.Claim(company, fiscal_period, metric, value, scale, currency, doc.id, page, quote)
         try:
             return kpi.record(db(), cid, run, claim, lambda d, n: documents.page_text(db(), d, n), layout_of(db()))
@@ -145,7 +147,7 @@ def create_server(root: str | os.PathLike[str] | None = None, database_url: str 
             )
         return "\n".join(lines)
 
-    @server.tool(annotations=WRITES, structured_output=False)
+    @server.tool(annotations=ADDITIVE, structured_output=False)
     def derive(
         ctx: Context,
         metric: Annotated[str, Field(description="Derived metric: " + ", ".join(DERIVED))],
@@ -169,7 +171,7 @@ def create_server(root: str | os.PathLike[str] | None = None, database_url: str 
         )
         return export.comparison_markdown(found, names, link=EVIDENCE_LINK)
 
-    @server.tool(annotations=WRITES, structured_output=False)
+    @server.tool(annotations=REPLACES, structured_output=False)
     def report(
         ctx: Context,
         metrics: Metrics,
@@ -188,18 +190,19 @@ def create_server(root: str | os.PathLike[str] | None = None, database_url: str 
         found = ledger.rows(db(), cid)
         if not found:
             raise ToolError("the ledger is empty: record values with record_kpi first")
-        folder = base / cid / OUTPUT_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        charts = export.save_dot_plots(found, names, folder)
+        charts = export.dot_plot_pngs(found, names)
         doc_names = _doc_names(db(), found)
         check = check_summary(summary, found, doc_names)
-        files = [
-            *charts,
-            export.write_csv(found, folder / "ledger.csv"),
-            export.write_xlsx(found, names, folder / "kpi_comparison.xlsx"),
-            export.write_report(found, names, title, summary, charts, folder / "report.md", doc_names, check),
-        ]
-        listing = "\n".join(f"- {OUTPUT_DIR}/{f.name} ({cli.human_size(f.stat().st_size)})" for f in files)
+        files = {
+            **charts,
+            "ledger.csv": export.ledger_csv(found),
+            "kpi_comparison.xlsx": export.kpi_xlsx(found, names),
+            "report.md": export.report_markdown(found, names, title, summary, list(charts), doc_names, check),
+        }
+        ws = Workspace(base / cid)
+        for name, data in files.items():  # sandboxed code may have planted links here: the safe layer refuses them
+            safe_files.write_bytes(ws, f"{OUTPUT_DIR}/{name}", data)
+        listing = "\n".join(f"- {OUTPUT_DIR}/{name} ({cli.human_size(len(data))})" for name, data in files.items())
         table = export.comparison_markdown(found, names, link=EVIDENCE_LINK)
         verdict = f"Summary check: {check.header()}."
         if check.unmatched:

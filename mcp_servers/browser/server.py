@@ -15,12 +15,12 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, Image, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from pydantic import Field
 
+from mcp_servers.common.annotations import ACTS_ON_WEB, FETCHES_WEB, READS_WEB
 from mcp_servers.common import cli
 from mcp_servers.browser.download import describe_download, download_bytes
 from mcp_servers.browser.guard import Guard, Refused
@@ -29,8 +29,6 @@ from mcp_servers.browser.session import BrowserPool, Session, first_line, save_f
 from mcp_servers.browser.text import LINKS_JS, clean_snapshot, fence, format_links, page_note, paginate, ref_of
 from mcp_servers.common.paths import conversation_id, workspace_root
 
-READS = ToolAnnotations(read_only_hint=True, open_world_hint=True)
-ACTS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 SHOWN_REFUSALS = 5
 
 Ref = Annotated[str, Field(description="Element ref from the latest snapshot, e.g. e5")]
@@ -115,7 +113,7 @@ def create_server(
             notes = await navigate(s, what, lambda: _then_load(s, action))
             return await view(ctx, s, "snapshot", 1, notes)
 
-    @server.tool(annotations=ACTS, structured_output=False)
+    @server.tool(annotations=READS_WEB, structured_output=False)
     async def open(
         ctx: Context,
         url: Annotated[str, Field(description="http(s) URL to load; a bare domain means https://")],
@@ -129,7 +127,7 @@ def create_server(
             notes = await navigate(s, f"open {target}", lambda: s.page.goto(target, wait_until="load"))
             return await view(ctx, s, "snapshot", page, notes)
 
-    @server.tool(annotations=ACTS, structured_output=False)
+    @server.tool(annotations=READS_WEB, structured_output=False)
     async def back(ctx: Context) -> str:
         """Go back to the previous page of this conversation's browser and return its snapshot."""
         s = await session(ctx)
@@ -140,19 +138,19 @@ def create_server(
                 raise ToolError("there is no previous page to go back to")
             return await view(ctx, s, "snapshot", 1, notes)
 
-    @server.tool(annotations=READS, structured_output=False)
+    @server.tool(annotations=READS_WEB, structured_output=False)
     async def snapshot(ctx: Context, page: PageNumber = 1) -> str:
         """Readable text of the current page with numbered element refs (e5, e12…) for click/type/select/download."""
         s = await session(ctx)
         async with s.lock:
             return await view(ctx, s, "snapshot", page)
 
-    @server.tool(annotations=ACTS, structured_output=False)
+    @server.tool(annotations=ACTS_ON_WEB, structured_output=False)
     async def click(ctx: Context, ref: Ref) -> str:
         """Click an element (link, button, checkbox…) by its ref and return the resulting page's snapshot."""
         return await act(ctx, f"click {ref}", lambda s: _click(s, element, ref))
 
-    @server.tool(annotations=ACTS, structured_output=False)
+    @server.tool(annotations=ACTS_ON_WEB, structured_output=False)
     async def type(
         ctx: Context,
         ref: Ref,
@@ -169,7 +167,7 @@ def create_server(
 
         return await act(ctx, f"type into {ref}", fill)
 
-    @server.tool(annotations=ACTS, structured_output=False)
+    @server.tool(annotations=ACTS_ON_WEB, structured_output=False)
     async def select(
         ctx: Context, ref: Ref, value: Annotated[str, Field(description="Option to choose: its value or its label")]
     ) -> str:
@@ -184,7 +182,7 @@ def create_server(
 
         return await act(ctx, f"select {value!r} in {ref}", choose)
 
-    @server.tool(annotations=ACTS, structured_output=False)
+    @server.tool(annotations=READS_WEB, structured_output=False)
     async def scroll(
         ctx: Context,
         direction: Annotated[Literal["down", "up", "top", "bottom"], Field(description="Where to scroll")] = "down",
@@ -206,7 +204,7 @@ def create_server(
             y, height, viewport = where
             return f"scrolled {direction}: showing {y}-{y + viewport} px of {height} px"
 
-    @server.tool(annotations=READS, structured_output=False)
+    @server.tool(annotations=READS_WEB, structured_output=False)
     async def screenshot(
         ctx: Context, full_page: Annotated[bool, Field(description="The whole page, not just the window")] = False
     ) -> list[Any]:
@@ -219,7 +217,7 @@ def create_server(
             saved = save_file(workspace(ctx), "browser", f"screenshot-{_stamp()}.png", png)
             return [f"Screenshot of {s.page.url} saved in the workspace as {saved}", Image(data=png, format="png")]
 
-    @server.tool(annotations=READS, structured_output=False)
+    @server.tool(annotations=READS_WEB, structured_output=False)
     async def links(ctx: Context, page: PageNumber = 1) -> str:
         """List the links of the current page as 'text -> URL' (follow one with open)."""
         s = await session(ctx)
@@ -233,7 +231,7 @@ def create_server(
             head = f"{len(found)} links on {s.page.url}"
             return "\n".join(x for x in [head, page_note(paged, "links", saved), fence(s.page.url, paged.text)] if x)
 
-    @server.tool(annotations=ACTS, structured_output=False)
+    @server.tool(annotations=FETCHES_WEB, structured_output=False)
     async def download(
         ctx: Context,
         url_or_ref: Annotated[str, Field(description="An http(s) URL, or the ref of a link or button on the page")],

@@ -17,6 +17,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from mcp_servers.browser.guard import Guard
 from mcp_servers.browser.proxy import GuardProxy
+from mcp_servers.common import safe_files
 from mcp_servers.common.paths import Workspace
 from mcp_servers.common.settings import ServerSettings
 
@@ -193,21 +194,7 @@ class BrowserPool:
 
 def save_file(root: Path, folder: str, name: str, data: bytes) -> str:
     """Write data as a new file in the workspace folder (never following links), returning its relative path."""
-    ws = Workspace(root)
-    stem, dot, ext = name.rpartition(".") if "." in name.strip(".") else (name, "", "")
-    with ws.open_dir(ws.parts(folder), create=True, path=folder) as dir_fd:
-        for n in range(1000):
-            candidate = f"{stem}{f'-{n}' if n else ''}{dot}{ext}"
-            try:
-                fd = os.open(
-                    candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dir_fd
-                )
-            except FileExistsError:
-                continue
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            return f"{folder}/{candidate}"
-    raise ToolError(f"{folder}: too many files named like {name}; delete some")
+    return safe_files.write_new(Workspace(root), folder, name, data)
 
 
 def first_line(err: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -12,23 +13,25 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from mcp_servers.common import cli, limits as _limits
+from mcp_servers.common import cli, limits as _limits, safe_files
+from mcp_servers.common.annotations import CHANGES, READ_ONLY, REPLACES
 from mcp_servers.sandbox import golang
 from mcp_servers.sandbox.bwrap import Isolation, choose
 from mcp_servers.cobol.project import analyze_project as analyze
 from mcp_servers.cobol.report import layout_text, project_text, record_text
+from mcp_servers.cobol.sources import copied
 from mcp_servers.cobol.verify import DEFAULT_DATE, Request
 from mcp_servers.cobol.verify import verify as run_verification
 from mcp_servers.common.paths import Workspace, conversation_id, workspace_root
 
 RUNTIME = Path(__file__).resolve().parents[2] / "assets" / "go" / "cobolrt"
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
-WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
-RUNS_CODE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False)
 MAX_JSON_CHARS = 400_000
+MAX_GO_MOD_BYTES = 64 * 1024
+# A Go module path: slash-separated elements of letters, digits and . _ ~ - (no spaces, newlines or quotes: it is
+# written into go.mod, and a newline there would let a caller add directives of its own).
+GO_MODULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*(?:/[A-Za-z0-9._~-]+)*")
 
 
 def create_server(root: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> MCPServer:
@@ -55,12 +58,6 @@ def create_server(root: str | os.PathLike[str] | None = None, env: dict[str, str
         cid = conversation_id(ctx.request_context.meta)
         return Workspace(base / cid), cid
 
-    def folder(ws: Workspace, path: str) -> Path:
-        target = ws.root.joinpath(*ws.parts(path))
-        if not target.is_dir():
-            raise ToolError(f"{path}: no such folder in the workspace (upload or unzip the COBOL project there)")
-        return target
-
     @server.tool(annotations=READ_ONLY, structured_output=False)
     def analyze_project(
         ctx: Context,
@@ -72,15 +69,15 @@ def create_server(root: str | os.PathLike[str] | None = None, env: dict[str, str
     ) -> str:
         """Map a COBOL project: programs, paragraphs, PERFORM/CALL graphs, copybooks, files, layouts, JCL, sizes."""
         ws, _ = workspace(ctx)
-        root = folder(ws, path)
-        project = analyze(root, [folder(ws, d) for d in copybook_dirs])
-        project.root = path
-        if as_json:
-            text = json.dumps(project.to_dict(), separators=(",", ":"))
-            if len(text) > MAX_JSON_CHARS:
-                text = json.dumps(project.to_dict(layouts=False), separators=(",", ":"))
-            return text
-        return project_text(project)
+        with copied(ws, [path, *copybook_dirs]) as copy:
+            project = analyze(copy.local(ws, path), [copy.local(ws, d) for d in copybook_dirs])
+            project.root = path
+            if as_json:
+                text = json.dumps(project.to_dict(), separators=(",", ":"))
+                if len(text) > MAX_JSON_CHARS:
+                    text = json.dumps(project.to_dict(layouts=False), separators=(",", ":"))
+                return copy.shown(text)
+            return copy.shown(project_text(project))
 
     @server.tool(annotations=READ_ONLY, structured_output=False)
     def record_layout(
@@ -93,7 +90,8 @@ def create_server(root: str | os.PathLike[str] | None = None, env: dict[str, str
     ) -> str:
         """A record layout: every field with level, PIC, USAGE, byte offset and length (OCCURS, REDEFINES shown)."""
         ws, _ = workspace(ctx)
-        project = analyze(folder(ws, path))
+        with copied(ws, [path]) as copy:
+            project = analyze(copy.local(ws, path))
         prog = project.program(program)
         if prog is None:
             names = ", ".join(p.program_id for p in project.programs[:50])
@@ -107,7 +105,7 @@ def create_server(root: str | os.PathLike[str] | None = None, env: dict[str, str
         files = ", ".join(f"{x.name} ({x.assign})" for x in prog.files) or "(none)"
         raise ToolError(f"{prog.program_id} has no file or record {file!r}; files: {files}")
 
-    @server.tool(annotations=WRITES, structured_output=False)
+    @server.tool(annotations=REPLACES, structured_output=False)
     def add_runtime(
         ctx: Context,
         dir: Annotated[str, Field(description="Go module folder relative to the workspace (created if missing)")],
@@ -115,29 +113,28 @@ def create_server(root: str | os.PathLike[str] | None = None, env: dict[str, str
     ) -> str:
         """Copy the cobolrt Go package into a module (dir/cobolrt) and create go.mod if missing; import MODULE/cobolrt."""
         ws, _ = workspace(ctx)
-        parts = ws.parts(dir)
-        with ws.open_dir(parts, create=True, path=dir):
-            pass  # creates the folders, refusing symlinks on the way
-        target = ws.root.joinpath(*parts)
-        gomod = target / "go.mod"
-        if not gomod.exists():
+        parts = safe_files.make_dirs(ws, dir)
+        folder = "/".join(parts) or "."
+        if module and not _valid_module(module):
+            raise ToolError(f"module {module!r} refused: a Go module path is letters, digits and . _ ~ - in elements "
+                            "separated by '/', e.g. example.com/payroll (no spaces, newlines or quotes)")
+        if safe_files.kind(ws, f"{folder}/go.mod") == "missing":
             name = module or f"example.com/{parts[-1] if parts else 'app'}".lower()
-            gomod.write_text(f"module {name}\n\ngo 1.22\n")
+            name = name if _valid_module(name) else "example.com/app"
+            safe_files.write_bytes(ws, f"{folder}/go.mod", f"module {name}\n\ngo 1.22\n".encode())
         else:
-            name = gomod.read_text().split("\n", 1)[0].removeprefix("module").strip()
-        dest = target / "cobolrt"
-        if dest.is_symlink():
-            raise ToolError(f"{dir}/cobolrt is a symlink; remove it first")
-        dest.mkdir(exist_ok=True)
-        copied = []
+            text = safe_files.read_text(ws, f"{folder}/go.mod", limit=MAX_GO_MOD_BYTES)
+            name = next((ln.split()[1] for ln in text.splitlines() if ln.startswith("module ") and len(ln.split()) > 1),
+                        "")
+            if not _valid_module(name.strip('"')):
+                raise ToolError(f"{folder}/go.mod has no valid 'module' line; fix it or delete the file and retry")
+            name = name.strip('"')
+        copied_files = []
         for src in sorted(RUNTIME.glob("*.go")):
-            out = dest / src.name
-            if out.is_symlink():
-                raise ToolError(f"{dir}/cobolrt/{src.name} is a symlink; remove it first")
-            shutil.copyfile(src, out)
-            copied.append(src.name)
+            safe_files.write_bytes(ws, f"{folder}/cobolrt/{src.name}", src.read_bytes())
+            copied_files.append(src.name)
         return (
-            f'cobolrt copied into {dir or "."}/cobolrt ({", ".join(copied)}); import "{name}/cobolrt". '
+            f'cobolrt copied into {folder}/cobolrt ({", ".join(copied_files)}); import "{name}/cobolrt". '
             "API: Parse/New/Int, Dec.Add/Sub/Mul/Div(b, scale, rounded)/Round/Rescale/Cmp, "
             "P(digits, scale, signed).Store(v, rounded)/Move(v)/Compute(old, v, rounded, onSizeError), "
             'Edit(v, "$$,$$9.99"), EncodeDisplay/DecodeDisplay, EncodePacked/DecodePacked (COMP-3), '
@@ -145,7 +142,7 @@ def create_server(root: str | os.PathLike[str] | None = None, env: dict[str, str
             "Text/PutText/Blank/Pad, DDPath, Now/CurrentDate/AcceptDate (honour COB_CURRENT_DATE)."
         )
 
-    @server.tool(annotations=RUNS_CODE, structured_output=False)
+    @server.tool(annotations=CHANGES, structured_output=False)
     async def verify(
         ctx: Context,
         cobol: Annotated[
@@ -200,6 +197,10 @@ def create_server(root: str | os.PathLike[str] | None = None, env: dict[str, str
         return chosen[0]
 
     return server
+
+
+def _valid_module(name: str) -> bool:
+    return len(name) <= 200 and bool(GO_MODULE.fullmatch(name)) and ".." not in name.split("/")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,7 +14,7 @@ import shutil
 import stat
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -22,6 +22,8 @@ from mcp_servers.sandbox import golang, runner
 from mcp_servers.sandbox.bwrap import Isolation, Job, Layout, Mount
 from mcp_servers.cobol.compare import Comparison, compare_exit, compare_lines, compare_records
 from mcp_servers.cobol.program import Program, analyze_program
+from mcp_servers.cobol.sources import copied
+from mcp_servers.common import safe_files
 from mcp_servers.common.paths import Workspace
 
 DEFAULT_DATE = "2024/01/15 10:30:00"
@@ -79,16 +81,18 @@ async def verify(
     """Run the differential verification described by req in the conversation's workspace."""
     sources = [_file(ws, s) for s in req.sources]
     go_parts = ws.parts(req.go_dir)
-    go_module = ws.root.joinpath(*go_parts)
-    if not (go_module / "go.mod").is_file() and not _has_go_mod_above(ws, go_parts):
+    if not any(safe_files.is_file(ws, "/".join([*go_parts[:i], "go.mod"])) for i in range(len(go_parts) + 1)):
         raise ToolError(
             f"{req.go_dir}: no go.mod there; create the Go module first (and copy the runtime in with "
             "cobol__add_runtime)"
         )
+    vendored = safe_files.is_file(ws, "/".join([*go_parts, "vendor", "modules.txt"]))
     inputs = {_dd(dd): _file(ws, path) for dd, path in req.inputs.items()}
     outputs = [_dd(dd) for dd in req.outputs]
-    copy_dirs = [ws.root.joinpath(*ws.parts(d)) for d in req.copybook_dirs]
-    program = analyze_program(ws.root.joinpath(*ws.parts(req.sources[0])), copy_dirs)
+    main_dir = str(PurePosixPath(sources[0]).parent)
+    # The record layouts are read from a private copy: the analyzer opens files by name, following links.
+    with copied(ws, [main_dir, *req.copybook_dirs]) as copy:
+        program = analyze_program(copy.local(ws, sources[0]), [copy.local(ws, d) for d in req.copybook_dirs])
     result = Verification(program=program.program_id, go_dir=req.go_dir or ".")
     run_dir = Path(tempfile.mkdtemp(prefix="k2hub-verify-"))
     try:
@@ -122,7 +126,7 @@ async def verify(
         def go_build(layout: Layout) -> tuple[list[str], dict[str, str]]:
             return (
                 [f"{layout.mounts['go']}/bin/go", "build", "-o", f"{RUN}/build/go-program", "."],
-                golang.environment(layout, go_module),
+                golang.environment(layout, vendored),
             )
 
         job = Job(
@@ -233,10 +237,6 @@ def _failure(step: str, outcome: runner.Outcome, artifact: Path) -> str:
 
 def _file(ws: Workspace, path: str) -> str:
     parts = ws.parts(path)
-    if not parts or not ws.root.joinpath(*parts).is_file():
+    if not parts or not safe_files.is_file(ws, path):
         raise ToolError(f"{path}: no such file in the workspace")
     return "/".join(parts)
-
-
-def _has_go_mod_above(ws: Workspace, parts: tuple[str, ...]) -> bool:
-    return any((ws.root.joinpath(*parts[:i]) / "go.mod").is_file() for i in range(len(parts)))

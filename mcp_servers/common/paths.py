@@ -28,6 +28,17 @@ def workspace_root(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(explicit).expanduser() if explicit else ServerSettings.load().workspaces
 
 
+def library_dirs(env: Mapping[str, str] | None = None) -> list[str]:
+    """The user's library folders (K2HUB_LIBRARY_DIRS: comma-separated absolute paths), symlinks resolved.
+
+    Files there may be read without asking (pdf_reader ingest, skill install), and documents ingested from there
+    are visible in every conversation.
+    """
+    raw = ServerSettings.load(env).library_dirs
+    return [os.path.realpath(os.path.expanduser(p.strip())) for p in raw.split(",")
+            if p.strip() and os.path.isabs(os.path.expanduser(p.strip()))]
+
+
 def conversation_id(meta: Mapping[str, Any] | None) -> str:
     """Return the validated conversation id from a request's _meta, or "default" when it carries none."""
     value = (meta or {}).get(CONVERSATION_META_KEY)
@@ -40,7 +51,15 @@ def conversation_id(meta: Mapping[str, Any] | None) -> str:
     return value
 
 
-def _oserror(err: OSError, path: str) -> ToolError:
+class PathError(ToolError):
+    """A refused or failed workspace path; errno says which (ENOENT, ENOTDIR, ELOOP, ...), None for an escape."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = code
+
+
+def oserror(err: OSError, path: str) -> PathError:
     """Translate an OS error into a message the model can act on."""
     reasons = {
         errno.ENOENT: "no such file or directory",
@@ -54,7 +73,7 @@ def _oserror(err: OSError, path: str) -> ToolError:
         errno.ENAMETOOLONG: "name too long",
         errno.ENOSPC: "no space left on device",
     }
-    return ToolError(f"{path}: {reasons.get(err.errno, err.strerror or 'operating system error')}")
+    return PathError(f"{path}: {reasons.get(err.errno, err.strerror or 'operating system error')}", err.errno)
 
 
 class Workspace:
@@ -62,6 +81,14 @@ class Workspace:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._real_root: str | None = None
+
+    @property
+    def real_root(self) -> str:
+        """The workspace directory with symlinks resolved (computed once: the root is the app's, not the code's)."""
+        if self._real_root is None:
+            self._real_root = os.path.realpath(self.root)
+        return self._real_root
 
     @property
     def exists(self) -> bool:
@@ -71,7 +98,7 @@ class Workspace:
     def parts(self, path: str, *, follow_last: bool = True) -> tuple[str, ...]:
         """Return the symlink-free components of path relative to the workspace, refusing any escape."""
         rel = _lexical_parts(path)
-        base = os.path.realpath(self.root)
+        base = self.real_root
         if not rel:
             return ()
         # Resolve symlinks once, then check the real path: a link anywhere in the path cannot lead out.
@@ -79,18 +106,13 @@ class Workspace:
         target = os.path.realpath(os.path.join(parent, rel[-1])) if follow_last else os.path.join(parent, rel[-1])
         inside = os.path.relpath(target, base)
         if inside == os.pardir or inside.startswith(os.pardir + os.sep):
-            raise ToolError(f"{path}: refused: it leads outside the workspace through a symlink")
+            raise PathError(f"{path}: refused: it leads outside the workspace through a symlink")
         return () if inside == os.curdir else tuple(inside.split(os.sep))
 
     @contextmanager
     def open_dir(self, parts: tuple[str, ...], *, create: bool = False, path: str = ".") -> Iterator[int]:
         """Yield a descriptor of the directory at parts, walked one component at a time without following links."""
-        if create:
-            self.root.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(os.path.realpath(self.root), _DIR_FLAGS & ~os.O_NOFOLLOW)
-        except FileNotFoundError:
-            raise ToolError(f"{path}: no such file or directory (the workspace is still empty)") from None
+        fd = self._open_root(create, path)
         try:
             for name in parts:
                 if create:
@@ -104,21 +126,50 @@ class Workspace:
                 fd = child
             yield fd
         except OSError as err:
-            raise _oserror(err, path) from None
+            raise oserror(err, path) from None
         finally:
             os.close(fd)
 
     @contextmanager
-    def open_file(self, path: str) -> Iterator[tuple[int, os.stat_result]]:
-        """Yield a read-only descriptor and stat of the regular file at path, never following a final symlink."""
+    def open_parent(self, path: str, *, create: bool = False) -> Iterator[tuple[int, str]]:
+        """Yield a descriptor of path's parent directory and its final name; links inside are followed, out refused.
+
+        The common case walks the path as written, one O_NOFOLLOW open per directory; only when a link is on the
+        way (or is the final name) is the path resolved (Workspace.parts, which refuses a way out) and walked again.
+        """
+        rel = _lexical_parts(path)
+        if not rel:
+            raise PathError(f"{path}: is the workspace directory, not a file", errno.EISDIR)
+        fd = self._walk_plain(rel[:-1], create, path)
+        if fd is not None:
+            try:
+                plain = not stat.S_ISLNK(os.stat(rel[-1], dir_fd=fd, follow_symlinks=False).st_mode)
+            except FileNotFoundError:
+                plain = True
+            except OSError as err:
+                os.close(fd)
+                raise oserror(err, path) from None
+            if plain:
+                try:
+                    yield fd, rel[-1]
+                finally:
+                    os.close(fd)
+                return
+            os.close(fd)
         parts = self.parts(path)
         if not parts:
-            raise ToolError(f"{path}: is the workspace directory, not a file")
-        with self.open_dir(parts[:-1], path=path) as dir_fd:
+            raise PathError(f"{path}: is the workspace directory, not a file", errno.EISDIR)
+        with self.open_dir(parts[:-1], create=create, path=path) as dir_fd:
+            yield dir_fd, parts[-1]
+
+    @contextmanager
+    def open_file(self, path: str) -> Iterator[tuple[int, os.stat_result]]:
+        """Yield a read-only descriptor and stat of the regular file at path, never following a final symlink."""
+        with self.open_parent(path) as (dir_fd, name):
             try:
-                fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dir_fd)
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dir_fd)
             except OSError as err:
-                raise _oserror(err, path) from None
+                raise oserror(err, path) from None
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
@@ -126,6 +177,48 @@ class Workspace:
             yield fd, info
         finally:
             os.close(fd)
+
+    def _open_root(self, create: bool, path: str) -> int:
+        try:
+            return os.open(self.real_root, _DIR_FLAGS & ~os.O_NOFOLLOW)
+        except FileNotFoundError:
+            if not create:
+                raise PathError(f"{path}: no such file or directory (the workspace is still empty)",
+                                errno.ENOENT) from None
+        self.root.mkdir(parents=True, exist_ok=True)
+        return os.open(self.real_root, _DIR_FLAGS & ~os.O_NOFOLLOW)
+
+    def _walk_plain(self, names: tuple[str, ...], create: bool, path: str) -> int | None:
+        """The directory at names walked as written without following anything; None when a link (or a file) is on
+        the way, for the caller to resolve the path properly."""
+        fd = self._open_root(create, path)
+        for name in names:
+            try:
+                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    os.close(fd)
+                    raise PathError(f"{path}: no such file or directory", errno.ENOENT) from None
+                try:
+                    os.mkdir(name, 0o755, dir_fd=fd)
+                except FileExistsError:  # created meanwhile, or a dangling link: open tells which
+                    pass
+                except OSError as err:
+                    os.close(fd)
+                    raise oserror(err, path) from None
+                try:
+                    child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                except OSError:
+                    os.close(fd)
+                    return None
+            except OSError as err:
+                os.close(fd)
+                if err.errno in (errno.ELOOP, errno.ENOTDIR):
+                    return None
+                raise oserror(err, path) from None
+            os.close(fd)
+            fd = child
+        return fd
 
 
 def _lexical_parts(path: str) -> tuple[str, ...]:
@@ -151,5 +244,5 @@ def _open_child_dir(name: str, dir_fd: int, path: str) -> int:
         return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
     except NotADirectoryError:
         if stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
-            raise ToolError(f"{path}: refused: a symlink appeared in the path while opening it") from None
-        raise ToolError(f"{path}: '{name}' is a file, not a directory") from None
+            raise PathError(f"{path}: refused: a symlink appeared in the path while opening it", errno.ELOOP) from None
+        raise PathError(f"{path}: '{name}' is a file, not a directory", errno.ENOTDIR) from None

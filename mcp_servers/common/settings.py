@@ -54,6 +54,9 @@ class ServerSettings(BaseModel):
     db_idle_in_transaction_s: float = Field(60.0, ge=0, description="PostgreSQL: idle_in_transaction_session_timeout.")
     db_migration_wait_s: float = Field(600.0, gt=0, description="PostgreSQL: how long a start waits for another "
                                        "process's migration.")
+    library_dirs: str = Field("", description="Comma-separated absolute folders whose files pdf_reader ingest and "
+                              "skill install read without asking; documents ingested from there are visible in every "
+                              "conversation.")
 
     @property
     def workspaces(self) -> Path:

@@ -103,6 +103,7 @@ def ingest_pdf(
     password: str | None = None,
     progress: Progress | None = None,
     filename: str | None = None,
+    source_path: str | None = None,
 ) -> IngestResult:
     """Ingest the PDF at path (see the module docstring); raises IngestError with an actionable message."""
     started = time.monotonic()
@@ -120,7 +121,7 @@ def ingest_pdf(
             sha256=sha,
             title=_title(tail["meta"], filename or path.name),
             filename=filename or path.name,
-            source_path=str(path),
+            source_path=source_path or str(path),
             size_bytes=path.stat().st_size,
             page_count=head["pages"],
             token_count=stats["tokens"],

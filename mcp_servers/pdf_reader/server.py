@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -18,25 +21,23 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.utilities.types import Image
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from mcp_servers.common import cli
-from mcp_servers.common.paths import DEFAULT_CONVERSATION, Workspace, conversation_id, workspace_root
+from mcp_servers.common import cli, safe_files
+from mcp_servers.common.annotations import ADDITIVE, READ_ONLY, host_paths
+from mcp_servers.common.paths import Workspace, conversation_id, library_dirs, workspace_root
 from mcp_servers.pdf_reader.extract import ExtractError, render_page_png
-from mcp_servers.pdf_reader.ingest import IngestError, ingest_pdf, local_pdf
+from mcp_servers.pdf_reader.ingest import IngestError, IngestResult, ingest_pdf, local_pdf
 from mcp_servers.pdf_reader.search import search_pages
 from mcp_servers.common.tokens import count_tokens
 from storage import documents as store
 from storage.db import Database
 from storage.documents import Document
+from storage.models import Conversation
 
 DEFAULT_READ_TOKENS = 12_000
 MAX_READ_TOKENS = 250_000
 PROGRESS_EVERY_S = 0.2
-
-READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-ADDITIVE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 DocArg = Annotated[str, Field(description="Document id (or a unique prefix of 6+ characters), file name or title")]
 PageArg = Annotated[int, Field(ge=1, description="Page number, 1-based (as a PDF viewer shows it)")]
@@ -57,14 +58,21 @@ def create_server(database_url: str | None = None, root: str | os.PathLike[str] 
             state["db"] = Database(database_url)
         return state["db"]
 
-    def document(ref: str) -> Document:
-        found = store.get_document(db(), ref)
+    def visible(ctx: Context) -> tuple[list[Document], list[Document]]:
+        """The conversation's documents, then the user's library ones it has not attached: all a call may see."""
+        mine = store.conversation_documents(db(), conversation_id(ctx.request_context.meta))
+        ids = {d.id for d in mine}
+        return mine, [d for d in store.library_documents(db(), library_dirs()) if d.id not in ids]
+
+    def document(ctx: Context, ref: str) -> Document:
+        mine, library = visible(ctx)
+        found = store.get_document(db(), ref, within={d.id for d in mine + library})
         if found is None:
-            known = ", ".join(f"{d.id[:8]} ({d.filename})" for d in store.list_documents(db())[:10]) or "none yet"
-            raise ToolError(f"no document {ref!r}; ingest it first. Known documents: {known}")
+            known = ", ".join(f"{d.id[:8]} ({d.filename})" for d in (mine + library)[:10]) or "none yet"
+            raise ToolError(f"no document {ref!r} in this conversation; ingest it first. Its documents: {known}")
         return found
 
-    @server.tool(annotations=ADDITIVE, structured_output=False)
+    @server.tool(annotations=ADDITIVE, meta=host_paths("path"), structured_output=False)
     async def ingest(
         ctx: Context,
         path: Annotated[str, Field(description="PDF path: relative to the conversation workspace, or absolute")],
@@ -74,7 +82,6 @@ def create_server(database_url: str | None = None, root: str | os.PathLike[str] 
         conversation; returns its id, title, page count and token count. The same file again is instant.
         Page numbers in every tool are 1-based."""
         conversation = conversation_id(ctx.request_context.meta)
-        file = _resolve(base, conversation, path)
         last = [0.0]
 
         def progress(done: int, total: int) -> None:
@@ -83,14 +90,17 @@ def create_server(database_url: str | None = None, root: str | os.PathLike[str] 
                 last[0] = now
                 anyio.from_thread.run(ctx.report_progress, done, total, f"page {done} of {total}")
 
+        def run() -> IngestResult:
+            with _readable(base / conversation, path) as (file, source):
+                return ingest_pdf(db(), file, password=password, progress=progress, filename=Path(source).name,
+                                  source_path=source)
+
         try:
-            result = await anyio.to_thread.run_sync(
-                lambda: ingest_pdf(db(), file, password=password, progress=progress, filename=file.name)
-            )
+            result = await anyio.to_thread.run_sync(run)
         except IngestError as err:
             raise ToolError(str(err)) from None
         doc = result.document
-        attached = conversation != DEFAULT_CONVERSATION and store.attach(db(), conversation, doc.id)
+        attached = await anyio.to_thread.run_sync(lambda: _attach(db(), conversation, doc.id))
         lines = [
             f"{'Ingested' if result.created else 'Already ingested (same content)'}: {doc.title}",
             f"id: {doc.id}",
@@ -115,16 +125,13 @@ def create_server(database_url: str | None = None, root: str | os.PathLike[str] 
 
     @server.tool(annotations=READ_ONLY, structured_output=False)
     def list_documents(ctx: Context) -> str:
-        """List ingested documents (those attached to this conversation first) with id, pages and tokens.
+        """List this conversation's documents (and the user's library, if one is set) with id, pages and tokens.
         Page numbers are 1-based."""
-        conversation = conversation_id(ctx.request_context.meta)
-        mine = store.conversation_documents(db(), conversation)
-        mine_ids = {d.id for d in mine}
-        rest = [d for d in store.list_documents(db()) if d.id not in mine_ids]
+        mine, rest = visible(ctx)
         if not mine and not rest:
-            return "no documents yet; use ingest(path)"
+            return "no documents in this conversation yet; use ingest(path)"
         lines = []
-        for heading, group in (("attached to this conversation", mine), ("other documents", rest)):
+        for heading, group in (("attached to this conversation", mine), ("in the user's library", rest)):
             if group:
                 lines.append(f"{heading}:")
                 lines += [f"- {_describe(d)}" for d in group[:200]]
@@ -134,7 +141,7 @@ def create_server(database_url: str | None = None, root: str | os.PathLike[str] 
     def outline(ctx: Context, doc: DocArg) -> str:
         """The document's table of contents: PDF bookmarks, else headings detected on its pages, each with its
         1-based page number."""
-        d = document(doc)
+        d = document(ctx, doc)
         entries = d.meta.get("outline") or []
         source = d.meta.get("outline_source", "headings")
         if not entries:
@@ -156,7 +163,7 @@ def create_server(database_url: str | None = None, root: str | os.PathLike[str] 
     ) -> str:
         """Text of pages first..last (1-based, inclusive), each after a '[page N]' marker. Stops at the token
         budget with a 'truncated at page N' note saying where to continue."""
-        d = document(doc)
+        d = document(ctx, doc)
         last = first if last is None else last
         if first > d.page_count:
             raise ToolError(f"page {first} does not exist: {d.title} has {d.page_count} pages (1-based)")
@@ -195,22 +202,20 @@ def create_server(database_url: str | None = None, root: str | os.PathLike[str] 
         query: Annotated[str, Field(description="Question or keywords; numbers and years count")],
         docs: Annotated[
             list[str] | None,
-            Field(description="Documents to search (ids, names); default: this conversation's, else all"),
+            Field(description="Documents to search (ids, names); default: all of this conversation's"),
         ] = None,
         k: Annotated[int, Field(ge=1, le=50, description="Most pages to return")] = 8,
     ) -> str:
         """Find the pages most relevant to a query (full-text BM25 with finance-aware ranking); returns ranked
         1-based page numbers with snippets. Read the pages with read_pages before citing them."""
-        if docs:
-            chosen = [document(ref) for ref in docs]
-        else:
-            chosen = store.conversation_documents(db(), conversation_id(ctx.request_context.meta))
-        ids = [d.id for d in chosen] or None
-        hits = search_pages(db(), query, ids, k=k)
+        mine, library = visible(ctx)
+        chosen = [document(ctx, ref) for ref in docs] if docs else (mine or library)
+        if not chosen:
+            return "this conversation has no documents to search; ingest one first"
+        hits = search_pages(db(), query, [d.id for d in chosen], k=k)
         if not hits:
-            scope = f"{len(chosen)} document(s)" if chosen else "all documents"
-            return f"no page of {scope} matches {query!r}; try other words, or outline to browse"
-        names = {d.id: d for d in chosen} or {d.id: d for d in store.list_documents(db())}
+            return f"no page of {len(chosen)} document(s) matches {query!r}; try other words, or outline to browse"
+        names = {d.id: d for d in chosen}
         lines = [f"{len(hits)} page(s) for {query!r} (page numbers are 1-based):"]
         for rank, hit in enumerate(hits, 1):
             title = names[hit.document_id].filename if hit.document_id in names else hit.document_id[:8]
@@ -227,7 +232,7 @@ def create_server(database_url: str | None = None, root: str | os.PathLike[str] 
         password: Annotated[str | None, Field(description="Password, for encrypted PDFs only")] = None,
     ) -> Image:
         """A PNG image of one page (1-based page number), for looking at charts, tables or scanned pages."""
-        d = document(doc)
+        d = document(ctx, doc)
         if page > d.page_count:
             raise ToolError(f"page {page} does not exist: {d.title} has {d.page_count} pages (1-based)")
         path = local_pdf(db(), d)
@@ -242,12 +247,29 @@ def create_server(database_url: str | None = None, root: str | os.PathLike[str] 
     return server
 
 
-def _resolve(base: Path, conversation: str, path: str) -> Path:
-    """An absolute path as given; a relative one inside the conversation's workspace (no escapes)."""
+@contextmanager
+def _readable(workspace: Path, path: str) -> Iterator[tuple[Path, str]]:
+    """(a file ingest_pdf may open by name, the source to record) for a path of the call.
+
+    An absolute path is read as given (the planner asked the user first unless it is in a library folder); a
+    relative one is copied out of the workspace through the safe file layer into a private temporary file, so
+    sandboxed code cannot swap it for a link to somewhere else while it is parsed.
+    """
     if os.path.isabs(path):
-        return Path(path)
-    ws = Workspace(base / conversation)
-    return ws.root.joinpath(*ws.parts(path))
+        yield Path(path), os.path.realpath(path)
+        return
+    ws = Workspace(workspace)
+    with tempfile.TemporaryDirectory(prefix="k2hub-ingest-") as tmp:
+        yield safe_files.export_file(ws, path, Path(tmp) / "document.pdf"), "/".join(ws.parts(path))
+
+
+def _attach(db: Database, conversation: str, document_id: str) -> bool:
+    """Attach the document to the conversation, creating a row for a client outside the app (Claude Desktop)."""
+    if store.attach(db, conversation, document_id):
+        return True
+    with db.session() as s:
+        s.merge(Conversation(id=conversation, title=f"pdf_reader ({conversation})"))
+    return store.attach(db, conversation, document_id)
 
 
 def _describe(d: Document) -> str:

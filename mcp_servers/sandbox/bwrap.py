@@ -192,11 +192,14 @@ class Isolation:
         cmd += ["--chdir", f"{WORKSPACE}/{job.cwd}".rstrip("/"), "--clearenv"]
         for key, value in {**BASE_ENV, **extra_env}.items():
             cmd += ["--setenv", key, value]
-        cmd += ["--", *self.limits.prlimit_argv(timeout_s)]
+        # The options name host paths (the workspace, the Go root): they go to bwrap through a descriptor, so the
+        # sandbox's /proc/1/cmdline (bwrap's own init) shows only what runs inside, with sandbox paths.
+        options = data(b"".join(arg.encode("utf-8", "surrogateescape") + b"\0" for arg in [*cmd[1:], "--"]))
+        inner = [*self.limits.prlimit_argv(timeout_s)]
         if uid is not None:
-            cmd += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
-                    "--inh-caps=-all", "--bounding-set=-all", "--"]
-        launch.argv = cmd + argv
+            inner += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+                      "--inh-caps=-all", "--bounding-set=-all", "--"]
+        launch.argv = [cmd[0], "--args", options, *inner, *argv]
         if job.stdin is not None:
             launch.stdin = _memfd(job.stdin)
             fds.append(launch.stdin)

@@ -50,21 +50,34 @@ def version(root: Path) -> str:
         return "go (unknown version)"
 
 
-def environment(layout: Layout, module_dir: Path) -> dict[str, str]:
-    """Offline, local-toolchain settings; vendored modules are used when the module has them."""
-    vendored = (module_dir / "vendor" / "modules.txt").is_file()
+def environment(layout: Layout, vendored: bool) -> dict[str, str]:
+    """Offline, local-toolchain settings for the go tool; vendored modules are used when the module has them."""
+    return {**shell_environment(layout), "GOFLAGS": "-mod=vendor" if vendored else "-mod=mod"}
+
+
+def shell_environment(layout: Layout) -> dict[str, str]:
+    """What a shell in the sandbox needs to find go and use the same caches and offline rules as the go tool.
+
+    No GOFLAGS: a shell may build any module of the workspace, and go picks vendor/ by itself when one has it.
+    """
     go = layout.mounts["go"]
     return {
-        "PATH": f"{go}/bin:/usr/bin:/bin",
+        "PATH": f"{go}/bin:/usr/local/bin:/usr/bin:/bin",
         "GOROOT": go,
-        "GOCACHE": layout.mounts["gocache"],
+        # Without the conversation's cache (not seeded yet) builds use a private one in /tmp: slower, same result.
+        "GOCACHE": layout.mounts.get("gocache", "/tmp/go-cache"),
         "GOPATH": "/tmp/go",
-        "GOFLAGS": "-mod=vendor" if vendored else "-mod=mod",
         "GOPROXY": "off",
         "GOSUMDB": "off",
         "GOTOOLCHAIN": "local",
         "CGO_ENABLED": "0",  # pure-Go builds: no C toolchain needed and results are reproducible
     }
+
+
+def own_cache(cache_root: Path, conversation: str) -> Path | None:
+    """The conversation's build cache if it was seeded already (a shell reuses it; it never triggers a warm-up)."""
+    own = cache_root / CONVERSATIONS / conversation
+    return own if own.is_dir() else None
 
 
 class WarmUp:
@@ -113,7 +126,7 @@ async def _warm(iso: Isolation, cache_root: Path, root: Path) -> str:
             os.chown(work / "cache", builder, builder)
 
         def build(layout: Layout) -> tuple[list[str], dict[str, str]]:
-            env = environment(layout, work / "src")
+            env = environment(layout, vendored=False)
             return ["/bin/sh", "-c", "go build -o /tmp/warm . && go test ./... && go vet ./..."], env
 
         job = Job(build, mounts=[Mount("go", root), Mount("gocache", work / "cache", writable=True)])

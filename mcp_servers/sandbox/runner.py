@@ -18,6 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_servers.sandbox import snapshot
 from mcp_servers.sandbox.bwrap import Isolation, Job
 from mcp_servers.common.limits import Limits
+from mcp_servers.common import safe_files
 from mcp_servers.common.paths import Workspace
 
 HEAD_BYTES = 64 * 1024  # kept from the start of each stream for the view
@@ -229,20 +230,12 @@ def report(outcome: Outcome, workspace: Path, *, title: str, limits: Limits, not
 def _save_whole(workspace: Path, capture: Capture, name: str) -> str:
     """Copy a cut stream into <workspace>/.k2hub/output/ (oldest beyond KEEP_SAVED removed); '' if refused."""
     ws = Workspace(workspace)
-    rel = f"{snapshot.OWN_DIR}/output"
+    folder = f"{snapshot.OWN_DIR}/output"
     try:
-        parts = ws.parts(rel)  # the code could have planted a symlink here: refused rather than followed
-        with ws.open_dir(parts, create=True, path=rel) as dir_fd:
-            old = sorted(n for n in os.listdir(dir_fd) if n.endswith(".txt"))
-            for stale in old[: max(0, len(old) - KEEP_SAVED + 1)]:
-                with contextlib.suppress(OSError):
-                    os.unlink(stale, dir_fd=dir_fd)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = os.open(name, flags, 0o644, dir_fd=dir_fd)
-            with os.fdopen(fd, "wb") as f:
-                capture.spool.seek(0)
-                while chunk := capture.spool.read(1024 * 1024):
-                    f.write(chunk)
+        # The code could have planted a symlink here: the safe layer refuses it rather than follow it.
+        safe_files.make_dirs(ws, folder)
+        safe_files.prune(ws, folder, KEEP_SAVED - 1, suffix=".txt")
+        capture.spool.seek(0)
+        return safe_files.write_new(ws, folder, name, capture.spool.read())
     except (ToolError, OSError):
         return ""
-    return f"{rel}/{name}"

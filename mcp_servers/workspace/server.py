@@ -7,17 +7,16 @@ import fnmatch
 import mimetypes
 import os
 import re
-import secrets
 import stat
 import sys
 from typing import Annotated, BinaryIO
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from mcp_servers.common import cli
+from mcp_servers.common import cli, safe_files
+from mcp_servers.common.annotations import ADDITIVE, CHANGES, READ_ONLY, REPLACES
 from mcp_servers.common.cli import human_size
 from mcp_servers.common.paths import Workspace, conversation_id, workspace_root
 
@@ -32,9 +31,6 @@ SNIFF_BYTES = 8192
 # Version-control internals are compressed blobs: searching them only burns the scan budget.
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
 
-READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
-ADDITIVE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 PathArg = Annotated[
     str, Field(description="Path of the file or folder, relative to the workspace ('.' is the workspace itself)")
@@ -94,7 +90,7 @@ def create_server(root: str | os.PathLike[str] | None = None) -> MCPServer:
                 f.seek(0)
                 return _read_lines(f, path, start_line, max_lines)
 
-    @server.tool(annotations=DESTRUCTIVE, structured_output=False)
+    @server.tool(annotations=CHANGES, structured_output=False)
     def write_file(
         ctx: Context,
         path: PathArg,
@@ -112,11 +108,11 @@ def create_server(root: str | os.PathLike[str] | None = None) -> MCPServer:
             data = old + added
             if len(data) > MAX_WRITE_BYTES:
                 raise ToolError(f"{path}: refused: files larger than {human_size(MAX_WRITE_BYTES)} cannot be written")
-            _replace_atomically(dir_fd, parts[-1], data, mode)
+            safe_files.replace_in(dir_fd, parts[-1], data, mode=mode, path=path)
         verb = "appended" if append else "wrote"
         return f"{verb} {len(added)} bytes to {path} (file is now {human_size(len(data))})"
 
-    @server.tool(annotations=DESTRUCTIVE, structured_output=False)
+    @server.tool(annotations=REPLACES, structured_output=False)
     def delete_path(ctx: Context, path: PathArg) -> str:
         """Delete a file, a symlink (never its target) or an empty directory from the workspace."""
         ws = workspace(ctx)
@@ -324,23 +320,6 @@ def _existing(dir_fd: int, name: str, path: str, read: bool) -> tuple[bytes, int
         if read and info.st_size > MAX_WRITE_BYTES:
             raise ToolError(f"{path}: refused: appending would exceed {human_size(MAX_WRITE_BYTES)}")
         return (f.read() if read else b""), stat.S_IMODE(info.st_mode)
-
-
-def _replace_atomically(dir_fd: int, name: str, data: bytes, mode: int) -> None:
-    """Write data to a temp file beside name and rename it over name, so readers never see half a file."""
-    tmp = f".k2hub-{secrets.token_hex(8)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=dir_fd)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException:
-        try:
-            os.unlink(tmp, dir_fd=dir_fd)
-        except FileNotFoundError:
-            pass
-        raise
-
 
 
 def _clip(line: str) -> str:

@@ -76,6 +76,19 @@ async def collect(events: AsyncIterator[Event]) -> list[Event]:
     return [e async for e in events]
 
 
+async def run_approving(agent: Agent, events: AsyncIterator[Event], limit: int = 10) -> list[Event]:
+    """Every event of a run whose approvals the user grants as they come (a user who trusts this task)."""
+    seen = await collect(events)
+    start = 0
+    while seen[-1].type == "run_finished" and seen[-1].reason == "waiting" and limit:
+        limit -= 1
+        asked = [e for e in seen[start:] if e.type == "approval_requested"]
+        start = len(seen)
+        for event in asked:
+            seen += await collect(agent.approve(event.run_id, event.call_id, True))
+    return seen
+
+
 def of_type(events: list[Event], kind: str) -> list[Any]:
     """The events of one type."""
     return [e for e in events if e.type == kind]

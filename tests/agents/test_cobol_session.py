@@ -120,7 +120,7 @@ async def test_session_plans_edits_survives_a_restart_and_verifies_equal(
     assert stored.stage == "planned" and cobol_session.next_step(stored) == "generate"
 
     edited = PLAN.replace("## File I/O", f"{EDIT}\n\n## File I/O")
-    cobol_session.save_plan(agent, session.id, edited)
+    await cobol_session.save_plan(agent, session.id, edited)
     requests_before = len(fake_k2.requests)
     fake_k2.enqueue(*generation_turns())
     events = await collect(cobol_session.advance(agent, session.id))
@@ -153,3 +153,18 @@ async def test_session_plans_edits_survives_a_restart_and_verifies_equal(
     (row,) = cobol_sessions.programs(agent.db, session.id)
     assert (row.verify, row.attempts) == ("equal", 1)
     assert repo.get_run(agent.db, stored.run_ids[0]).status == "done"
+
+
+async def test_the_plan_file_is_never_written_through_a_planted_link(open_agent, tmp_path: Path) -> None:
+    agent = await open_agent()
+    conversation = repo.create_conversation(agent.db, "cobol").id
+    session = cobol_sessions.create_session(agent.db, conversation, "project", str(tmp_path), {}, [])
+    outside = tmp_path / "outside"
+    outside.mkdir(mode=0o700)
+    workspace = cobol_session.workspace(agent, conversation)
+    workspace.mkdir(parents=True)
+    (workspace / "migration").symlink_to(outside)  # what sandboxed code can do in its workspace
+    with pytest.raises(cobol_session.ConfigError, match="could not be written"):
+        await cobol_session.save_plan(agent, session.id, "# Plan\n")
+    assert list(outside.iterdir()) == []
+    assert cobol_sessions.get_session(agent.db, session.id).plan == "# Plan\n"  # the plan itself is kept

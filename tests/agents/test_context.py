@@ -17,9 +17,10 @@ from storage import documents as store
 from storage import repo
 from tests.agents.conftest import collect, of_type
 from tests.fakes.k2_server import FakeK2Server, Turn
+from tests.helpers import requires
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "financebench" / "pdfs"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="FinanceBench PDFs not found in ../shared/data")
+needs_data = requires(DATA.is_dir(), "FinanceBench PDFs not found in ../shared/data")
 
 
 def test_count_tokens_is_a_real_bpe():

@@ -23,7 +23,7 @@ from agents.hub import connection as hub_server
 from agents.hub import tool_names
 from agents.hub.hub import Hub, tool_name
 from agents.hub.config import BUILTIN_SERVERS, ServerConfig, builtin_servers, load_mcp_json
-from tests.helpers import free_port, stop, wait_until_listening
+from tests.helpers import free_port, skip_missing, stop, wait_until_listening
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLBOX = ["-m", "tests.agents.hub_servers.toolbox"]
@@ -315,7 +315,7 @@ async def test_every_builtin_server_starts_with_python_m_and_lists_its_tools(
 
 async def test_external_npm_filesystem_server_via_mcp_json(tmp_path: Path) -> None:
     if shutil.which("npx") is None:
-        pytest.skip("npx is not installed; the external-server test needs Node.js")
+        skip_missing("npx is not installed; the external-server test needs Node.js")
     data = tmp_path / "data"
     data.mkdir()
     (data / "hello.txt").write_text("hello from an external server\n")

@@ -58,7 +58,8 @@ async def test_workspace_over_streamable_http(fake_k2: FakeK2Server, _isolated_h
     proc = subprocess.Popen([sys.executable, "-m", "mcp_servers.workspace", "--http", str(port)], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        write_mcp_json(_isolated_home, {"remote": {"url": f"http://127.0.0.1:{port}/mcp"}})
+        # Our own server over HTTP: trusted, so its results are not untrusted content and its annotations count.
+        write_mcp_json(_isolated_home, {"remote": {"url": f"http://127.0.0.1:{port}/mcp", "trusted": True}})
         deadline = time.monotonic() + 20
         agent = None
         while agent is None or not any(t["function"]["name"] == "remote__write_file" for t in agent.hub.tools()):
@@ -123,8 +124,9 @@ async def test_token_and_cost_budgets(agent: Agent, fake_k2: FakeK2Server, monke
     with_limits(agent, max_tokens=10**9, max_cost_usd=0.000001)
     fake_k2.reset()
     fake_k2.enqueue(Turn(reasoning="t", tool_calls=[ToolCall("workspace__list_files", {})], usage=big))
-    # A hosted preset whose model has a known price, pointed at the fake.
-    monkeypatch.setenv("MOONSHOT_API_KEY", "test")
+    # A hosted preset whose model has a known price, pointed at the fake: its own key never goes to another host,
+    # the key for a server the user names (K2HUB_API_KEY) does.
+    monkeypatch.setenv("K2HUB_API_KEY", "test")
     agent.config.provider, agent.config.model = "moonshot", "kimi-k2-0905-preview"
     fin = (await collect(agent.run(RunRequest(prompt="y"))))[-1]
     assert fin.reason == "budget" and "Cost budget" in fin.error, fin

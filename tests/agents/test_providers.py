@@ -177,6 +177,24 @@ def test_resolve_explains_what_to_set(_isolated_home, monkeypatch):
     assert [s.provider for s in chain] == ["groq", "moonshot", "vllm"]
 
 
+def test_a_stored_provider_key_goes_only_to_its_own_host(_isolated_home, monkeypatch):
+    monkeypatch.setenv("MOONSHOT_API_KEY", "moonshot-secret")
+    assert resolve("moonshot", home=_isolated_home).api_key == "moonshot-secret"
+    assert resolve("moonshot", base_url="https://api.moonshot.cn/v1", home=_isolated_home).api_key == "moonshot-secret"
+    for elsewhere in ("http://127.0.0.1:9/v1", "http://api.moonshot.ai/v1", "https://api.moonshot.ai.evil.example/v1"):
+        with pytest.raises(ConfigError, match="MOONSHOT_API_KEY is only ever sent to api.moonshot.ai"):
+            resolve("moonshot", base_url=elsewhere, home=_isolated_home)
+    monkeypatch.setenv("K2HUB_API_KEY", "for-my-own-server")  # the key a user gives for a server they name
+    assert resolve("moonshot", base_url="http://127.0.0.1:9/v1", home=_isolated_home).api_key == "for-my-own-server"
+
+
+async def test_model_discovery_never_sends_a_stored_key_to_a_typed_url(fake_k2, _isolated_home, monkeypatch):
+    monkeypatch.setenv("GROQ_API_KEY", "groq-secret")
+    fake_k2.api_key = "groq-secret"  # a server that would accept the key, were it sent
+    with pytest.raises(AuthError):
+        await providers.discover_models("groq", fake_k2.url, home=_isolated_home)
+
+
 def test_world_readable_dotenv_is_refused(_isolated_home):
     (_isolated_home / ".env").write_text("GROQ_API_KEY=leaky\n")
     (_isolated_home / ".env").chmod(0o644)

@@ -58,6 +58,9 @@ def test_prompt_section_is_short_and_names_the_load_tool(_isolated_home: Path) -
     for i in range(8):
         text = GREETER.replace("greeting-cards", f"greeting-cards-{i}").replace("2.1.0", "1.0.0")
         Registry(db).save(f"greeting-cards-{i}", text)
+    assert skills_context.relevant(db, "a birthday greeting card please") == []  # third-party: never in the prompt
+    for i in range(8):
+        Registry(db).set_trusted(f"greeting-cards-{i}")  # the user vouches for them
     hits = skills_context.relevant(db, "a birthday greeting card please")
     assert len(hits) == skills_context.MAX_LISTED
     section = skills_context.prompt_section(hits)
@@ -81,6 +84,7 @@ def test_loaded_ref_reads_the_version_from_the_result_or_the_registry(_isolated_
 
 async def test_run_lists_loads_and_records_a_skill(agent: Agent, fake_k2: FakeK2Server) -> None:
     Registry(agent.db).save("greeting-cards", GREETER)
+    Registry(agent.db).set_trusted("greeting-cards")
     fake_k2.enqueue(
         Turn(reasoning="A skill fits.", tool_calls=[ToolCall("skills_hub__load_skill", {"name": "greeting-cards"})]),
         Turn(
@@ -117,3 +121,23 @@ async def test_a_failed_load_records_nothing_and_no_skills_means_no_section(
     assert finished.reason == "done" and finished.skills_used == []
     assert "## Skills" not in fake_k2.requests[0]["messages"][0]["content"]
     assert repo.get_run(agent.db, finished.run_id).skills_used in (None, [])
+
+
+async def test_an_untrusted_skill_body_is_fenced_and_taints_the_conversation(
+    agent: Agent, fake_k2: FakeK2Server
+) -> None:
+    # Installed from outside and not marked trusted: its text is data, like a web page, and risky calls then ask.
+    Registry(agent.db).save("greeting-cards", GREETER)
+    fake_k2.enqueue(
+        Turn(reasoning="Load it.", tool_calls=[ToolCall("skills_hub__load_skill", {"name": "greeting-cards"})]),
+        Turn(reasoning="It says to write.", tool_calls=[ToolCall("workspace__write_file",
+                                                                 {"path": "card.txt", "content": "hi"})]),
+        Turn(content="Done."),
+    )
+    events = await collect(agent.run(RunRequest(prompt="Write a birthday greeting card for Ana")))
+    assert "greeting-cards (2.1.0)" not in fake_k2.requests[0]["messages"][0]["content"]
+    tool_result = next(m for m in fake_k2.requests[1]["messages"] if m["role"] == "tool")["content"]
+    assert tool_result.startswith('<untrusted-data source="skill greeting-cards@2.1.0 (not marked trusted)"')
+    asked = of_type(events, "approval_requested")
+    assert [a.name for a in asked] == ["workspace__write_file"] and "greeting-cards@2.1.0" in asked[0].reason
+    assert events[-1].reason == "waiting"

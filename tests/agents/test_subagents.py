@@ -15,7 +15,7 @@ import pytest
 from agents.workflows import subagents
 from agents.planner.runner import Agent, RunRequest
 from storage import documents, ledger, repo
-from tests.agents.conftest import agent_config, collect, of_type
+from tests.agents.conftest import agent_config, of_type, run_approving
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
 from tests.mcp_servers.kpi_support import Library, ingest_reports
 
@@ -161,9 +161,11 @@ async def test_three_reports_fan_out_and_build_a_verified_ledger(
 ) -> None:
     agent, _fake = analyst
     conv = library.conversation()
-    events = await collect(agent.run(RunRequest(prompt="Compare these reports", conversation_id=conv)))
+    # The reports are attached (untrusted content): the fan-out and the report ask first; the user says yes.
+    events = await run_approving(agent, agent.run(RunRequest(prompt="Compare these reports", conversation_id=conv)))
     finished = events[-1]
     assert finished.type == "run_finished" and finished.reason == "done", finished
+    assert [e.name for e in of_type(events, "approval_requested")] == [subagents.TOOL_NAME, "analysis__report"]
 
     # Every stored value's quote is on its cited page of the real report (checked here again, independently).
     rows = ledger.rows(library.db, conv, include_rejected=True)

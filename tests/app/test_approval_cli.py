@@ -79,7 +79,7 @@ async def test_interactive_asks_for_each_waiting_call_and_continues(agent, fake_
         return "y\n"
 
     events = [e async for e in interactive(agent, agent.run(RunRequest(prompt="summarise the page")), answer)]
-    assert asked == ["Run workspace__write_file (functions.workspace__write_file:1)? [y/N] "]
+    assert asked == ["Run workspace__write_file (2.0)? [y/N] "]  # the planner's own key: step 2, first call
     assert [e.type for e in events].count("approval_requested") == 1
     assert events[-1].type == "run_finished" and events[-1].answer == "Wrote pwned.txt."
     assert (_isolated_home / "workspaces" / events[0].conversation_id / "pwned.txt").read_text() == "x"

@@ -54,7 +54,7 @@ def test_approve_and_deny_buttons_continue_the_run(
         page.locator("#k2-prompt textarea").fill("Summarise the page for me")
         page.locator("#k2-send").click()
         expect(panel).to_be_visible(timeout=90_000)
-        expect(panel).to_contain_text("Approval needed: workspace__write_file writes a file in the workspace")
+        expect(panel).to_contain_text("Approval needed: workspace__write_file Create or replace a text file in the workspace")
         expect(panel).to_contain_text("pwned.txt")
         expect(panel).to_contain_text("untrusted content: the toolbox server (via toolbox__echo)")
         expect(chat.get_by_text("Approve or deny it below the chat.")).to_be_visible()

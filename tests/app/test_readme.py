@@ -12,8 +12,9 @@ from mcp_servers.common.settings import env_names
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = env_names(Settings)  # field -> variable
-# The provider keys are read where they are used (agents/models/secrets.py) and never become settings.
-OTHER_VARIABLES = {"GROQ_API_KEY", "MOONSHOT_API_KEY"}
+# The provider keys are read where they are used (agents/models/secrets.py) and never become settings; the strict
+# test mode is read by the test suite only (tests/conftest.py).
+OTHER_VARIABLES = {"GROQ_API_KEY", "MOONSHOT_API_KEY", "K2HUB_TEST_STRICT"}
 
 
 def table() -> dict[str, str]:

@@ -41,3 +41,23 @@ def test_skills_verbs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["skills", "show", "no-such-skill"]) == 1
     assert capsys.readouterr().err.startswith("error: no skill named 'no-such-skill'")
+
+
+def test_trust_marks_a_third_party_skill_and_revokes_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from skills.registry import Registry
+    from storage.db import Database
+
+    folder = tmp_path / "brand-guidelines"
+    shutil.copytree(DATA / "brand-guidelines", folder)
+    assert main(["skills", "install", str(folder)]) == 0
+    db = Database()
+    try:
+        registry = Registry(db)
+        assert "brand-guidelines" not in registry.trusted_names() and "web-research" in registry.trusted_names()
+        assert main(["skills", "trust", "brand-guidelines"]) == 0
+        assert "brand-guidelines is now trusted" in capsys.readouterr().out
+        assert "brand-guidelines" in registry.trusted_names()
+        assert main(["skills", "trust", "brand-guidelines", "--revoke"]) == 0
+        assert "brand-guidelines" not in registry.trusted_names()
+    finally:
+        db.close()

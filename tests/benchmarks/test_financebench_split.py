@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import requires
 from benchmarks.financebench_split import (
     DATA,
     REPORT_COMPANIES,
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("mcp_servers", "agents", "skills", "tests")
 SUFFIXES = {".py", ".md", ".yaml", ".yml", ".json", ".txt"}
 WINDOW = 6
-needs_data = pytest.mark.skipif(not (DATA / "questions.jsonl").is_file(), reason=f"FinanceBench not found at {DATA}")
+needs_data = requires((DATA / "questions.jsonl").is_file(), f"FinanceBench not found at {DATA}")
 
 
 def _words(text: str) -> list[str]:

@@ -9,6 +9,7 @@ import pytest
 
 from tests.fakes.k2_server import ToolCall, Turn
 from tests.mcp_servers.sandbox_support import requires_cobc, requires_go  # noqa: F401 - re-exported for the cobol tests
+from tests.helpers import requires
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data" / "cobol"
@@ -21,9 +22,7 @@ DOCKERFILE = (
 )
 
 
-requires_data = pytest.mark.skipif(
-    not COURSE.is_dir() or not CARDDEMO.is_dir(), reason=f"{DATA} is absent (../shared/data)"
-)
+requires_data = requires(COURSE.is_dir() and CARDDEMO.is_dir(), f"{DATA} is absent (../shared/data)")
 
 
 def course_workspace(ws: Path, program: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ import pytest
 from mcp_servers.pdf_reader.ingest import ingest_pdf
 from storage import documents, repo
 from storage.db import Database
+from tests.helpers import skip_missing
 
 PDFS = Path(__file__).resolve().parents[2] / "../shared/data/financebench/pdfs"
 REPORTS = ("AMAZON_2019_10K", "AMAZON_2017_10K", "3M_2018_10K")
@@ -35,7 +36,7 @@ def ingest_reports(tmp_path_factory: pytest.TempPathFactory, names: tuple[str, .
     """Ingest the reports (skip when the FinanceBench data is absent)."""
     missing = [n for n in names if not (PDFS / f"{n}.pdf").is_file()]
     if missing:
-        pytest.skip(f"FinanceBench PDFs not found in {PDFS.resolve()}: {', '.join(missing)}")
+        skip_missing(f"FinanceBench PDFs not found in {PDFS.resolve()}: {', '.join(missing)}")
     home = tmp_path_factory.mktemp("kpi-home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("K2HUB_HOME", str(home))

@@ -17,6 +17,7 @@ from mcp_servers.common import limits
 from mcp_servers.sandbox.bwrap import Isolation, choose
 from mcp_servers.sandbox.server import create_server
 from tests.mcp_servers.conftest import ToolCaller, connect
+from tests.helpers import requires
 
 # A Go build cache that outlives test sessions: warming it compiles part of the standard library (~40 s), once.
 GO_CACHE = Path(os.environ.get("K2HUB_TEST_GO_CACHE") or Path(tempfile.gettempdir()) / "k2hub-test-go-cache")
@@ -33,7 +34,7 @@ def _skip_reason() -> str:
     return f"no code sandbox on this host: {why}" if iso is None else ""
 
 
-requires_sandbox = pytest.mark.skipif(bool(_skip_reason()), reason=_skip_reason() or "sandbox available")
+requires_sandbox = requires(not _skip_reason(), _skip_reason() or "sandbox available")
 
 
 def _go_missing() -> str:
@@ -44,8 +45,8 @@ def _go_missing() -> str:
     return ""
 
 
-requires_go = pytest.mark.skipif(bool(_go_missing()), reason=_go_missing() or "go available")
-requires_cobc = pytest.mark.skipif(shutil.which("cobc") is None, reason="GnuCOBOL (cobc) is not installed")
+requires_go = requires(not _go_missing(), _go_missing() or "go available")
+requires_cobc = requires(shutil.which("cobc") is not None, "GnuCOBOL (cobc) is not installed")
 
 
 def sandbox_env(**extra: str) -> dict[str, str]:

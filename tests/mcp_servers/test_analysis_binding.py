@@ -18,6 +18,7 @@ from mcp_servers.analysis.binding import bind_period
 from mcp_servers.pdf_reader.extract import normalise
 from mcp_servers.pdf_reader.layout import PageLayout, page_layout
 from tests.mcp_servers.pdf_support import financebench_pdf, have_financebench, positioned_pdf
+from tests.helpers import requires
 
 STATEMENT = [
     (220, 40, "ACME CORP"),
@@ -143,7 +144,7 @@ def test_without_the_original_pdf_the_text_lines_still_bind(pages) -> None:
     assert "2021 column" in refused(check, "revenue", "70,000", "Total revenues 80,000 70,000")
 
 
-@pytest.mark.skipif(not have_financebench("AMAZON_2019_10K", "3M_2018_10K"), reason="FinanceBench PDFs not found")
+@requires(have_financebench("AMAZON_2019_10K", "3M_2018_10K"), "FinanceBench PDFs not found")
 def test_real_statement_pages(tmp_path: Path) -> None:
     amazon = page_layout(financebench_pdf("AMAZON_2019_10K"), 38)  # statements of operations: 2017 2018 2019
     assert amazon is not None

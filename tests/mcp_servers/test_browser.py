@@ -15,17 +15,16 @@ from mcp.types import ImageContent
 from pypdf import PdfReader
 
 from mcp_servers.browser.guard import Guard, parse_rules
-from mcp_servers.browser.session import BrowserPool, executable
+from mcp_servers.browser.session import BrowserPool
 from mcp_servers.browser.server import create_server
 from tests.mcp_servers.browser_support import INJECTION, Site, serve_site
 from tests.mcp_servers.conftest import ToolCaller, connect
+from tests.helpers import requires_chromium
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.skipif(
-        executable({}) is None, reason="needs Chromium (apt-get install chromium) or K2HUB_BROWSER_PATH"
-    ),
+    requires_chromium,
 ]
 
 
@@ -75,10 +74,12 @@ async def test_tools_are_listed_with_annotations(call: ToolCaller) -> None:
         "links",
         "download",
     }
-    for name in ("snapshot", "links", "screenshot"):
-        assert tools[name].annotations.read_only_hint is True
-    for name in ("open", "click", "type", "download"):
-        assert tools[name].annotations.destructive_hint is False and tools[name].annotations.open_world_hint is True
+    for name in ("open", "back", "scroll", "snapshot", "links", "screenshot"):  # looking, never acting: no approval
+        assert tools[name].annotations.read_only_hint is True and tools[name].annotations.open_world_hint is True
+    for name in ("click", "type", "select"):  # a click or a submitted form can buy, post or delete on the site
+        hints = tools[name].annotations
+        assert hints.read_only_hint is False and hints.destructive_hint is True and hints.open_world_hint is True
+    assert tools["download"].annotations.read_only_hint is False and not tools["download"].annotations.destructive_hint
     assert "submit" in tools["type"].input_schema["properties"]
 
 

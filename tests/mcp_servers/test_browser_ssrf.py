@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from mcp_servers.browser.session import executable
+
+from tests.helpers import requires_chromium, skip_missing
 
 REPO = Path(__file__).resolve().parents[2]
 SETUP = (
@@ -25,9 +26,7 @@ SETUP = (
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        executable({}) is None, reason="needs Chromium (apt-get install chromium) or K2HUB_BROWSER_PATH"
-    ),
+    requires_chromium,
 ]
 
 
@@ -49,7 +48,7 @@ def unshare_prefix() -> list[str] | str:
 def test_ssrf_battery_in_a_loopback_only_namespace(tmp_path: Path) -> None:
     prefix = unshare_prefix()
     if isinstance(prefix, str):
-        pytest.skip(prefix)
+        skip_missing(prefix)
     hosts = tmp_path / "hosts"
     hosts.write_text("127.0.0.1 localhost evil.test\n::1 localhost ip6-localhost\n")
     env = {**os.environ, "K2HUB_SSRF_NETNS": "1", "K2HUB_SSRF_HOSTS": str(hosts), "PYTHONPATH": str(REPO)}

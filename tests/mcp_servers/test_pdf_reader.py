@@ -21,6 +21,7 @@ from storage import repo
 from storage.db import Database
 from tests.mcp_servers.conftest import REPO, ToolCaller, connect
 from tests.mcp_servers.pdf_support import financebench_pdf, have_financebench, text_pdf
+from tests.helpers import requires
 
 PAGES = [
     "Item 1. Business\nWe make glass for phones.",
@@ -88,7 +89,13 @@ async def test_ingest_from_workspace_attaches_to_conversation(call: ToolCaller, 
     assert [d.filename for d in store.conversation_documents(db, conv.id)] == ["r.pdf"]
     listing = await call.ok("list_documents", conversation=conv.id)
     assert listing.startswith("attached to this conversation:\n- ") and "r.pdf" in listing
-    assert "other documents" in await call.ok("list_documents")  # another conversation sees it as not attached
+    # Another conversation neither lists, searches nor reads it (ids and names are not a way in).
+    other = repo.create_conversation(db, "other").id
+    assert "no documents in this conversation" in await call.ok("list_documents", conversation=other)
+    assert "no documents to search" in await call.ok("search", conversation=other, query="revenue")
+    doc_id = store.conversation_documents(db, conv.id)[0].id
+    for ref in (doc_id, doc_id[:8], "r.pdf"):
+        assert "in this conversation" in await call.error("read_pages", conversation=other, doc=ref)
     assert "refused" in await call.error("ingest", conversation=conv.id, path="../x.pdf")
 
 
@@ -135,7 +142,7 @@ async def test_tool_descriptions_say_pages_are_one_based(call: ToolCaller) -> No
         assert "1-based" in (tool.description or ""), tool.name
 
 
-@pytest.mark.skipif(not have_financebench("CORNING_2022_10K"), reason="FinanceBench PDFs not in ../shared/data")
+@requires(have_financebench("CORNING_2022_10K"), "FinanceBench PDFs not in ../shared/data")
 async def test_real_report_glued_page_is_reextracted(call: ToolCaller, db: Database) -> None:
     text = await call.ok("ingest", path=str(financebench_pdf("CORNING_2022_10K")))
     assert "pages: 159" in text and "re-extracted with pypdf (words were glued): 82" in text

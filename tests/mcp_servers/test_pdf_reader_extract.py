@@ -11,6 +11,7 @@ import pytest
 from mcp_servers.pdf_reader.extract import detect_heading, extract, glued_tokens, is_glued, normalise
 from mcp_servers.common.tokens import count_tokens
 from tests.mcp_servers.pdf_support import excerpt, financebench_pdf, have_financebench, text_pdf
+from tests.helpers import requires
 
 CORNING_82 = "Incometaxes(Note7)127196\nDerivativeinstruments(Note14)174144\nOtherliabilitiesconsistedofthefollowing"
 
@@ -51,7 +52,7 @@ def test_bookmarks_become_the_outline(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.skipif(not have_financebench("CORNING_2022_10K"), reason="FinanceBench PDFs not in ../shared/data")
+@requires(have_financebench("CORNING_2022_10K"), "FinanceBench PDFs not in ../shared/data")
 def test_corning_glued_page_is_extracted_again_with_pypdf(tmp_path: Path) -> None:
     path = tmp_path / "corning-81-83.pdf"
     path.write_bytes(excerpt(financebench_pdf("CORNING_2022_10K"), 81, 83))
@@ -63,7 +64,7 @@ def test_corning_glued_page_is_extracted_again_with_pypdf(tmp_path: Path) -> Non
     assert pages[1]["h"] == "10. Other Assets and Other Liabilities (Continued)"
 
 
-@pytest.mark.skipif(not have_financebench("CORNING_2020_10K"), reason="FinanceBench PDFs not in ../shared/data")
+@requires(have_financebench("CORNING_2020_10K"), "FinanceBench PDFs not in ../shared/data")
 def test_corning_statement_keeps_words_apart(tmp_path: Path) -> None:
     """pypdf's text of this page reads 'YearendedDecember31' once NBSPs are dropped; ours keeps the words."""
     path = tmp_path / "corning-2020-p70.pdf"

@@ -16,8 +16,9 @@ from mcp_servers.pdf_reader.search import search_pages
 from mcp_servers.pdf_reader.sections import describe_pages, statement_of
 from storage.db import Database
 from tests.mcp_servers.pdf_support import financebench_pdf, have_financebench, text_pdf
+from tests.helpers import requires
 
-needs_amazon = pytest.mark.skipif(not have_financebench("AMAZON_2017_10K"), reason="FinanceBench PDFs not found")
+needs_amazon = requires(have_financebench("AMAZON_2017_10K"), "FinanceBench PDFs not found")
 
 NOTE_PAGE = (
     "Notes to Consolidated Financial Statements\nNote 4 Property and Equipment\n"

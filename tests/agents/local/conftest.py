@@ -16,6 +16,7 @@ import pytest
 
 from agents.models.local import runtime, weights
 from agents.models.local.installer import runtime_installed
+from tests.helpers import skip_missing
 
 # Read at import, before the per-test isolation removes every K2HUB_* variable from the environment.
 _OUTER = {k: os.environ.get(k, "") for k in ("K2HUB_MODELS_DIR", "K2HUB_HOME")}
@@ -33,10 +34,10 @@ def shared_models_dir() -> Path:
 def local_model(monkeypatch: pytest.MonkeyPatch) -> Path:
     """The installed pinned model (this test's K2HUB_MODELS_DIR points at it), or a skip saying how to get it."""
     if not runtime_installed():
-        pytest.skip("llama-cpp-python is not installed: run `python run.py local install` (CI does)")
+        skip_missing("llama-cpp-python is not installed: run `python run.py local install` (CI does)")
     path = shared_models_dir() / weights.PIN.filename
     if not path.is_file():
-        pytest.skip(f"the local model is not installed at {path}: run `python run.py local install` (CI does)")
+        skip_missing(f"the local model is not installed at {path}: run `python run.py local install` (CI does)")
     monkeypatch.setenv("K2HUB_MODELS_DIR", str(path.parent))
     return path
 

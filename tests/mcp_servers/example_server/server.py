@@ -7,16 +7,16 @@ from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from mcp_servers.common import cli
+from mcp_servers.common.annotations import READ_ONLY
 from tests.mcp_servers.example_server.words import word_counts
 
 server = MCPServer("example", instructions="Counts the words of a text.")
 
 
-@server.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
+@server.tool(annotations=READ_ONLY)
 def count_words(
     text: Annotated[str, Field(description="The text to count the words of")],
     top: Annotated[int, Field(ge=1, le=100, description="How many of the most frequent words to list")] = 5,
