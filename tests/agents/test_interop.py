@@ -22,7 +22,7 @@ from agents.hub.config import ServerConfig
 from agents.hub.elicitation import Answer, Question
 from agents.hub.hooks import CallHooks
 from agents.hub.hub import Hub
-from agents.policy.approval import is_untrusted_server
+from agents.policy.untrusted import is_untrusted_server
 
 EVERYTHING = "@modelcontextprotocol/server-everything@2026.8.31"
 PLAYWRIGHT = "@playwright/mcp@0.0.86"
