@@ -15,7 +15,7 @@ from agents.planner.runner import Agent, RunRequest
 from agents.privacy.session import PrivacyConfig
 from storage import documents as store
 from storage import redaction, repo
-from tests.agents.conftest import agent_config, collect, of_type
+from tests.agents.conftest import agent_config, collect, of_type, run_approving
 from tests.agents.privacy.seeded import CONFIG_FILE, PDF, RAW_VALUES, USER, digits_only
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
 from tests.mcp_servers.pdf_support import text_pdf
@@ -72,8 +72,10 @@ async def test_seeded_values_never_reach_the_provider_and_come_back_locally(
         # Placeholders cut across stream chunks, as a provider's tokenizer may cut them.
         Turn(content_chunks=["Done: wrote <EMA", "IL_1> for card <CARD", "_1> (IBAN <IB", "AN_1>)."]),
     )
-    events = await collect(private_agent.run(RunRequest(prompt=PROMPT, conversation_id=conversation_id)))
+    # The attached document taints the conversation (issue 13): the write asks, and the user approves.
+    events = await run_approving(private_agent, private_agent.run(RunRequest(prompt=PROMPT, conversation_id=conversation_id)))
     assert events[-1].reason == "done", events[-1]
+    assert [e.name for e in of_type(events, "approval_requested")] == ["workspace__write_file"]
 
     # 1. No request carried a seeded value, in any spelling; placeholders went instead.
     assert len(fake_k2.requests) == 3
