@@ -13,7 +13,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from mcp_servers.common import paths as _paths
 from mcp_servers.workspace import server as workspace
-from mcp_servers.workspace.server import MAX_READ_BYTES, create_server
+from mcp_servers.workspace.files import MAX_READ_BYTES
+from mcp_servers.workspace.server import create_server
 from tests.mcp_servers.conftest import REPO, ToolCaller, connect
 
 SECRET = "top secret outside the workspace"
