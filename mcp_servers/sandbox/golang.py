@@ -12,6 +12,7 @@ import asyncio
 import fcntl
 import importlib.util
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -78,6 +79,22 @@ def own_cache(cache_root: Path, conversation: str) -> Path | None:
     """The conversation's build cache if it was seeded already (a shell reuses it; it never triggers a warm-up)."""
     own = cache_root / CONVERSATIONS / conversation
     return own if own.is_dir() else None
+
+
+def with_test_summary(args: list[str], text: str) -> str:
+    """For go test, one line naming the failed tests and packages, ahead of the raw output."""
+    if args[0] != "test":
+        return text
+    failed_tests = re.findall(r"^\s*--- FAIL: (\S+)", text, re.M)
+    failed_pkgs = re.findall(r"^FAIL\t(\S+)", text, re.M)
+    passed_pkgs = re.findall(r"^ok  \t(\S+)", text, re.M)
+    if not (failed_tests or failed_pkgs or passed_pkgs):
+        return text
+    summary = f"go test: {len(passed_pkgs)} package(s) passed, {len(failed_pkgs)} failed"
+    if failed_tests:
+        summary += "; failed tests: " + ", ".join(dict.fromkeys(failed_tests))
+    head, _, rest = text.partition("\n")
+    return f"{head}\n{summary}\n{rest}"
 
 
 class WarmUp:
