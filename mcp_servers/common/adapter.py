@@ -6,6 +6,10 @@ of a `Tools` table instead of `@server.tool(...)`: the server itself is built la
 because tests and the hub build servers with their own roots and environments. `create_server` builds the server's
 state (a `ServerState`), hands it to every request through the SDK's lifespan, and registers the table's tools on
 the new server; a tool reaches the state with `MyState.of(ctx)` and its conversation's files with `workspace(ctx)`.
+
+The SDK takes a docstring verbatim as the tool's description, indentation of continuation lines included: the
+multi-line docstrings of the built-in tools keep the 8-space indentation they had when the tools were nested in
+create_server, so clients see exactly the descriptions they saw before (tests/mcp_servers/tool_listing.json).
 """
 
 from __future__ import annotations
