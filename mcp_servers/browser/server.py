@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-from dataclasses import dataclass
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, Image, MCPServer
@@ -21,17 +20,16 @@ from playwright.async_api import Locator, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from pydantic import Field
 
-from mcp_servers.common import cli
-from mcp_servers.common.adapter import ServerState, Tools, conversation, workspace
-from mcp_servers.common.annotations import ACTS_ON_WEB, FETCHES_WEB, READS_WEB
 from mcp_servers.browser.download import describe_download, download_bytes
 from mcp_servers.browser.guard import Guard, Refused
 from mcp_servers.browser.proxy import REFUSED_HEADER
-from mcp_servers.browser.session import BrowserPool, Limits, Session, first_line, save_file
+from mcp_servers.browser.session import (BrowserPool, Limits, Session, first_line, refusal_notes, replace_tab, save_file,
+                                         save_once, stamp)
 from mcp_servers.browser.text import LINKS_JS, clean_snapshot, fence, format_links, page_note, paginate, ref_of
+from mcp_servers.common import cli
+from mcp_servers.common.adapter import ServerState, Tools, conversation, workspace
+from mcp_servers.common.annotations import ACTS_ON_WEB, FETCHES_WEB, READS_WEB
 from mcp_servers.common.paths import workspace_root
-
-SHOWN_REFUSALS = 5
 
 Ref = Annotated[str, Field(description="Element ref from the latest snapshot, e.g. e5")]
 PageNumber = Annotated[int, Field(ge=1, description="Which page of a long result to show (1 = the start)")]
@@ -183,7 +181,7 @@ async def screenshot(
         if s.page.url == "about:blank":
             raise ToolError("no page is open in this conversation; call open(url) first")
         png = await s.page.screenshot(full_page=full_page, type="png")
-        saved = save_file(workspace(ctx).root, "browser", f"screenshot-{_stamp()}.png", png)
+        saved = save_file(workspace(ctx).root, "browser", f"screenshot-{stamp()}.png", png)
         return [f"Screenshot of {s.page.url} saved in the workspace as {saved}", Image(data=png, format="png")]
 
 
@@ -197,7 +195,7 @@ async def links(ctx: Context, page: PageNumber = 1) -> str:
         found = await s.page.evaluate(LINKS_JS)
         body = format_links(found) or "(no links)"
         paged = paginate(body, page, BrowserState.of(ctx).limits.page_chars)
-        saved = _save_once(s, workspace(ctx).root, "links", body) if paged.count > 1 else None
+        saved = save_once(s, workspace(ctx).root, "links", body) if paged.count > 1 else None
         head = f"{len(found)} links on {s.page.url}"
         return "\n".join(x for x in [head, page_note(paged, "links", saved), fence(s.page.url, paged.text)] if x)
 
@@ -233,13 +231,13 @@ async def _navigate(ctx: Context, s: Session, what: str, action: Callable[[], Aw
         notes.append(f"[the page was still loading after {waited:.0f} s; showing what has loaded]")
         response = None
     except PlaywrightError as err:
-        await _blank(s)
+        await replace_tab(s)
         tunnels = [r for r in s.proxy.refusals if r.target.startswith("https://")]
         if tunnels and "ERR_TUNNEL_CONNECTION_FAILED" in str(err):  # an https page: the proxy refused its tunnel
             raise ToolError(f"{what}: refused {tunnels[-1].target}: {tunnels[-1].reason}") from None
         raise ToolError(f"{what}: {first_line(err)}") from None
     if response is not None and response.headers.get(REFUSED_HEADER.lower()):
-        await _blank(s)  # leave no half-loaded refusal page behind to interfere with the next navigation
+        await replace_tab(s)  # leave no half-loaded refusal page behind to interfere with the next navigation
         raise ToolError(f"{what}: refused {response.url}: {response.headers[REFUSED_HEADER.lower()]}")
     if response is not None and response.status >= 400:
         notes.append(f"[HTTP {response.status} {response.status_text}]")
@@ -258,8 +256,8 @@ async def _view(ctx: Context, s: Session, tool: str, page: int = 1, notes: list[
         raise ToolError(f"cannot read the page: {first_line(err)}") from None
     full = f"Title: {title}\nURL: {s.page.url}\n\n{aria}"
     paged = paginate(full, page, BrowserState.of(ctx).limits.page_chars)
-    saved = _save_once(s, workspace(ctx).root, "page", full) if paged.count > 1 else None
-    head = [*(notes or []), *_refusal_notes(s), page_note(paged, tool if tool == "snapshot" else "snapshot", saved)]
+    saved = save_once(s, workspace(ctx).root, "page", full) if paged.count > 1 else None
+    head = [*(notes or []), *refusal_notes(s), page_note(paged, tool if tool == "snapshot" else "snapshot", saved)]
     tail = "Pass a ref (e.g. e5) to click, type, select or download." if "[ref=" in paged.text else ""
     return "\n".join(line for line in [*head, fence(s.page.url, paged.text), tail] if line)
 
@@ -298,17 +296,6 @@ async def _precheck(guard: Guard, url: str) -> None:
         raise ToolError(f"invalid URL {url}: {err}") from None
 
 
-async def _blank(s: Session) -> None:
-    """Replace the tab after a refused or failed navigation: Chromium may still be committing its error page,
-    which would interrupt the next navigation (measured); a new tab has nothing in flight."""
-    old = s.page
-    s.adopt(await s.context.new_page())
-    try:
-        await old.close()
-    except PlaywrightError:
-        pass
-
-
 async def _then_load(s: Session, action: Callable[[Session], Awaitable[Any]]) -> None:
     """Run a page action, then wait for a navigation it may have started to finish loading."""
     await action(s)
@@ -317,27 +304,6 @@ async def _then_load(s: Session, action: Callable[[Session], Awaitable[Any]]) ->
 
 async def _click(s: Session, ref: str) -> None:
     await (await _element(s, ref)).click()
-
-
-def _refusal_notes(s: Session) -> list[str]:
-    refusals = s.proxy.refusals
-    if not refusals:
-        return []
-    shown = "; ".join(f"{r.target} ({r.reason})" for r in refusals[:SHOWN_REFUSALS])
-    more = f"; and {len(refusals) - SHOWN_REFUSALS} more" if len(refusals) > SHOWN_REFUSALS else ""
-    return [f"[the browser guard blocked {len(refusals)} request(s) of this page: {shown}{more}]"]
-
-
-def _save_once(s: Session, root: Any, kind: str, text: str) -> str:
-    """Save a long text in the workspace once per distinct content; later pages point at the same file."""
-    key = hash(text)
-    if key not in s.saved:
-        s.saved[key] = save_file(root, "browser", f"{kind}-{_stamp()}.txt", text.encode("utf-8"))
-    return s.saved[key]
-
-
-def _stamp() -> str:
-    return time.strftime("%Y%m%d-%H%M%S")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from mcp_servers.common.paths import Workspace
 from mcp_servers.common.settings import ServerSettings
 
 PATH_ENV = "K2HUB_BROWSER_PATH"
+SHOWN_REFUSALS = 5  # refused requests named in a page's note; the rest are counted
 PAGE_FRAME_CHARS = 4000  # the default 12,000-character view leaves 8,000 for page text
 SYSTEM_CHROMIUMS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 # Nothing listens on the discard port: a context created without its own proxy can reach nothing (fail closed).
@@ -201,3 +203,37 @@ def first_line(err: Any) -> str:
     """The first line of an exception message, without Playwright's call log."""
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+async def replace_tab(s: Session) -> None:
+    """Replace the tab after a refused or failed navigation: Chromium may still be committing its error page,
+    which would interrupt the next navigation (measured); a new tab has nothing in flight."""
+    old = s.page
+    s.adopt(await s.context.new_page())
+    try:
+        await old.close()
+    except PlaywrightError:
+        pass
+
+
+def refusal_notes(s: Session) -> list[str]:
+    """One line naming what the guard blocked on this page (the first few), or nothing."""
+    refusals = s.proxy.refusals
+    if not refusals:
+        return []
+    shown = "; ".join(f"{r.target} ({r.reason})" for r in refusals[:SHOWN_REFUSALS])
+    more = f"; and {len(refusals) - SHOWN_REFUSALS} more" if len(refusals) > SHOWN_REFUSALS else ""
+    return [f"[the browser guard blocked {len(refusals)} request(s) of this page: {shown}{more}]"]
+
+
+def save_once(s: Session, root: Path, kind: str, text: str) -> str:
+    """Save a long text in the workspace once per distinct content; later pages point at the same file."""
+    key = hash(text)
+    if key not in s.saved:
+        s.saved[key] = save_file(root, "browser", f"{kind}-{stamp()}.txt", text.encode("utf-8"))
+    return s.saved[key]
+
+
+def stamp() -> str:
+    """A timestamp for names of saved files."""
+    return time.strftime("%Y%m%d-%H%M%S")
