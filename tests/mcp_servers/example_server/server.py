@@ -1,7 +1,8 @@
-"""Example MCP server: the instance, then one typed, documented, annotated function per tool; the work is in words.py."""
+"""Example MCP server: one typed, documented, annotated module-level function per tool; the work is in words.py."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -10,13 +11,22 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from mcp_servers.common import cli
+from mcp_servers.common.adapter import ServerState, Tools
 from mcp_servers.common.annotations import READ_ONLY
+from mcp_servers.common.paths import workspace_root
 from tests.mcp_servers.example_server.words import word_counts
 
-server = MCPServer("example", instructions="Counts the words of a text.")
+tools = Tools()
 
 
-@server.tool(annotations=READ_ONLY)
+def create_server(root: str | os.PathLike[str] | None = None) -> MCPServer:
+    """Build the example server; root holds the per-conversation workspaces (this server reads none)."""
+    state = ServerState(workspace_root(root))
+    server = MCPServer("example", instructions="Counts the words of a text.", lifespan=state.lifespan())
+    return tools.register(server)
+
+
+@tools.tool(annotations=READ_ONLY)
 def count_words(
     text: Annotated[str, Field(description="The text to count the words of")],
     top: Annotated[int, Field(ge=1, le=100, description="How many of the most frequent words to list")] = 5,
@@ -30,7 +40,7 @@ def count_words(
 
 def main(argv: list[str] | None = None) -> None:
     """Run the example server on stdio, or on streamable HTTP with --http PORT."""
-    cli.main(server, argv)
+    cli.workspace_main("K2 Agent Hub example MCP server", create_server, argv)
 
 
 if __name__ == "__main__":
