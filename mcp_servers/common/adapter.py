@@ -15,7 +15,7 @@ create_server, so clients see exactly the descriptions they saw before (tests/mc
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, TypeVar
@@ -82,7 +82,7 @@ class ServerState:
             raise TypeError(f"this server holds {type(state).__name__}, not {cls.__name__}: build it with create_server")
         return state
 
-    def lifespan(self) -> Callable[[MCPServer], Any]:
+    def lifespan(self) -> Callable[[MCPServer], AbstractAsyncContextManager[Self]]:
         """An MCPServer lifespan that hands this state to every request (`ctx.request_context.lifespan_context`)."""
 
         @asynccontextmanager
