@@ -18,7 +18,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from mcp_servers.common import cli, safe_files
-from mcp_servers.common.adapter import ServerState, Tools, conversation, workspace
+from mcp_servers.common.adapter import Tools, conversation, workspace
+from mcp_servers.common.database import DatabaseState, database
 from mcp_servers.common.annotations import ADDITIVE, READ_ONLY, REPLACES
 from mcp_servers.analysis import kpi, export
 from mcp_servers.analysis.summary_check import check_summary
@@ -43,11 +44,9 @@ tools = Tools()
 
 
 @dataclass
-class AnalysisState(ServerState):
-    """The app's database (opened on first use) and the conversations known to have a row in it."""
+class AnalysisState(DatabaseState):
+    """The app's database and the conversations known to have a row in it."""
 
-    database_url: str | None
-    opened: Database | None = None
     seen: set[str] = field(default_factory=set)
 
 
@@ -88,7 +87,7 @@ def record_kpi(
     """Record one KPI value with its evidence: the quote must be on the cited page, its row label must name the
         metric, and the number's column header (or its sentence's year) must be the fiscal period."""
     cid, run = _where(ctx)
-    db = _db(ctx)
+    db = database(ctx)
     # Only this conversation's documents (and the user's library) can be cited, never another conversation's.
     within = {d.id for d in documents.conversation_documents(db, cid)}
     within |= {d.id for d in documents.library_documents(db, library_dirs())}
@@ -122,7 +121,7 @@ def get_ledger(
 ) -> str:
     """List ledger rows: id, company, period, metric, value, scale, source page or formula, status."""
     cid, _ = _where(ctx)
-    db = _db(ctx)
+    db = database(ctx)
     found = ledger.rows(
         db,
         cid,
@@ -159,7 +158,7 @@ def derive(
     """Compute a derived metric by code from ledger rows (scales normalised first); shows each formula."""
     cid, run = _where(ctx)
     try:
-        return "\n".join(kpi.derive(_db(ctx), cid, run, metric, companies, periods))
+        return "\n".join(kpi.derive(database(ctx), cid, run, metric, companies, periods))
     except (ValueError, kpi.Rejected) as err:
         raise ToolError(str(err)) from None
 
@@ -170,7 +169,7 @@ def compare(ctx: Context, metrics: Metrics, companies: Filter = None, periods: F
     cid, _ = _where(ctx)
     names = _check_metrics(metrics)
     found = ledger.rows(
-        _db(ctx), cid, companies=companies, periods=[normalize_period(p) for p in periods or []] or None
+        database(ctx), cid, companies=companies, periods=[normalize_period(p) for p in periods or []] or None
     )
     return export.comparison_markdown(found, names, link=EVIDENCE_LINK)
 
@@ -190,7 +189,7 @@ def report(
 ) -> str:
     """Write dot-plot PNGs, ledger CSV, XLSX (formulas kept) and report.md to the workspace's analysis/ folder."""
     cid, _ = _where(ctx)
-    db = _db(ctx)
+    db = database(ctx)
     names = _check_metrics(metrics)
     found = ledger.rows(db, cid)
     if not found:
@@ -218,16 +217,9 @@ def report(
     return f"{verdict}\n\nFiles written (in the conversation workspace; download them from the Files panel under the chat):\n{listing}\n\n{table}"
 
 
-def _db(ctx: Context) -> Database:
-    state = AnalysisState.of(ctx)
-    if state.opened is None:
-        state.opened = Database(state.database_url)
-    return state.opened
-
-
 def _where(ctx: Context) -> tuple[str, str | None]:
     """The conversation of the call (given a row if it is new) and the run, when it is a run of this database."""
-    state, db = AnalysisState.of(ctx), _db(ctx)
+    state, db = AnalysisState.of(ctx), database(ctx)
     meta = ctx.request_context.meta or {}
     run = meta.get(RUN_META_KEY)
     # Rows name the run that wrote them only when it is a run of this database (others may call the server).
@@ -241,13 +233,13 @@ def _where(ctx: Context) -> tuple[str, str | None]:
     return cid, run if known else None
 
 
-def _layout_of(database: Database) -> kpi.LayoutOf:
+def _layout_of(db: Database) -> kpi.LayoutOf:
     """Character boxes of a stored document's page, read from its kept original PDF (None when it is gone)."""
 
     def read(document_id: str, number: int) -> PageLayout | None:
-        doc = documents.get_document(database, document_id)
+        doc = documents.get_document(db, document_id)
         # Another app process may have ingested it: with PostgreSQL the bytes come from the database.
-        path = local_pdf(database, doc) if doc is not None else None
+        path = local_pdf(db, doc) if doc is not None else None
         return page_layout(path, number) if path is not None else None
 
     return read

@@ -12,7 +12,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +24,8 @@ from mcp.server.mcpserver.utilities.types import Image
 from pydantic import Field
 
 from mcp_servers.common import cli, safe_files
-from mcp_servers.common.adapter import ServerState, Tools, conversation, workspace
+from mcp_servers.common.adapter import Tools, conversation, workspace
+from mcp_servers.common.database import DatabaseState, database
 from mcp_servers.common.annotations import ADDITIVE, READ_ONLY, host_paths
 from mcp_servers.common.paths import Workspace, library_dirs, workspace_root
 from mcp_servers.pdf_reader.extract import ExtractError, render_page_png
@@ -48,17 +48,9 @@ PageArg = Annotated[int, Field(ge=1, description="Page number, 1-based (as a PDF
 tools = Tools()
 
 
-@dataclass
-class PdfState(ServerState):
-    """The document store's database, opened on first use."""
-
-    database_url: str | None
-    opened: Database | None = None
-
-
 def create_server(database_url: str | None = None, root: str | os.PathLike[str] | None = None) -> MCPServer:
     """Build the pdf_reader server on the app's database (default: DATABASE_URL, else K2HUB_HOME's SQLite)."""
-    state = PdfState(workspace_root(root), database_url)
+    state = DatabaseState(workspace_root(root), database_url)
     server = MCPServer(
         "pdf_reader",
         instructions="Long PDFs (annual reports, filings): ingest a file once, then outline / read_pages / search "
@@ -88,7 +80,7 @@ async def ingest(
 
     def run() -> IngestResult:
         with _readable(ws, path) as (file, source):
-            return ingest_pdf(_db(ctx), file, password=password, progress=progress, filename=Path(source).name,
+            return ingest_pdf(database(ctx), file, password=password, progress=progress, filename=Path(source).name,
                               source_path=source)
 
     try:
@@ -96,7 +88,7 @@ async def ingest(
     except IngestError as err:
         raise ToolError(str(err)) from None
     doc = result.document
-    attached = await anyio.to_thread.run_sync(lambda: _attach(_db(ctx), cid, doc.id))
+    attached = await anyio.to_thread.run_sync(lambda: _attach(database(ctx), cid, doc.id))
     lines = [
         f"{'Ingested' if result.created else 'Already ingested (same content)'}: {doc.title}",
         f"id: {doc.id}",
@@ -174,7 +166,7 @@ def read_pages(
     out: list[str] = []
     used = 0
     stopped: int | None = None
-    for page in store.pages(_db(ctx), d.id, first, last):
+    for page in store.pages(database(ctx), d.id, first, last):
         block = f"[page {page.number}]\n{page.text or '(no text on this page)'}"
         cost = page.token_count + 5
         if out and used + cost > max_tokens:
@@ -212,7 +204,7 @@ def search(
     chosen = [_document(ctx, ref) for ref in docs] if docs else (mine or library)
     if not chosen:
         return "this conversation has no documents to search; ingest one first"
-    hits = search_pages(_db(ctx), query, [d.id for d in chosen], k=k)
+    hits = search_pages(database(ctx), query, [d.id for d in chosen], k=k)
     if not hits:
         return f"no page of {len(chosen)} document(s) matches {query!r}; try other words, or outline to browse"
     names = {d.id: d for d in chosen}
@@ -236,7 +228,7 @@ def page_image(
     d = _document(ctx, doc)
     if page > d.page_count:
         raise ToolError(f"page {page} does not exist: {d.title} has {d.page_count} pages (1-based)")
-    path = local_pdf(_db(ctx), d)
+    path = local_pdf(database(ctx), d)
     if path is None:
         raise ToolError(f"the original file of {d.title} is not stored (neither in this data home nor in the "
                         "database); ingest it again")
@@ -246,23 +238,16 @@ def page_image(
         raise ToolError(str(err)) from None
 
 
-def _db(ctx: Context) -> Database:
-    state = PdfState.of(ctx)
-    if state.opened is None:
-        state.opened = Database(state.database_url)
-    return state.opened
-
-
 def _visible(ctx: Context) -> tuple[list[Document], list[Document]]:
     """The conversation's documents, then the user's library ones it has not attached: all a call may see."""
-    mine = store.conversation_documents(_db(ctx), conversation(ctx))
+    mine = store.conversation_documents(database(ctx), conversation(ctx))
     ids = {d.id for d in mine}
-    return mine, [d for d in store.library_documents(_db(ctx), library_dirs()) if d.id not in ids]
+    return mine, [d for d in store.library_documents(database(ctx), library_dirs()) if d.id not in ids]
 
 
 def _document(ctx: Context, ref: str) -> Document:
     mine, library = _visible(ctx)
-    found = store.get_document(_db(ctx), ref, within={d.id for d in mine + library})
+    found = store.get_document(database(ctx), ref, within={d.id for d in mine + library})
     if found is None:
         known = ", ".join(f"{d.id[:8]} ({d.filename})" for d in (mine + library)[:10]) or "none yet"
         raise ToolError(f"no document {ref!r} in this conversation; ingest it first. Its documents: {known}")
@@ -284,13 +269,13 @@ def _readable(ws: Workspace, path: str) -> Iterator[tuple[Path, str]]:
         yield safe_files.export_file(ws, path, Path(tmp) / "document.pdf"), "/".join(ws.parts(path))
 
 
-def _attach(db: Database, conversation: str, document_id: str) -> bool:
+def _attach(db: Database, cid: str, document_id: str) -> bool:
     """Attach the document to the conversation, creating a row for a client outside the app (Claude Desktop)."""
-    if store.attach(db, conversation, document_id):
+    if store.attach(db, cid, document_id):
         return True
     with db.session() as s:
-        s.merge(Conversation(id=conversation, title=f"pdf_reader ({conversation})"))
-    return store.attach(db, conversation, document_id)
+        s.merge(Conversation(id=cid, title=f"pdf_reader ({cid})"))
+    return store.attach(db, cid, document_id)
 
 
 def _describe(d: Document) -> str:
