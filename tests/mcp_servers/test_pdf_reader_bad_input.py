@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from mcp_servers.pdf_reader import ingest as _pdf_ingest, server as pdf_reader
-from mcp_servers.pdf_reader.ingest import IngestError, documents_dir, ingest_pdf
+from mcp_servers.pdf_reader.ingest import WORKER_STALL_S, IngestError, documents_dir, ingest_pdf
 from storage import documents as store
 from storage.db import Database
 from tests.mcp_servers.conftest import REPO, connect
@@ -182,13 +182,12 @@ def test_fuzz_mutated_pdfs(tmp_path: Path, db: Database, monkeypatch: pytest.Mon
         else:
             assert result.document.page_count >= 1
             outcome = "text"
-        assert time.monotonic() - t0 < 20, f"mutation {i} took too long"
+        # No mutation may hang: the stall guard stops a parser that makes no progress (no absolute speed claim here).
+        assert time.monotonic() - t0 < WORKER_STALL_S + 30, f"mutation {i} was not stopped by the stall guard"
         return outcome
 
-    started = time.monotonic()
     with ThreadPoolExecutor(2) as pool:  # one worker process per ingest: two at a time on two cores
         outcomes = Counter(pool.map(one, cases))
     assert outcomes["text"] > 10 and outcomes["error"] > 10, outcomes
-    assert time.monotonic() - started < 120
     stored = {d.sha256 for d in store.list_documents(db)}
     assert {p.name for p in documents_dir().iterdir()} == {f"{sha}.pdf" for sha in stored}
