@@ -25,6 +25,16 @@ class AuthError(ProviderError):
     """Raised by agents.models.providers on 401/403: the key is missing or wrong. Never retried."""
 
 
+class ContextLengthError(ProviderError):
+    """Raised by agents.models.providers when the provider refuses a request as longer than the model's window
+    (Moonshot "exceeded model token limit", OpenAI/Groq context_length_exceeded, vLLM "maximum context length").
+    Never retried as is: the planner folds the request harder and tries once more."""
+
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None, requested: int | None = None):
+        super().__init__(message, provider=provider, status=status)
+        self.requested = requested  # the provider's own count of the refused request, when it says
+
+
 class ToolFailed(AppError):
     """Raised by agents.hub.hub when a tool cannot run: unknown tool, bad arguments, dead or hung server."""
 

@@ -101,6 +101,17 @@ class Usage(_Event):
     price_source: str = ""
 
 
+class ContextUsage(_Event):
+    """How full the model's context window is, after every model call: `tokens` in the request (the provider's
+    count, else our estimate) of `window`; `compacted_steps` tool calls are folded into records so far."""
+
+    type: Literal["context"] = "context"
+    tokens: int
+    window: int
+    compacted_steps: int = 0
+    compactions: int = 0
+
+
 class SubagentUpdate(_Event):
     """Progress of one sub-agent (one report) of a multi-document analysis: its own steps, tokens and cost."""
 
@@ -148,6 +159,7 @@ class RunFinished(_Event):
     reason: Literal["done", "budget", "loop", "error", "stopped", "waiting"] = "done"
     error: str | None = None
     skills_used: list[str] = Field(default_factory=list)  # Agent-Hub skills loaded, as "name@version"
+    tool_calls: int = 0
 
 
 Event = Annotated[
@@ -162,6 +174,7 @@ Event = Annotated[
         ElicitationRequested,
         ApprovalRequested,
         Usage,
+        ContextUsage,
         Notice,
         Redaction,
         SubagentUpdate,

@@ -30,10 +30,14 @@ class Settings(BaseSettings, ServerSettings):
     base_url: str = Field("", description="API base URL for vllm / openai-compatible (e.g. http://localhost:8000/v1).")
     api_key: str = Field("", description="Key for the openai-compatible provider (optional).", repr=False)
     fallbacks: str = Field("", description="Comma-separated presets tried in order when the primary fails (e.g. moonshot,groq).")
-    max_steps: int = Field(300, description="Budget: model + tool steps per run.")
-    max_tokens: int = Field(2_000_000, description="Budget: prompt + completion tokens per run.")
-    max_cost_usd: float = Field(5.0, description="Budget: dollars per run.")
-    max_wall_s: float = Field(3600.0, description="Budget: wall-clock seconds per run.")
+    max_steps: int = Field(300, description="Budget: tool calls per run; then one last model call, without tools, "
+                           "for the answer.")
+    max_tokens: int = Field(50_000_000, description="Budget: billed tokens per run (uncached prompt + completion + "
+                            "cached prompt at the provider's cache discount).")
+    max_cost_usd: float = Field(20.0, description="Budget: dollars per run (the real guard; shown under the chat).")
+    max_wall_s: float = Field(14_400.0, description="Budget: wall-clock seconds per run.")
+    context_window: int = Field(0, description="Tokens the primary model accepts (e.g. vLLM's --max-model-len); 0: "
+                                "the preset's figure.")
     host: str = Field("127.0.0.1", description="Host the UI binds to; beyond loopback only with K2HUB_AUTH set.")
     allowed_hosts: str = Field("", description="Comma-separated Host names the UI answers besides 127.0.0.1, "
                                "localhost and [::1] (and the address it binds), e.g. my-laptop.lan; other Host headers "
@@ -44,8 +48,8 @@ class Settings(BaseSettings, ServerSettings):
     port: int = Field(7860, description="Port the UI listens on (the next free one if taken).")
     open_browser: bool = Field(True, description="Open the browser on start when a display is available.")
     subagent_concurrency: int = Field(4, description="Multi-report analysis: sub-agents (one per report) running at once.")
-    subagent_max_steps: int = Field(40, description="Budget of each sub-agent: model calls.")
-    subagent_max_tokens: int = Field(600_000, description="Budget of each sub-agent: prompt + completion tokens.")
+    subagent_max_steps: int = Field(40, description="Budget of each sub-agent: tool calls.")
+    subagent_max_tokens: int = Field(600_000, description="Budget of each sub-agent: billed tokens.")
     subagent_max_cost_usd: float = Field(1.0, description="Budget of each sub-agent: dollars.")
     builtin_servers: str = Field("", description="Comma-separated built-in MCP servers to start (workspace, sandbox, "
                                  "pdf_reader, browser, skills_hub, analysis, cobol); empty: all of them.")

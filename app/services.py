@@ -39,6 +39,7 @@ def agent_config(settings: Settings) -> AgentConfig:
         planner_tools=planner_tools(subagents),
         privacy=PrivacyConfig(settings.redact, parse_kinds(settings.redact_kinds)),
         library_dirs=split_names(settings.library_dirs) or [],
+        context_window=settings.context_window,
     )
 
 

@@ -1,15 +1,22 @@
-"""Planner overhead: 300 steps of our LangGraph planner vs a bare loop making the same litellm + hub calls.
+"""Planner overhead: 300 steps of our LangGraph planner vs two baselines making the same litellm + hub calls.
 
-Both sides talk to an in-process zero-latency model (a litellm CustomLLM) and a no-op MCP tool over stdio, so the
-ratio is what the planner itself adds: graph, checkpoints after every step, step rows, events.
-Prints `name: value` lines. Targets: planner_vs_bare_ratio <= 1.5, planner_rss_growth_mb < 50.
+- bare: a plain loop, no graph, no storage (the irreducible work);
+- react: LangGraph's prebuilt create_react_agent with a chat model that makes the very same litellm call and a tool
+  that makes the very same hub call, checkpointed in SQLite as our planner is (react_nockpt: without a checkpointer).
+
+All talk to an in-process zero-latency model (a litellm CustomLLM) and a no-op MCP tool over stdio, so the ratios are
+what each agent loop itself adds: graph, checkpoints after every step, step rows, events.
+Prints `name: value` lines. Targets: planner_vs_bare_ratio <= 1.5, planner_vs_react_ratio <= 1.0,
+planner_rss_growth_mb < 50.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
+import uuid
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -84,6 +91,65 @@ async def bare_loop(hub: Any, tools: list[dict[str, Any]]) -> float:
                              "content": result.text})
 
 
+class LiteLLMChat:
+    """Built lazily (langchain-core is imported only here): a chat model making the bare loop's litellm call."""
+
+    @staticmethod
+    def build() -> Any:
+        from langchain_core.language_models.chat_models import BaseChatModel
+        from langchain_core.messages import AIMessage, convert_to_openai_messages
+        from langchain_core.outputs import ChatGeneration, ChatResult
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
+        class Chat(BaseChatModel):
+            tools: list[dict[str, Any]] = []
+
+            @property
+            def _llm_type(self) -> str:
+                return "litellm-bench"
+
+            def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+                return self.model_copy(update={"tools": [convert_to_openai_tool(t) for t in tools]})
+
+            def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+                raise NotImplementedError("async only")
+
+            async def _agenerate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> ChatResult:
+                sent = [{"role": "system", "content": SYSTEM}, *convert_to_openai_messages(messages)]
+                resp = await litellm.acompletion(model=SPEC.litellm_model, messages=sent, tools=self.tools,
+                                                 stream=True, api_key="none", stream_options={"include_usage": True},
+                                                 tool_choice="auto", timeout=600.0, num_retries=0)
+                text, calls = "", []
+                async for chunk in resp:
+                    delta = chunk.choices[0].delta if chunk.choices else None
+                    text += (delta.content or "") if delta else ""
+                    calls += [{"id": c.id, "name": c.function.name, "args": json.loads(c.function.arguments)}
+                              for c in (delta.tool_calls or [])] if delta else []
+                return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text, tool_calls=calls))])
+
+        return Chat()
+
+
+def react_agent(hub: Any, checkpointer: Any) -> Any:
+    """create_react_agent over the same model call and the same hub tool."""
+    from langchain_core.tools import StructuredTool
+    from langgraph.prebuilt import create_react_agent
+
+    async def echo(text: str) -> str:
+        return (await hub.call(TOOL, {"text": text})).text
+
+    tool = StructuredTool.from_function(coroutine=echo, name=TOOL, description="Return the text unchanged.")
+    return create_react_agent(LiteLLMChat.build(), [tool], checkpointer=checkpointer)
+
+
+async def react_run(graph: Any) -> float:
+    started = time.perf_counter()
+    config = {"configurable": {"thread_id": uuid.uuid4().hex}, "recursion_limit": 2 * STEPS + 10}
+    out = await graph.ainvoke({"messages": [{"role": "user", "content": "go"}]}, config)
+    assert out["messages"][-1].content == "finished", out["messages"][-1]
+    return time.perf_counter() - started
+
+
 async def planner_run(agent: Any) -> float:
     from agents.planner.runner import RunRequest
 
@@ -116,26 +182,40 @@ async def main() -> None:
     await agent.hub.start()
     tools = [t for t in agent.hub.tools() if t["function"]["name"] == TOOL]
     proc = psutil.Process()
-    try:
-        await bare_loop(agent.hub, tools)  # warm-up: imports, connections, caches
-        await planner_run(agent)
-        bare, planner, bare_cpu, planner_cpu, rss = [], [], [], [], []
-        # Interleaved rounds, best of each: these machines are noisy, the minimum is the least disturbed run.
-        for _ in range(ROUNDS):
-            cpu = time.process_time()
-            bare.append(await bare_loop(agent.hub, tools))
-            bare_cpu.append(time.process_time() - cpu)
-            before, cpu = proc.memory_info().rss, time.process_time()
-            planner.append(await planner_run(agent))
-            planner_cpu.append(time.process_time() - cpu)
-            rss.append((proc.memory_info().rss - before) / 2**20)
-    finally:
-        await agent.aclose()
+    from storage.checkpoint import open_checkpointer
+
+    async with open_checkpointer(f"sqlite:///{home}/react.db") as saver:
+        react, react_nockpt = react_agent(agent.hub, saver), react_agent(agent.hub, None)
+        try:
+            await bare_loop(agent.hub, tools)  # warm-up: imports, connections, caches
+            await planner_run(agent)
+            await react_run(react)
+            bare, planner, reacts, nockpt, bare_cpu, planner_cpu, react_cpu, rss = [], [], [], [], [], [], [], []
+            # Interleaved rounds, best of each: these machines are noisy, the minimum is the least disturbed run.
+            for _ in range(ROUNDS):
+                cpu = time.process_time()
+                bare.append(await bare_loop(agent.hub, tools))
+                bare_cpu.append(time.process_time() - cpu)
+                before, cpu = proc.memory_info().rss, time.process_time()
+                planner.append(await planner_run(agent))
+                planner_cpu.append(time.process_time() - cpu)
+                rss.append((proc.memory_info().rss - before) / 2**20)
+                cpu = time.process_time()
+                reacts.append(await react_run(react))
+                react_cpu.append(time.process_time() - cpu)
+                nockpt.append(await react_run(react_nockpt))
+        finally:
+            await agent.aclose()
     print(f"bare_loop_s: {min(bare):.3f}")
     print(f"planner_s: {min(planner):.3f}")
     print(f"planner_ms_per_step: {1000 * min(planner) / STEPS:.2f}")
     print(f"planner_vs_bare_ratio: {min(planner) / min(bare):.2f}")
     print(f"planner_vs_bare_cpu_ratio: {min(planner_cpu) / min(bare_cpu):.2f}")
+    print(f"react_s: {min(reacts):.3f}")
+    print(f"react_nockpt_s: {min(nockpt):.3f}")
+    print(f"planner_vs_react_ratio: {min(planner) / min(reacts):.2f}")
+    print(f"planner_vs_react_cpu_ratio: {min(planner_cpu) / min(react_cpu):.2f}")
+    print(f"planner_vs_react_nockpt_ratio: {min(planner) / min(nockpt):.2f}")
     print(f"planner_rss_growth_mb: {max(rss):.1f}")
 
 

@@ -64,3 +64,11 @@ async def _postgres(conninfo: str) -> AsyncIterator[BaseCheckpointSaver]:
     async with AsyncConnectionPool(conninfo, min_size=1, max_size=limits.pool_size, kwargs=kwargs,
                                    open=False) as pool:  # fmt: skip
         yield AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+
+
+async def prune_finished(saver: BaseCheckpointSaver, thread_id: str) -> None:
+    """Delete a finished run's checkpoints and writes: its messages are stored (messages, steps), nothing resumes it.
+
+    Only for runs that ended (done, failed, budget, loop, stopped); a run waiting for an approval keeps them.
+    """
+    await saver.adelete_thread(thread_id)

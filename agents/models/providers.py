@@ -6,11 +6,12 @@ import asyncio
 import json
 import os
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agents.errors import AuthError, ConfigError, ProviderError
+from agents.errors import AuthError, ConfigError, ContextLengthError, ProviderError
 from agents.events import Event, Notice, ReasoningDelta, TextDelta
 from agents.models.presets import (
     PRESETS,
@@ -31,6 +32,9 @@ from agents.models.model_spec import (  # noqa: F401
 from agents.models.secrets import setting_value
 from agents.models.toolcall_text import JSON_MARKERS, MARKERS, MarkerFilter, parse_text_tool_calls
 from agents.privacy.session import PrivacySession
+
+if TYPE_CHECKING:
+    from agents.models.local.adapter import Fold
 
 # litellm fetches its cost map from the network at import unless told not to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -130,6 +134,32 @@ def _failed_generation(exc: BaseException) -> str | None:
     return text[at + len(marker) :].strip()[:2000] if at >= 0 else ""
 
 
+# How each provider says a request is longer than the model's window (litellm maps only some of them).
+_TOO_LONG = re.compile(r"exceeded model token limit|context_length_exceeded|maximum context length|context window|"
+                       r"prompt is too long|too many tokens|reduce the length of the messages", re.IGNORECASE)
+_REQUESTED = re.compile(r"(?:requested:?|resulted in|you requested)\s*([\d,]+)\s*(?:tokens)?", re.IGNORECASE)
+
+
+def context_length_error(exc: BaseException, spec: ModelSpec) -> ContextLengthError | None:
+    """The provider's "request too long" refusal as a ContextLengthError (with its token count when given)."""
+    litellm = litellm_module()
+    status = _status(exc)
+    exceeded = getattr(litellm, "ContextWindowExceededError", None)
+    if not (exceeded is not None and isinstance(exc, exceeded)) and not (status in (400, 413, None)
+                                                                          and _TOO_LONG.search(str(exc))):
+        return None
+    found = _REQUESTED.search(str(exc))
+    requested = int(found.group(1).replace(",", "")) if found else None
+    return ContextLengthError(f"{spec.label}: request longer than the model's context window ({_short(exc)})",
+                              provider=spec.provider, status=status, requested=requested)
+
+
+def cached_discount(spec: ModelSpec) -> float:
+    """What a cached prompt token costs relative to an uncached one (1.0 when no price is known)."""
+    price = _prices_override().get(spec.model) or spec.info.price
+    return price.cached_input / price.input if price is not None and price.input > 0 else 1.0
+
+
 def _is_retryable(exc: BaseException) -> bool:
     status = _status(exc)
     if status is not None:
@@ -147,11 +177,15 @@ async def complete(
     retry: RetryPolicy = RetryPolicy(),
     timeout_s: float = 600.0,
     privacy: PrivacySession | None = None,
+    tool_choice: str = "auto",
+    fold: Fold | None = None,
 ) -> Completion:
     """One model call with K2 rules, retries (Retry-After honoured) and the fallback chain; streams deltas to emit.
 
     With `privacy`, what leaves for each provider of the chain is redacted as its policy says, and the answer
-    comes back with the real values (agents/privacy).
+    comes back with the real values (agents/privacy). tool_choice is "auto" or "none" (the only values thinking models
+    accept); "none" asks for an answer. `fold` is the caller's context policy (agents.policy.compaction.fit_within)
+    for the local model's last fitting step.
     """
     errors: list[str] = []
     for position, spec in enumerate(chain):
@@ -159,8 +193,8 @@ async def complete(
             emit(Notice(level="warning", message=f"Falling back to {spec.label}: {errors[-1]}"))
         try:
             return await _with_retries(spec, messages, tools, emit=emit, retry=retry, timeout_s=timeout_s,
-                                       privacy=privacy)
-        except AuthError:
+                                       privacy=privacy, tool_choice=tool_choice, fold=fold)
+        except (AuthError, ContextLengthError):
             raise
         except ProviderError as exc:
             errors.append(f"{spec.label}: {exc}")
@@ -178,15 +212,21 @@ async def _with_retries(
     retry: RetryPolicy,
     timeout_s: float,
     privacy: PrivacySession | None = None,
+    tool_choice: str = "auto",
+    fold: Fold | None = None,
 ) -> Completion:
     corrected = messages
     last: BaseException | None = None
     for attempt in range(1, retry.attempts + 1):
         try:
-            return await _stream_once(spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy)
+            return await _stream_once(spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy,
+                                      tool_choice=tool_choice, fold=fold)
         except Exception as exc:  # classified below; anything unexpected is reported, not swallowed
             last = exc
             status = _status(exc)
+            too_long = context_length_error(exc, spec)
+            if too_long is not None:
+                raise too_long from exc  # retrying the same request cannot help: the planner folds it first
             if status in (401, 403):
                 raise AuthError(
                     f"Key missing or wrong for {spec.provider} ({status}): check {PRESETS[spec.provider].key_env}.",
@@ -234,11 +274,12 @@ def _short(exc: BaseException) -> str:
 def prepare_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Stored messages as a request needs them: no None fields, content on assistant tool-call messages.
 
-    reasoning_content stays on every assistant message that had it: K2 needs it replayed.
+    reasoning_content stays on every assistant message that had it: K2 needs it replayed. Our own "_" keys
+    (`_artifact` on a tool result) stay for the planner; they are removed when a request is sent.
     """
     out = []
     for m in messages:
-        msg = {k: v for k, v in m.items() if v is not None and not k.startswith("_")}
+        msg = {k: v for k, v in m.items() if v is not None}
         if msg.get("role") == "assistant" and msg.get("tool_calls") and "content" not in msg:
             msg["content"] = ""
         out.append(msg)
@@ -264,6 +305,8 @@ async def _stream_once(
     emit: Callable[[Event], None],
     timeout_s: float,
     privacy: PrivacySession | None = None,
+    tool_choice: str = "auto",
+    fold: Fold | None = None,
 ) -> Completion:
     litellm = litellm_module()
     # The privacy boundary: placeholders out, values back in (deltas, final message, tool-call arguments).
@@ -275,11 +318,11 @@ async def _stream_once(
     if spec.provider == "local":
         from agents.models.local.adapter import prepare
 
-        api_base, messages, tools = await prepare(spec.info, messages, tools)
+        api_base, messages, tools = await prepare(spec.info, messages, tools, fold)
     kwargs: dict[str, Any] = {
         "model": spec.litellm_model,
-        # Shallow copies: litellm must not be able to change the checkpointed messages.
-        "messages": [dict(m) for m in messages],
+        # Shallow copies (litellm must not change the checkpointed messages), without our own "_" keys.
+        "messages": [{k: v for k, v in m.items() if not k.startswith("_")} for m in messages],
         "api_base": api_base,
         "api_key": spec.api_key,
         "stream": True,
@@ -290,8 +333,8 @@ async def _stream_once(
     }
     if tools:
         kwargs["tools"] = tools
-        # Forced tool_choice is rejected while thinking; "auto" is valid everywhere.
-        kwargs["tool_choice"] = "auto"
+        # Forced tool_choice is rejected while thinking; "auto" and "none" are valid everywhere.
+        kwargs["tool_choice"] = tool_choice
     acc = _Assembly()
     names = [t["function"]["name"] for t in tools or []]
     # While tools are offered, JSON that may be a call is held back too; what turns out not to be one follows below.

@@ -10,13 +10,14 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agents.hub.hub import ToolResult
-from agents.errors import AppError
+from agents.errors import AppError, ContextLengthError
 from agents.models import providers
-from agents.policy import approval, budget, loop_guard, untrusted
-from agents.events import Notice, ToolCallFinished, ToolCallStarted, Usage
+from agents.policy import approval, budget, compaction, loop_guard, untrusted
+from agents.events import ContextUsage, Notice, ToolCallFinished, ToolCallStarted, Usage
+from agents.planner import window
 from agents.planner.call_hooks import call_hooks
-from agents.planner.state import RunContext, RunState, ToolTask
-from agents.planner.tools import PlannerTool
+from agents.planner.state import RunContext, RunState, ToolTask, appended
+from agents.planner.tools import KEPT_ARTIFACT, PlannerTool
 from storage import repo
 
 PREVIEW_CHARS = 400
@@ -29,7 +30,7 @@ def _emit(runtime: Runtime[RunContext]):  # noqa: ANN202 - LangGraph's writer ty
 
 def _guard(state: RunState, ctx: RunContext) -> tuple[dict[str, Any] | None, list[dict[str, Any]], str]:
     """Before each model call: a stop (budget, loop), or a nudge and its notice for a model repeating itself."""
-    reason = budget.exceeded(state, ctx.limits)
+    reason = budget.exceeded(state, ctx.limits, cached_ratio=providers.cached_discount(ctx.chain[0]))
     if reason:
         return {"stop_reason": "budget", "error": reason}, [], ""
     streak, name = loop_guard.repeat_streak(state["messages"][state.get("base", 0) :])
@@ -42,27 +43,48 @@ def _guard(state: RunState, ctx: RunContext) -> tuple[dict[str, Any] | None, lis
 
 
 async def call_model(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Check budgets and loops, then ask the model for the next message, streaming reasoning and text as events."""
+    """Check budgets and loops, fit the request in the window, then ask the model for the next message."""
     ctx = runtime.context
     emit = _emit(runtime)
-    stop, nudge, notice = _guard(state, ctx)
+    stop, extra, notice = _guard(state, ctx)
     if stop is not None:
         return stop
     if notice:
         emit(Notice(level="warning", message=notice))
+    last_call = budget.tools_used_up(state, ctx.limits)  # no tools this time: the budget leaves room for the answer
+    if last_call:
+        emit(Notice(level="warning", message=budget.used_up_message(state, ctx.limits)))
+        extra = [*extra, budget.final_note(state, ctx.limits)]
     step_id = f"model:{state.get('steps', 0) + 1}"
     recorded = await asyncio.to_thread(repo.get_step, ctx.db, ctx.run_id, step_id) if ctx.resumed else None
     if recorded is not None and recorded.message is not None:
         # An answer recorded before a crash is replayed, not asked for (and paid for) again.
         usage = (recorded.prompt_tokens, recorded.completion_tokens, recorded.cached_tokens, recorded.cost_usd)
-        return _model_update(state, emit, [*nudge, recorded.message], *usage, price_source="recorded step")
-    messages = [{"role": "system", "content": ctx.system_prompt}, *state["messages"], *nudge]
+        update = _model_update(state, emit, [*extra, recorded.message], *usage, price_source="recorded step")
+        upto = (recorded.args or {}).get("upto")
+        if isinstance(upto, int) and upto != _context(state)["upto"]:
+            update["context"] = {"upto": upto, "compactions": _context(state)["compactions"] + 1}
+        return _after_answer(update, recorded.message, last_call, state, ctx)
+    fitted = await window.fit_async(ctx, [*state["messages"], *extra], _context(state)["upto"])
+    if fitted.compacted:
+        emit(Notice(level="info", message=window.compaction_notice(fitted)))
     started = time.monotonic()
+    choice = "none" if last_call else "auto"
     try:
-        done = await providers.complete(ctx.chain, messages, ctx.tools or None, emit=emit, retry=ctx.retry,
-                                        privacy=ctx.privacy)
+        try:
+            done = await providers.complete(ctx.chain, fitted.messages, ctx.tools or None, emit=emit, retry=ctx.retry,
+                                            privacy=ctx.privacy, tool_choice=choice, fold=compaction.fit_within)
+        except ContextLengthError as exc:
+            # Our count was off (or the provider counts differently): fold harder and try once more.
+            fitted = await window.fit_async(ctx, [*state["messages"], *extra], fitted.upto, exc)
+            emit(Notice(level="warning", message=window.retry_notice(exc, fitted)))
+            done = await providers.complete(ctx.chain, fitted.messages, ctx.tools or None, emit=emit,
+                                            retry=ctx.retry, privacy=ctx.privacy, tool_choice=choice,
+                                            fold=compaction.fit_within)
     except AppError as exc:
-        return {"stop_reason": "error", "error": str(exc), "messages": nudge}
+        return {"stop_reason": "error", "error": str(exc), "messages": appended(extra)}
+    window.observe(ctx, fitted, done.prompt_tokens)
+    message = window.unique_call_ids(done.message, state["messages"], ctx.run_id)
     # The step row is written before the node returns: it, not the checkpoint, is what a resumed run trusts.
     await asyncio.to_thread(
         repo.add_step,
@@ -71,19 +93,41 @@ async def call_model(state: RunState, runtime: Runtime[RunContext]) -> dict[str,
         kind="model",
         name=done.spec.label,
         call_id=step_id,
-        args={"messages": len(messages), "tools": len(ctx.tools)},
-        result_preview=(done.message.get("content") or "")[:PREVIEW_CHARS],
-        message=done.message,
+        args={"messages": len(fitted.messages), "tools": len(ctx.tools), "upto": fitted.upto,
+              "context_tokens": fitted.tokens},
+        result_preview=(message.get("content") or "")[:PREVIEW_CHARS],
+        message=message,
         prompt_tokens=done.prompt_tokens,
         completion_tokens=done.completion_tokens,
         cached_tokens=done.cached_tokens,
         cost_usd=done.cost_usd,
         duration_s=time.monotonic() - started,
     )
-    return _model_update(
-        state, emit, [*nudge, done.message], done.prompt_tokens, done.completion_tokens, done.cached_tokens,
+    update = _model_update(
+        state, emit, [*extra, message], done.prompt_tokens, done.completion_tokens, done.cached_tokens,
         done.cost_usd, price_source=done.price_source,
     )
+    compactions = _context(state)["compactions"] + (1 if fitted.upto != _context(state)["upto"] else 0)
+    if fitted.upto != _context(state)["upto"]:
+        update["context"] = {"upto": fitted.upto, "compactions": compactions}
+    emit(ContextUsage(tokens=done.prompt_tokens or fitted.tokens, window=fitted.window,
+                      compacted_steps=fitted.folded_calls, compactions=compactions))
+    return _after_answer(update, message, last_call, state, ctx)
+
+
+def _context(state: RunState) -> dict[str, int]:
+    return {"upto": 0, "compactions": 0, **(state.get("context") or {})}
+
+
+def _after_answer(
+    update: dict[str, Any], message: dict[str, Any], last_call: bool, state: RunState, ctx: RunContext
+) -> dict[str, Any]:
+    """Count the tool calls asked for; after the last call a model still asking for tools ends the run."""
+    calls = len(message.get("tool_calls") or [])
+    update["tool_calls"] = calls
+    if last_call and calls:
+        update.update(stop_reason="budget", error=budget.used_up_message(state, ctx.limits))
+    return update
 
 
 def _model_update(
@@ -100,7 +144,7 @@ def _model_update(
             price_source=price_source,
         )
     )
-    return {"messages": new, "steps": 1, "prompt_tokens": prompt, "completion_tokens": completion,
+    return {"messages": appended(new), "steps": 1, "prompt_tokens": prompt, "completion_tokens": completion,
             "cached_tokens": cached, "cost_usd": cost}
 
 
@@ -125,24 +169,27 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
     # After a crash, a call that finished before it is answered from its step row instead of running again.
     done = await asyncio.to_thread(_finished_step, ctx, call_id, key, name, stored_args) if ctx.resumed else None
     if done is not None:
-        return {"messages": [_tool_message(call_id, name, done.result_preview or done.error or "")]}
+        content = done.result_preview or done.error or ""
+        return {"messages": appended([_tool_message(call_id, name, content, done.artifact_id, bool(done.error))])}
     if name not in {t["function"]["name"] for t in ctx.tools}:
         # Only what this run (or sub-agent) was offered may run: anything else never reaches the hub.
         refusal = (f"Tool {name!r} is not available in this run; call one of the tools you were given "
                    f"({', '.join(t['function']['name'] for t in ctx.tools[:30]) or 'none'}).")
         await approval.record_denial(ctx, emit, call_id, name, args, refusal)
-        return {"messages": [_tool_message(call_id, name, refusal)]}
+        return {"messages": appended([_tool_message(call_id, name, refusal, error=True)])}
     own = ctx.planner_tools.runner(name)
     declared = own.annotations if own is not None else None
     # A risky call after untrusted content waits here (a LangGraph interrupt) for the user's approval.
     denial = await approval.gate(ctx, emit, key, name, args, task.get("batch", ()), declared)
     if denial is not None:
         await approval.record_denial(ctx, emit, call_id, name, args, denial)
-        return {"messages": [_tool_message(call_id, name, denial)]}
+        return {"messages": appended([_tool_message(call_id, name, denial, error=True)])}
     emit(ToolCallStarted(call_id=call_id, name=name, arguments=args))
     usage: dict[str, Any] = {}  # a planner-level tool's own model usage (sub-agents), added to this run's totals
+    source: str | None = None  # a re-read result points to the artifact it came from, not to a new copy
     if own is not None and own.run is not None:
         result, usage = await own.run(ctx, args, emit)
+        source = (result.structured or {}).get(KEPT_ARTIFACT)
     else:
         result = await ctx.hub.call(name, args, meta={"k2hub/conversation": ctx.conversation_id,
                                                        "k2hub/run": ctx.run_id},
@@ -150,7 +197,10 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
     sources = untrusted_sources(ctx, name, args, result, own)
     if sources:
         await approval.record_reads(ctx, key, name, sources)
-    view, artifact_id = await asyncio.to_thread(_bounded_view, ctx, name, result.text)
+    if source is not None or len(result.text) <= compaction.INLINE_RESULT_CHARS:
+        view, artifact_id = _bounded_view(ctx, name, result.text, source)  # nothing to store: no thread hop
+    else:
+        view, artifact_id = await asyncio.to_thread(_bounded_view, ctx, name, result.text, source)
     if sources:  # the model reads text from outside as data, inside a fence it cannot close
         view = untrusted.fence(view, source="; ".join(sources[:3]), tool=name)
     error = result.text[:PREVIEW_CHARS] if result.is_error else None
@@ -169,13 +219,15 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
             artifact_id=artifact_id,
         )
     )
-    return {"messages": [_tool_message(call_id, name, view)], **usage}
+    message = _tool_message(call_id, name, view, artifact_id, result.is_error)
+    return {"messages": appended([message]), **usage}
 
 
 def untrusted_sources(ctx: RunContext, name: str, args: Any, result: ToolResult, own: PlannerTool | None) -> list[str]:
     """Where the untrusted text in a result came from; empty when the result is trusted."""
-    if own is not None:
-        return [own.result_source] if own.result_source else []
+    if own is not None:  # a declared source, or what the tool flagged in this result (a re-read web page)
+        flagged = (result.meta or {}).get(untrusted.UNTRUSTED_META)
+        return [own.result_source] if own.result_source else [str(s)[:500] for s in flagged or []]
     info = ctx.hub.tool_info(name)
     if info is None:
         return []
@@ -203,19 +255,36 @@ def _finished_step(ctx: RunContext, call_id: str, key: str, name: str, args: dic
     return step
 
 
-def _tool_message(call_id: str, name: str, content: str) -> dict[str, Any]:
-    return {"role": "tool", "tool_call_id": call_id, "name": name, "content": content}
+def _tool_message(
+    call_id: str, name: str, content: str, artifact_id: str | None = None, error: bool = False
+) -> dict[str, Any]:
+    """A tool result; `_artifact` and `_error` are for folding (agents.policy.compaction), never sent to a model."""
+    message = {"role": "tool", "tool_call_id": call_id, "name": name, "content": content}
+    if artifact_id:
+        message["_artifact"] = artifact_id
+    if error:
+        message["_error"] = True
+    return message
 
 
-def _bounded_view(ctx: RunContext, name: str, text: str) -> tuple[str, str | None]:
-    """What the model sees of a result; a long one is kept whole as an artifact and cut for the model."""
-    if len(text) <= ctx.result_chars:
-        return text, None
+def _bounded_view(ctx: RunContext, name: str, text: str, source: str | None = None) -> tuple[str, str | None]:
+    """What the model sees of a result, and the artifact holding it whole.
+
+    A result longer than a fold record shows inline is kept as an artifact, so that once its step is folded the
+    model can read it again; one longer than the view is also cut for the model. A re-read result points to the
+    artifact it was read from.
+    """
+    if source is not None or len(text) <= compaction.INLINE_RESULT_CHARS:
+        return text if len(text) <= ctx.result_chars else _cut(text, ctx.result_chars, source), source
     artifact = repo.save_artifact(
         ctx.db, text, name=f"{name}.txt", mime="text/plain", kind="tool_result",
         conversation_id=ctx.conversation_id, run_id=ctx.run_id,
     )
-    note = f"\n[… result cut: {len(text):,} characters in all; the full result is artifact {artifact.id}]"
-    return text[: ctx.result_chars] + note, artifact.id
+    return (text if len(text) <= ctx.result_chars else _cut(text, ctx.result_chars, artifact.id)), artifact.id
+
+
+def _cut(text: str, chars: int, artifact_id: str | None) -> str:
+    kept = f"; the full result is artifact {artifact_id}" if artifact_id else ""
+    return text[:chars] + f"\n[… result cut: {len(text):,} characters in all{kept}]"
 
 

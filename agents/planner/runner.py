@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import threading
 import time
@@ -18,20 +19,21 @@ from agents.events import Event, Notice, RunFinished, RunStarted
 from agents.hub.assembly import ConfigWatch, app_hub
 from agents.hub.config import builtin_servers
 from agents.hub.elicitation import Action, Answer
+from agents.planner import context_tools
 from agents.hub.hub import Hub
 from agents.models import providers
 from agents.models.presets import PRESETS
 from agents.models.providers import RetryPolicy
 from agents.planner.graph import build_graph
 from agents.planner.history import repaired
-from agents.planner.state import RunContext
+from agents.planner.state import RunContext, appended
 from agents.planner.tools import PlannerTool, PlannerTools
 from agents.policy import context
 from agents.policy.budget import Limits
 from agents.privacy import detector as privacy_detector
 from agents.privacy.session import PrivacyConfig, open_session
 from storage import approvals, repo
-from storage.checkpoint import open_checkpointer
+from storage.checkpoint import open_checkpointer, prune_finished
 from storage.db import Database
 from storage.transcript import store_run_result
 
@@ -81,6 +83,7 @@ class AgentConfig:
     planner_tools: list[PlannerTool] = field(default_factory=list)  # features' tools (agents/workflows)
     privacy: PrivacyConfig | None = None  # None: no redaction layer at all (benchmarks, tests of other features)
     library_dirs: list[str] = field(default_factory=list)  # folders whose files the model may read without asking
+    context_window: int = 0  # tokens the primary model accepts (e.g. vLLM's --max-model-len); 0: its preset's
 
     @property
     def workspace_root(self) -> Path:
@@ -96,7 +99,8 @@ class Agent:
         self.db = db
         self.hub = hub
         self.graph = build_graph(checkpointer)
-        self.planner_tools = PlannerTools.of(config.planner_tools)
+        # The planner's own context tools (re-read a kept result, notes) beside the features' tools.
+        self.planner_tools = PlannerTools.of([*config.planner_tools, *context_tools.planner_tools()])
         self.servers = ConfigWatch(config.home)  # mcp.json and consent changes made while the agent runs
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stack = contextlib.AsyncExitStack()
@@ -105,6 +109,7 @@ class Agent:
     async def open(cls, config: AgentConfig, *, database_url: str | None = None) -> "Agent":
         """Open the database and checkpointer and start the MCP hub (call inside the event loop that will use it)."""
         stack = contextlib.AsyncExitStack()
+        context.preload_encoding()  # every model call counts its request; the vocabulary takes seconds to load
         try:
             db = Database(database_url)
             stack.callback(db.close)
@@ -192,7 +197,15 @@ class Agent:
         async for event in self._start(req, providers.resolve_chain(spec, cfg.fallbacks, home=cfg.home)):
             yield event
 
+    def _sized(self, chain: list[providers.ModelSpec]) -> list[providers.ModelSpec]:
+        """The chain with the configured context window on its primary model (the user's figure wins)."""
+        if self.config.context_window <= 0:
+            return chain
+        info = dataclasses.replace(chain[0].info, context_window=self.config.context_window)
+        return [dataclasses.replace(chain[0], info=info), *chain[1:]]
+
     async def _start(self, req: RunRequest, chain: list[providers.ModelSpec]) -> AsyncIterator[Event]:
+        chain = self._sized(chain)
         # Database work runs off the event loop: a blocking write there would stall the checkpointer's connection.
         conversation_id, run_id, history = await asyncio.to_thread(self._open_run, req, chain[0])
         user = {"role": "user", "content": req.prompt}
@@ -203,7 +216,7 @@ class Agent:
         for n, doc in enumerate(plan.documents):  # documents are written by strangers: the conversation is tainted
             await asyncio.to_thread(approvals.record_untrusted_read, self.db, conversation_id, run_id,
                                     f"document.{n}", "attached documents", f"document {doc.title!r} ({doc.id[:12]})")
-        state = {"messages": [*lead_messages, *history, user], "base": len(lead_messages) + len(history) + 1,
+        state = {"messages": appended([*lead_messages, *history, user]), "base": len(lead_messages) + len(history) + 1,
                  "started_at": time.time()}
         limits = self._limits(req.max_steps)
         async for event in self._drive(run_id, conversation_id, chain, limits, state, resumed=False):
@@ -228,10 +241,13 @@ class Agent:
         run = await asyncio.to_thread(repo.get_run, self.db, run_id)
         if run is None:
             raise ConfigError(f"No run {run_id!r}.")
+        if run.status not in ("running", "waiting"):
+            # A finished run's messages are stored and its checkpoints pruned: there is nothing to continue.
+            raise ConfigError(f"Run {run_id!r} has finished ({run.status}); nothing to resume.")
         meta = run.meta or {}
         spec = providers.resolve(run.provider, run.model, meta.get("base_url") or None, home=self.config.home,
                                  api_key=self._explicit_key(run.provider), local=self.config.local)
-        chain = providers.resolve_chain(spec, self.config.fallbacks, home=self.config.home)
+        chain = self._sized(providers.resolve_chain(spec, self.config.fallbacks, home=self.config.home))
         limits = self._limits(meta.get("max_steps"))
         if run.status != "running":
             await asyncio.to_thread(repo.update_run, self.db, run_id, status="running", finished_at=None, error=None)
@@ -324,12 +340,15 @@ class Agent:
             completion_tokens=values.get("completion_tokens", 0), cached_tokens=values.get("cached_tokens", 0),
             cost_usd=values.get("cost_usd", 0.0),
         )
+        if self.graph.checkpointer is not None:
+            await prune_finished(self.graph.checkpointer, run_id)
         answer = next((m.get("content") or "" for m in reversed(new) if m.get("role") == "assistant"), "")
         tokens = values.get("prompt_tokens", 0) + values.get("completion_tokens", 0)
         stored = await asyncio.to_thread(repo.get_run, self.db, run_id)
         skills = list(stored.skills_used or []) if stored is not None else []
         return RunFinished(run_id=run_id, answer=answer, steps=values.get("steps", 0), tokens=tokens,
-                           cost_usd=values.get("cost_usd", 0.0), reason=reason, error=error, skills_used=skills)
+                           cost_usd=values.get("cost_usd", 0.0), reason=reason, error=error, skills_used=skills,
+                           tool_calls=values.get("tool_calls", 0))
 
 
     async def _pause(self, run_id: str, values: dict[str, Any]) -> RunFinished:

@@ -1,11 +1,18 @@
-"""The planner's state (checkpointed after every step) and its run-scoped context (not checkpointed)."""
+"""The planner's state (checkpointed after every step) and its run-scoped context (not checkpointed).
+
+The message list is a LangGraph DeltaChannel: a checkpoint stores the messages a step added, not the whole list
+(which grew with every step: 876 MB of checkpoints for a 300-call run); LangGraph rebuilds the list on load by
+replaying the stored writes. Measured in benchmarks/bench_long_run.py; the choice is explained in the README.
+"""
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Required, TypedDict
+
+from langgraph.channels import DeltaChannel
 
 from agents.policy.budget import Limits
 from agents.hub.hub import Hub
@@ -15,12 +22,44 @@ from agents.privacy.session import PrivacySession
 from storage.db import Database
 
 
-class RunState(TypedDict, total=False):
-    """What a run has done so far; OpenAI-format message dicts so K2 fields pass through untouched."""
+APPEND = "append"
 
-    messages: Annotated[list[dict[str, Any]], operator.add]
+
+def appended(messages: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """A write to RunState.messages: the messages to add at the end.
+
+    Wrapped in a dict on purpose: LangGraph turns bare message dicts written to a DeltaChannel into LangChain
+    message objects (to give them ids), and the planner's messages must stay OpenAI-format dicts.
+    """
+    return {APPEND: list(messages)}
+
+
+def append_messages(current: list[dict[str, Any]], writes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The DeltaChannel reducer: the list followed by every write's messages (batching-invariant, as it must be)."""
+    out = list(current)
+    for write in writes:
+        if not isinstance(write, dict) or APPEND not in write:
+            raise TypeError(f"write RunState.messages with appended([...]), not {type(write).__name__}")
+        out.extend(write[APPEND])
+    return out
+
+
+# Snapshots of the whole list would make a checkpoint's size grow with the run again; LangGraph still takes one
+# every 5,000 supersteps (its DELTA_MAX_SUPERSTEPS_SINCE_SNAPSHOT), which bounds the replay of a very long run.
+SNAPSHOT_FREQUENCY = 1_000_000
+
+
+class RunState(TypedDict, total=False):
+    """What a run has done so far; OpenAI-format message dicts so K2 fields pass through untouched.
+
+    Keys starting with "_" on a message (`_artifact`, `_error` on tool results) are ours: never sent to a model.
+    """
+
+    messages: Annotated[list[dict[str, Any]], DeltaChannel(append_messages, snapshot_frequency=SNAPSHOT_FREQUENCY)]
     base: int  # messages already stored before this run (history); the rest are this run's
-    steps: Annotated[int, operator.add]
+    steps: Annotated[int, operator.add]  # model calls
+    tool_calls: Annotated[int, operator.add]  # what the step budget (Limits.max_steps) counts
+    context: dict[str, int]  # compaction: {"upto": messages folded, "compactions": how many so far}
     prompt_tokens: Annotated[int, operator.add]
     completion_tokens: Annotated[int, operator.add]
     cached_tokens: Annotated[int, operator.add]

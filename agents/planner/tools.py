@@ -24,6 +24,9 @@ from storage.db import Database
 if TYPE_CHECKING:
     from agents.planner.state import RunContext
 
+KEPT_ARTIFACT = "k2hub/kept_artifact"
+"""Key of a planner tool's ToolResult.structured naming the artifact its text was read from (context__read_artifact):
+the step points there instead of keeping a second copy. Only planner tools are believed, never a hub server."""
 Emit = Callable[[Any], None]
 Usage = dict[str, Any]
 """Model usage a tool spent itself (a sub-agent's tokens and cost), added to the run's totals."""

@@ -60,6 +60,16 @@ def _encoding() -> Any:
         return bpe_openai.get_encoding("o200k_base")
 
 
+def encoding_loaded() -> bool:
+    """Whether the o200k vocabulary is loaded (loading it takes seconds: never on the event loop)."""
+    return _encoding.cache_info().currsize > 0
+
+
+def preload_encoding() -> None:
+    """Load the o200k vocabulary in a background thread (call at start-up)."""
+    threading.Thread(target=_encoding, name="o200k-load", daemon=True).start()
+
+
 def count_tokens(text: str) -> int:
     """o200k_base tokens of `text` (offline)."""
     if not text:
@@ -109,7 +119,12 @@ CALIBRATION = Calibration()
 
 
 def context_window(spec: ModelSpec) -> int:
-    """The model's context window: its preset's figure; first-release K2 ids (0711) have 128K."""
+    """The model's context window: its preset's figure; first-release K2 ids (0711) have 128K; the embedded local
+    model has what its server was started with (K2HUB_LOCAL_CONTEXT)."""
+    if spec.provider == "local":
+        from agents.models.local.runtime import context_size
+
+        return context_size()
     window = spec.info.context_window
     if window == WINDOW_CURRENT and _OLDER_MODEL.search(spec.model):
         return WINDOW_OLDER

@@ -45,4 +45,5 @@ def nudge_message(name: str, streak: int) -> dict[str, Any]:
         "content": f"[K2 Agent Hub] You have called {name} with the same arguments {streak} times in a row and got the "
         "same result. Do not repeat it: change the arguments, use another tool, or answer with what you have. "
         f"The run stops at {STOP_AT} identical calls.",
+        "_note": True,  # written by the app, not the user: the chat shows it as a notice
     }

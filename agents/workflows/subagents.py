@@ -26,10 +26,11 @@ import mcp_types as types
 from agents.events import Notice, SubagentUpdate, Usage
 from agents.hub import tool_names as tn
 from agents.hub.hub import ToolResult
-from agents.planner.state import RunContext
-from agents.planner.tools import PlannerTool
+from agents.planner.state import RunContext, appended
+from agents.planner.tools import PlannerTool, PlannerTools
 from agents.policy import context as long_context
 from agents.policy.budget import Limits
+from agents.policy.compaction import NOTES_TOOL, READ_TOOL
 from storage import documents, ledger, repo
 from storage.models import utcnow
 
@@ -49,8 +50,8 @@ class SubagentLimits:
     """Concurrency and the budget each sub-agent gets (the K2HUB_SUBAGENT_* settings, handed in by the app)."""
 
     concurrency: int
-    max_steps: int
-    max_tokens: int
+    max_steps: int  # tool calls (then one call without tools for its answer)
+    max_tokens: int  # billed tokens
     max_cost_usd: float
     max_wall_s: float = 900.0  # not a setting: a sub-agent that reads one report for 15 minutes is stuck
 
@@ -148,7 +149,8 @@ async def read_document(payload: dict[str, Any], runtime: Any) -> dict[str, Any]
         spec.model,
         meta={"subagent_of": parent.run_id, "document": doc["id"]},
     )
-    tools = [t for t in parent.tools if t["function"]["name"] in READ_TOOLS + WRITE_TOOLS]
+    # The context tools too: a sub-agent reading a long report folds its old pages like the planner does.
+    tools = [t for t in parent.tools if t["function"]["name"] in {*READ_TOOLS, *WRITE_TOOLS, NOTES_TOOL, READ_TOOL}]
     ctx = dataclasses.replace(
         parent,
         run_id=run.id,
@@ -156,7 +158,10 @@ async def read_document(payload: dict[str, Any], runtime: Any) -> dict[str, Any]
         resumed=False,
         limits=Limits(lim.max_steps, lim.max_tokens, lim.max_cost_usd, lim.max_wall_s),
         system_prompt=_prompt(doc, fan, long_context.context_window(spec), long_context.CALIBRATION.ratio(spec.label)),
-        planner_tools=parent.planner_tools.without_runners(),  # a sub-agent starts no sub-agents
+        # A sub-agent starts no sub-agents (no tool that runs calls itself) but keeps the planner's context tools
+        # (notes, re-reading a kept page).
+        planner_tools=PlannerTools(tuple(t for t in parent.planner_tools.tools
+                                         if t.run is None or t.name in (NOTES_TOOL, READ_TOOL))),
         # A sub-agent cannot pause for the user: its parent call's approval covers what that call delegates, and
         # anything else that would ask is denied and announced in the parent's stream (never left pending).
         preapproved=DELEGATES,
@@ -167,7 +172,7 @@ async def read_document(payload: dict[str, Any], runtime: Any) -> dict[str, Any]
     update = _updater(fan, doc, run.id, started, totals)
     update("running")
     state = {
-        "messages": [{"role": "user", "content": f"Extract {', '.join(fan.metrics)} from {doc['title']}."}],
+        "messages": appended([{"role": "user", "content": f"Extract {', '.join(fan.metrics)} from {doc['title']}."}]),
         "base": 1,
         "started_at": started,
     }

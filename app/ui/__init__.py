@@ -15,7 +15,7 @@ from app.ui.documents import build_documents, wire_documents
 from app.ui.files import build_files, wire_files
 from app.ui.mcp import build_mcp, wire_mcp, wire_mcp_load
 from app.ui.privacy import build_privacy, wire_privacy
-from app.ui.render import notice_html
+from app.ui.render import budget_html, notice_html
 from app.ui.sidebar import build_sidebar, wire_sidebar
 from app.ui.skills import build_skills, wire_skills
 
@@ -53,7 +53,8 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                     with gr.Tab("Chat", id="chat", elem_id="k2-chat-tab"):
                         if os.environ.get("K2HUB_SANDBOX") == "unsafe-local":
                             gr.HTML(notice_html("error", UNSAFE_SANDBOX, title="Sandbox off."), elem_id="k2-unsafe-banner")
-                        chat = build_chat()
+                        chat = build_chat(budget_html(settings.max_cost_usd, settings.max_steps,
+                                                      settings.max_wall_s))
                         docs = build_documents()
                         privacy = build_privacy(settings.redact, settings.redact_kinds)
                         files = build_files()

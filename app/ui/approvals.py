@@ -102,9 +102,9 @@ def wire_approvals(chat: ChatParts, backend: Backend) -> None:
             if event is None:
                 break
             asked, shown = question_updates(chat.question, event, shown)
-            yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status), **asked}
+            yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status, view.gauge), **asked}
         box, details, now_current = await asyncio.to_thread(_panel_state, backend, current["conversation_id"])
-        yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status), chat.send: gr.update(visible=True),
+        yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status, view.gauge), chat.send: gr.update(visible=True),
                chat.stop: gr.update(visible=False), panel.box: box, panel.details: details, panel.current: now_current}  # fmt: skip
 
     outputs = [chat.chatbot, chat.status, chat.send, chat.stop, panel.note, *panel_outputs, *chat.question_outputs()]

@@ -45,8 +45,8 @@ class Chat:
         return [q.box, q.current, q.header, q.error] if q is not None else []
 
 
-def build_chat() -> Chat:
-    """Lay out the chat column (inside the caller's Column)."""
+def build_chat(budget: str = "") -> Chat:
+    """Lay out the chat column (inside the caller's Column); `budget` is render.budget_html's line."""
     chatbot = gr.Chatbot(
         value=[],
         show_label=False,
@@ -76,6 +76,8 @@ def build_chat() -> Chat:
         )
         send = gr.Button("Send", variant="primary", scale=0, min_width=88, elem_id="k2-send")
         stop = gr.Button("■ Stop", variant="stop", scale=0, min_width=88, visible=False, elem_id="k2-stop")
+    if budget:
+        gr.HTML(budget, elem_id="k2-budget")
     return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval, question)
 
 
@@ -135,7 +137,7 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             if event.type == "tool_call_finished":  # a screenshot or chart it wrote shows under its card
                 show_images(view.messages, view.conversation_id, event.call_id)
             asked, shown = question_updates(chat.question, event, shown)
-            yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status), **asked}
+            yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status, view.gauge), **asked}
         cid = view.conversation_id or conversation_id
         choices: list[tuple[str, str]] = []
         if cid:
@@ -145,7 +147,7 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
                 log.exception("refreshing the conversation list failed")
         yield {
             chat.chatbot: history + view.messages,
-            chat.status: status_html(view.status),
+            chat.status: status_html(view.status, view.gauge),
             chat.conversation_id: cid,
             chat.send: gr.update(visible=True),
             chat.stop: gr.update(visible=False),

@@ -18,6 +18,7 @@ from gradio import ChatMessage
 
 from agents.events import (
     ApprovalRequested,
+    ContextUsage,
     ElicitationRequested,
     Notice,
     ReasoningDelta,
@@ -116,11 +117,36 @@ def format_usage(tokens: int, cost_usd: float, cached: int = 0) -> str:
 
 
 UNSAFE_MARK = "⚠ UNSAFE"
+GAUGE_WARN = 0.7  # the share at which the planner folds older steps (agents.policy.compaction.HIGH_WATER)
 
 
-def status_html(text: str) -> str:
-    """The one-line status under the chat (or a session's progress)."""
-    return f'<div class="k2-status-line">{escape(text)}</div>' if text else '<div class="k2-status-line"></div>'
+def _kilo(tokens: int) -> str:
+    return f"{tokens / 1000:.0f}K" if tokens >= 10_000 else f"{tokens:,}"
+
+
+def context_gauge(tokens: int, window: int, compacted_steps: int = 0) -> str:
+    """A small bar for the status line: how full the model's context window is, and how many steps are folded."""
+    share = min(1.0, tokens / window) if window else 0.0
+    level = "high" if share >= GAUGE_WARN else "ok"
+    folded = f" · {compacted_steps:,} step{'s' if compacted_steps != 1 else ''} folded" if compacted_steps else ""
+    title = (f"{tokens:,} of {window:,} tokens in the model's context window; older steps are folded into records "
+             "past 70 %")
+    return (f'<span class="k2-gauge k2-gauge-{level}" title="{escape(title)}"><span class="k2-gauge-bar">'
+            f'<span style="width:{share * 100:.0f}%"></span></span>context {share:.0%} of {_kilo(window)}'
+            f"{folded}</span>")
+
+
+def budget_html(max_cost_usd: float, max_steps: int, max_wall_s: float) -> str:
+    """The per-run budget, shown under the composer before a run starts."""
+    hours = max_wall_s / 3600
+    wall = f"{hours:g} h" if hours >= 1 else f"{max_wall_s / 60:g} min"
+    return (f'<div class="k2-budget">Budget per run: <b>${max_cost_usd:,.2f}</b> · {max_steps:,} tool calls · {wall} '
+            "(K2HUB_MAX_COST_USD, K2HUB_MAX_STEPS, K2HUB_MAX_WALL_S)</div>")
+
+
+def status_html(text: str, gauge: str = "") -> str:
+    """The one-line status under the chat (or a session's progress); `gauge` is context_gauge's HTML."""
+    return f'<div class="k2-status-line">{escape(text)}{gauge}</div>'
 
 
 def notice_html(level: str, text: str, title: str = "") -> str:
@@ -190,6 +216,7 @@ class RunView:
     _phase: str = ""
     _shield: ChatMessage | None = None
     _placeholders: set[str] = field(default_factory=set)
+    gauge: str = ""  # context_gauge HTML of the latest model call (beside the status line)
 
     def apply(self, event: Any) -> None:
         """Update the messages and the status line for one planner event."""
@@ -225,6 +252,8 @@ class RunView:
             self._live(self._phase)
         elif isinstance(event, Redaction):
             self._redaction(event)
+        elif isinstance(event, ContextUsage):
+            self.gauge = context_gauge(event.tokens, event.window, event.compacted_steps)
         elif isinstance(event, Notice):
             self._notice(event)
         elif isinstance(event, RunFinished):
@@ -383,7 +412,10 @@ def history_from_messages(rows: Iterable[Any], steps: Iterable[Any] = ()) -> lis
     for row in rows:
         role = _get(row, "role")
         text = _content_text(_get(row, "content"))
-        if role == "user":
+        if role == "user" and (_get(row, "_note") or (_get(row, "extra") or {}).get("_note")):
+            # A note the app gave the model (loop nudge, budget used up): shown as what it is, not as the user's words.
+            out.append(ChatMessage(content=notice_html("info", text.removeprefix("[K2 Agent Hub] "))))
+        elif role == "user":
             out.append(ChatMessage(role="user", content=text))
         elif role == "assistant":
             reasoning = (_get(row, "reasoning_content") or "").strip()

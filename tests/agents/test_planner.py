@@ -105,12 +105,25 @@ async def test_all_tool_calls_of_one_message_run_concurrently(agent: Agent, fake
     assert time.monotonic() - started < 2.5  # 3 × 1 s sequentially would take 3 s
 
 
-async def test_step_budget_ends_the_run_with_a_clear_message(agent: Agent, fake_k2: FakeK2Server):
+async def test_step_budget_counts_tool_calls_and_leaves_room_for_the_answer(agent: Agent, fake_k2: FakeK2Server):
     with_limits(agent, max_steps=2)
-    fake_k2.enqueue(*[ws_call("list_files", path=".") for _ in range(4)])
-    events = await collect(agent.run(RunRequest(prompt="loop forever")))
+    fake_k2.enqueue(ws_call("list_files", path="."), ws_call("list_files", path="a"),
+                    Turn(reasoning="Out of tools.", content="Here is what I found."))
+    events = await collect(agent.run(RunRequest(prompt="list everything")))
     fin = events[-1]
-    assert fin.reason == "budget" and "Step budget reached: 2 of 2" in fin.error
+    assert fin.reason == "done" and fin.answer == "Here is what I found." and fin.tool_calls == 2
+    # The third request is the last: tools disabled ("none" is valid with thinking on) and a note asking for the answer.
+    assert len(fake_k2.requests) == 3
+    assert [r.get("tool_choice") for r in fake_k2.requests] == ["auto", "auto", "none"]
+    assert "used its 2 tool calls" in fake_k2.requests[-1]["messages"][-1]["content"]
+    assert any(e.type == "notice" and "Tool-call budget used up: 2 of 2" in e.message for e in events)
+
+
+async def test_a_model_that_still_calls_tools_after_the_budget_is_stopped(agent: Agent, fake_k2: FakeK2Server):
+    with_limits(agent, max_steps=1)
+    fake_k2.enqueue(*[ws_call("list_files", path=str(i)) for i in range(3)])
+    fin = (await collect(agent.run(RunRequest(prompt="loop forever"))))[-1]
+    assert fin.reason == "budget" and "Tool-call budget used up: 1 of 1" in fin.error
     assert len(fake_k2.requests) == 2
     assert repo.get_run(agent.db, fin.run_id).status == "budget"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agents.models import providers
-from agents.errors import AuthError, ConfigError, ProviderError
+from agents.errors import AuthError, ConfigError, ContextLengthError, ProviderError
 from agents.events import Notice, ReasoningDelta, TextDelta
 from agents.models.presets import PRESETS
 from agents.models.providers import ModelSpec, RetryPolicy, complete, resolve
@@ -205,3 +205,33 @@ def test_world_readable_dotenv_is_refused(_isolated_home):
 async def test_models_are_discovered_with_get_models(fake_k2, _isolated_home):
     models = await providers.discover_models("openai-compatible", fake_k2.url, home=_isolated_home)
     assert "kimi-k2-thinking" in models and models == sorted(models)
+
+
+@pytest.mark.parametrize("provider,style,counted", [("moonshot", "moonshot", True), ("groq", "groq", False),
+                                                    ("openai-compatible", "openai", True), ("vllm", "vllm", True)])
+async def test_each_providers_context_length_400_is_recognised_and_not_retried(
+    _isolated_home, provider, style, counted
+):
+    """Moonshot's 'exceeded model token limit', OpenAI/Groq context_length_exceeded, vLLM 'maximum context length'."""
+    model = "moonshotai/kimi-k2-instruct-0905" if provider == "groq" else "kimi-k2-0905-preview"
+    with FakeK2Server(window=100, context_style=style) as server:
+        server.enqueue(Turn(content="never served"))
+        with pytest.raises(ContextLengthError) as raised:
+            await call(spec_for(server, provider, model, _isolated_home), [{"role": "user", "content": "x" * 2000}])
+        assert len(server.requests) == 1 and server.pending() == 1  # no retry of a request that cannot fit
+    assert (raised.value.requested is not None) == counted
+    if counted:
+        assert raised.value.requested > 100
+
+
+async def test_our_own_message_keys_are_never_sent(fake_k2, _isolated_home):
+    fake_k2.enqueue(Turn(content="ok"))
+    spec = spec_for(fake_k2, "openai-compatible", "kimi-k2-0905-preview", _isolated_home)
+    await call(spec, [{"role": "user", "content": "hi", "_note": True}])
+    assert fake_k2.requests[-1]["messages"] == [{"role": "user", "content": "hi"}]
+
+
+def test_cached_discount_comes_from_the_preset_price(_isolated_home):
+    thinking = resolve("moonshot", "kimi-k2-thinking", home=_isolated_home, api_key="k")
+    assert providers.cached_discount(thinking) == pytest.approx(0.15 / 0.60)
+    assert providers.cached_discount(resolve("vllm", home=_isolated_home)) == 1.0  # no price known: full weight

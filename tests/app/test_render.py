@@ -6,6 +6,7 @@ import json
 from itertools import count
 
 from agents.events import (
+    ContextUsage,
     Notice,
     ReasoningDelta,
     RunFinished,
@@ -18,6 +19,7 @@ from agents.events import (
 from app.ui.render import (
     THINKING,
     RunView,
+    budget_html,
     format_usage,
     history_from_messages,
     summarize_arguments,
@@ -251,3 +253,30 @@ def test_unsafe_sandbox_result_is_flagged_red() -> None:
                                 duration_s=0.1))
     assert card.metadata["title"].endswith("⚠ UNSAFE: no sandbox")
     assert 'k2-notice-error">⚠ UNSAFE: ran without isolation' in card.content
+
+
+def test_the_context_gauge_follows_each_model_call_and_warns_past_the_fold_mark() -> None:
+    view = _view()
+    _started(view)
+    view.apply(ContextUsage(tokens=52_000, window=262_144))
+    assert 'style="width:20%"' in view.gauge and "context 20% of 262K" in view.gauge and "k2-gauge-ok" in view.gauge
+    view.apply(ContextUsage(tokens=190_000, window=262_144, compacted_steps=0))
+    assert "k2-gauge-high" in view.gauge and "context 72%" in view.gauge
+    view.apply(Notice(level="info", message="Context 262,144 tokens: folded the older steps into compact records"))
+    view.apply(ContextUsage(tokens=105_000, window=262_144, compacted_steps=51, compactions=1))
+    assert "context 40%" in view.gauge and "51 steps folded" in view.gauge
+    assert any("folded the older steps" in str(m.content) for m in view.messages)  # the notice is in the chat
+
+
+def test_the_budget_line_names_dollars_tool_calls_and_time() -> None:
+    line = budget_html(20.0, 300, 14_400)
+    assert "Budget per run: <b>$20.00</b> · 300 tool calls · 4 h" in line and "K2HUB_MAX_COST_USD" in line
+
+
+def test_notes_the_app_gave_the_model_are_restored_as_notices_not_as_the_users_words() -> None:
+    rows = [{"role": "user", "content": "Audit it"},
+            {"role": "user", "content": "[K2 Agent Hub] This run has used its 300 tool calls.", "_note": True},
+            {"role": "assistant", "content": "Done."}]
+    shown = history_from_messages(rows)
+    assert shown[0].role == "user" and shown[1].role == "assistant" and "k2-notice" in shown[1].content
+    assert "This run has used its 300 tool calls." in shown[1].content and "[K2 Agent Hub]" not in shown[1].content

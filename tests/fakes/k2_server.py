@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Literal
 
+from tests.fakes.k2_context import ContextModel, ContextStyle
 from tests.fakes.k2_wire import (
     ToolCall,
     Turn,
@@ -121,7 +122,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         """GET /v1/models."""
         fake = self.server.fake
-        if self.path.rstrip("/") not in ("/v1/models", "/models"):
+        if self.path.rstrip("/") == "/v1/fake/stats":  # long-run figures for a benchmark driving a server process
+            self.send_json(200, fake.context.stats.as_dict())
+        elif self.path.rstrip("/") not in ("/v1/models", "/models"):
             self.send_json(404, error_body(f"no route {self.path}", "not_found_error"))
         elif not fake.authorized(self.headers.get("Authorization")):
             self.send_json(401, invalid_auth_body())
@@ -192,6 +195,9 @@ class FakeK2Server:
         api_key: str | None = None,
         port: int = 0,
         id_scope: Literal["conversation", "server"] = "conversation",
+        window: int | None = None,
+        context_style: ContextStyle = "moonshot",
+        prefix_cache: bool = False,
     ) -> None:
         self.models = list(models or DEFAULT_MODELS)
         self.thinking_models = (
@@ -200,6 +206,8 @@ class FakeK2Server:
         self.responder = responder
         self.api_key = api_key
         self.id_scope = id_scope
+        # Long-run mode: a window the provider enforces (its own 400 beyond it) and cached prompt prefixes.
+        self.context = ContextModel(window, context_style, prefix_cache)
         self.requests: list[dict] = []
         self.requests_meta: list[dict] = []
         self._port = port
@@ -328,6 +336,10 @@ class FakeK2Server:
         if rejected:
             handler.send_json(*rejected)
             return
+        prompt, cached, too_long = self.context.measure(body)
+        if too_long is not None:
+            handler.send_json(400, too_long)
+            return
         try:
             turn = self._next_turn(body)
         except Exception as exc:  # a broken responder must fail the call loudly, not hang it
@@ -336,9 +348,9 @@ class FakeK2Server:
         if turn is None:
             handler.send_json(500, error_body("fake K2: no scripted turn left", "server_error"))
             return
-        self._play(handler, body, turn)
+        self._play(handler, body, turn, prompt, cached)
 
-    def _play(self, handler: _Handler, body: dict, turn: Turn) -> None:
+    def _play(self, handler: _Handler, body: dict, turn: Turn, prompt: int | None = None, cached: int = 0) -> None:
         """Send one turn: an error, a JSON completion or an SSE stream."""
         if turn.delay_s:
             time.sleep(turn.delay_s)
@@ -347,7 +359,7 @@ class FakeK2Server:
             handler.send_json(turn.status, turn.error or default_error_body(turn.status), headers)
             return
         calls = wire_tool_calls(turn, self._first_tool_index(body, len(turn.tool_calls)))
-        usage = build_usage(body, turn, calls)
+        usage = build_usage(body, turn, calls, prompt, cached)
         model = body["model"]
         if not body.get("stream"):
             if turn.disconnect_after_chunks is not None:
@@ -382,11 +394,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--echo", action="store_true", help="answer unscripted requests with an echo")
     parser.add_argument("--api-key", help="require this Bearer token")
     parser.add_argument("--models", help="comma-separated model ids (default: K2 ids of Moonshot, Groq, vLLM)")
+    parser.add_argument("--window", type=int, help="refuse requests over this many tokens with the provider's 400")
+    parser.add_argument("--context-style", default="moonshot", choices=["moonshot", "openai", "groq", "vllm"],
+                        help="whose 400 body to send for a request over the window")
+    parser.add_argument("--prefix-cache", action="store_true", help="report cached tokens for shared prefixes")
+    parser.add_argument("--id-scope", default="conversation", choices=["conversation", "server"],
+                        help="number tool-call ids over the visible conversation (K2) or the server's lifetime")
     args = parser.parse_args(argv)
     models = args.models.split(",") if args.models else None
     # Without a script the server would only answer 500s, so echo is the sensible default then.
     responder = echo_responder if args.echo or not args.script else None
-    server = FakeK2Server(models=models, responder=responder, api_key=args.api_key, port=args.port)
+    server = FakeK2Server(models=models, responder=responder, api_key=args.api_key, port=args.port,
+                          window=args.window, context_style=args.context_style, prefix_cache=args.prefix_cache,
+                          id_scope=args.id_scope)
     if args.script:
         server.enqueue(*json.loads(args.script.read_text()))
     server.start()

@@ -56,6 +56,7 @@ class Turn:
     def __post_init__(self) -> None:
         if self.content_chunks is not None and not self.content:
             self.content = "".join(self.content_chunks)
+    chunk_chars: int = CONTENT_CHUNK_CHARS  # long scripted runs stream bigger pieces to keep tests fast
 
     @classmethod
     def from_dict(cls, data: dict) -> "Turn":
@@ -173,12 +174,17 @@ def estimate_tokens(text: str) -> int:
     return (len(text) + 3) // 4
 
 
-def build_usage(request: dict, turn: Turn, calls: list[dict]) -> dict:
-    """Usage for a turn: computed counts, overridden by the turn's, with both cached-token spellings."""
+def build_usage(request: dict, turn: Turn, calls: list[dict], prompt: int | None = None,
+                cached_prefix: int = 0) -> dict:
+    """Usage for a turn: computed counts (cached when the prompt shares a prefix with a recent one), overridden by
+    the turn's, with both cached-token spellings."""
     completion_text = (turn.reasoning or "") + turn.content + "".join(c["function"]["arguments"] for c in calls)
-    prompt = estimate_tokens(json.dumps(request.get("messages", []), ensure_ascii=False))
+    if prompt is None:
+        prompt = estimate_tokens(json.dumps(request.get("messages", []), ensure_ascii=False))
     usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": estimate_tokens(completion_text)}
     given = dict(turn.usage or {})
+    if cached_prefix and "cached_tokens" not in given and "prompt_tokens_details" not in given:
+        given["cached_tokens"] = cached_prefix
     usage.update(given)
     cached = given.get("cached_tokens")
     if cached is None:
@@ -275,9 +281,9 @@ def stream_chunks(
         return {**base, "choices": [choice]}
 
     yield chunk({"role": "assistant", "content": ""})
-    for piece in split_text(turn.reasoning or ""):
+    for piece in split_text(turn.reasoning or "", turn.chunk_chars):
         yield chunk({"reasoning_content": piece})
-    for piece in turn.content_chunks if turn.content_chunks is not None else split_text(turn.content):
+    for piece in turn.content_chunks if turn.content_chunks is not None else split_text(turn.content, turn.chunk_chars):
         yield chunk({"content": piece})
     for index, call in enumerate(calls):
         head = {"index": index, "id": call["id"], "type": "function"}

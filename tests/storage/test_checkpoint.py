@@ -57,3 +57,44 @@ async def test_sqlite_checkpointer_connection_settings(db: Database) -> None:
         for pragma, want in (("journal_mode", "wal"), ("busy_timeout", 5000), ("synchronous", 1)):
             async with conn.execute(f"PRAGMA {pragma}") as cur:
                 assert (await cur.fetchone())[0] == want, pragma
+
+
+def build_delta(checkpointer: object):  # type: ignore[no-untyped-def]
+    """The planner's message channel (a DeltaChannel of OpenAI-format dicts) in a graph of ten steps."""
+    from agents.planner.state import RunState, appended
+
+    def step(state: RunState) -> dict:
+        n = len(state["messages"])
+        return {"messages": appended([{"role": "assistant", "content": f"step {n}", "_artifact": f"a{n}"}])}
+
+    graph = StateGraph(RunState)
+    graph.add_node("step", step)
+    graph.add_edge(START, "step")
+    graph.add_conditional_edges("step", lambda s: END if len(s["messages"]) > 10 else "step", ["step", END])
+    return graph.compile(checkpointer=checkpointer)  # type: ignore[arg-type]
+
+
+async def delta_round_trip(db: Database) -> None:
+    """Each checkpoint stores only what its step added; a reopened saver rebuilds the list; pruning removes it all."""
+    from agents.planner.state import appended
+    from storage.checkpoint import prune_finished
+
+    conv = repo.create_conversation(db)
+    config = {"configurable": {"thread_id": conv.id}}
+    async with open_checkpointer(db.url) as saver:
+        await build_delta(saver).ainvoke({"messages": appended([{"role": "user", "content": "go"}])}, config)
+    async with open_checkpointer(db.url) as saver:
+        state = await build_delta(saver).aget_state(config)
+        messages = state.values["messages"]
+        # Dicts, in order, with our own keys: never turned into LangChain message objects.
+        assert messages[0] == {"role": "user", "content": "go"} and len(messages) == 11
+        assert all(type(m) is dict for m in messages) and messages[-1] == {
+            "role": "assistant", "content": "step 10", "_artifact": "a10"}
+        newest = (await saver.aget_tuple(config)).checkpoint
+        assert "messages" not in newest["channel_values"]  # the list itself is not in the checkpoint
+        await prune_finished(saver, conv.id)
+        assert await saver.aget_tuple(config) is None
+
+
+async def test_sqlite_planner_messages_are_stored_as_deltas_and_pruned(db: Database) -> None:
+    await delta_round_trip(db)

@@ -16,7 +16,7 @@ from storage.migrations import MIGRATIONS
 from storage.schema import TABLES
 from tests.pg_cluster import new_database
 from tests.storage import test_migrations
-from tests.storage.test_checkpoint import checkpoint_round_trip
+from tests.storage.test_checkpoint import checkpoint_round_trip, delta_round_trip
 from tests.storage.test_db import two_threads_append
 from tests.storage.test_repo import *  # noqa: F403 - rerun every repo test against Postgres
 from tests.storage.test_documents import *  # noqa: F403 - and the document tests
@@ -68,6 +68,10 @@ def test_postgres_dialect_and_psycopg3(db: Database) -> None:
 
 async def test_postgres_checkpoints_survive_reopen(db: Database) -> None:
     await checkpoint_round_trip(db)
+
+
+async def test_postgres_planner_messages_are_stored_as_deltas_and_pruned(db: Database) -> None:
+    await delta_round_trip(db)
 
 
 def test_postgres_concurrent_migrations_apply_once(pg_database: str) -> None:

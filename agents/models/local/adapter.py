@@ -9,7 +9,10 @@ that fits a small model with a small context.
 - Tool results are cut harder than for K2 (ModelInfo.result_chars), and JSON-schema noise (`title`) is dropped.
 - After tool results, a short system note tells the model to answer from them: measured on the 0.5B model, it
   otherwise re-emits the call it just made far more often than it answers.
-- Old turns are dropped (oldest first, never the current turn) when the request would not fit the context.
+- When the request still would not fit (the planner already fitted it to this model's window with the common policy,
+  agents.policy.compaction; the cuts above are counted more cautiously here), the caller's fold function (that same
+  policy, handed in through providers.complete: the model layer does not import the policy) folds the oldest step
+  groups into records. Without one, the oldest turns are dropped.
 """
 
 from __future__ import annotations
@@ -17,10 +20,14 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from agents.models.local import runtime, weights
 from agents.models.presets import ModelInfo
+
+Fold = Callable[[list[dict[str, Any]], float, Callable[[list[dict[str, Any]]], int]], list[dict[str, Any]]]
+"""(messages, limit, measure) -> the messages folded until `measure` says they take at most `limit`."""
 
 AFTER_TOOLS = ("Now answer the user's request in plain text, using the tool result above; do not call the same tool "
                "again. If the result is an error, call the tool again with corrected arguments instead.")
@@ -36,7 +43,7 @@ _STOP = frozenset("a about all also am an and any are as at be been both but by 
 
 
 async def prepare(
-    info: ModelInfo, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+    info: ModelInfo, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, fold: Fold | None = None
 ) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]] | None]:
     """(base URL of the running local server, shaped messages, chosen tools); starts the server when needed."""
     model = await asyncio.to_thread(weights.model_for_use)  # the pinned file is hashed once per process
@@ -46,7 +53,7 @@ async def prepare(
     if shaped and shaped[-1].get("role") == "tool":
         shaped.append({"role": "system", "content": AFTER_TOOLS})
     budget = runtime.context_size() - ANSWER_RESERVE_TOKENS - _tokens(str(chosen))
-    return url, fit(shaped, budget), [compact(t) for t in chosen] or None
+    return url, fit(shaped, budget, fold), [compact(t) for t in chosen] or None
 
 
 def usable_tools(info: ModelInfo, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -121,11 +128,19 @@ def _tokens(text: str) -> int:
     return int(len(text) / CHARS_PER_TOKEN) + 1
 
 
-def fit(messages: list[dict[str, Any]], budget_tokens: int) -> list[dict[str, Any]]:
-    """Drop the oldest messages before the current turn until the rest fits; system messages and the turn stay."""
-    size = sum(_tokens(str(m.get("content") or "")) + _tokens(str(m.get("tool_calls") or "")) for m in messages)
+def estimate(messages: list[dict[str, Any]]) -> int:
+    """This module's cautious token estimate of messages (CHARS_PER_TOKEN)."""
+    return sum(_tokens(str(m.get("content") or "")) + _tokens(str(m.get("tool_calls") or "")) for m in messages)
+
+
+def fit(messages: list[dict[str, Any]], budget_tokens: int, fold: Fold | None = None) -> list[dict[str, Any]]:
+    """The messages within `budget_tokens` (estimate's count): folded by `fold` (the planner's policy), or else with
+    the oldest messages before the current turn dropped; system messages and the turn stay."""
+    size = estimate(messages)
     if size <= budget_tokens:
         return messages
+    if fold is not None:
+        return fold(messages, budget_tokens, estimate)
     turn = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=0)
     keep = list(messages)
     i = 0

@@ -36,6 +36,14 @@ def ping() -> str:
 
 
 @mcp.tool()
+def blob(chars: int, seed: int = 0) -> str:
+    """Return about `chars` characters of deterministic prose-like text (long-run tests and benchmarks)."""
+    from tests.fakes.k2_context import filler
+
+    return f"[blob {seed}] " + filler(chars, seed)
+
+
+@mcp.tool()
 def echo_meta(ctx: Context) -> dict[str, Any]:
     """Return the request's _meta so tests can see what the client sent."""
     return dict(ctx.request_context.meta or {})

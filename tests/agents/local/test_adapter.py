@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agents.models.local import adapter
 from agents.models.local.adapter import AFTER_TOOLS, compact, fit, select_tools, shrink_results
+from agents.policy.compaction import fit_within
 
 
 def spec(name: str, description: str, **params: dict) -> dict:
@@ -72,14 +73,32 @@ def test_tool_results_are_cut_and_say_how_much():
     assert out[1]["content"] == "b" * 5000 and messages[0]["content"] == "a" * 5000  # copies; the user's text stays
 
 
-def test_old_turns_go_first_when_the_context_is_short():
+def test_without_a_fold_function_old_turns_go_first_when_the_context_is_short():
     system = {"role": "system", "content": "rules"}
     old = [{"role": "user", "content": "x" * 3000}, {"role": "assistant", "content": "y" * 3000}]
     turn = [{"role": "user", "content": "now this"}]
     assert fit([system, *old, *turn], 10_000) == [system, *old, *turn]
     assert fit([system, *old, *turn], 1_000) == [system, *turn]
-    orphan = [{"role": "assistant", "content": "", "tool_calls": [{"id": "a"}]}, {"role": "tool", "content": "r" * 3000}]
-    assert fit([system, *orphan, *turn], 100) == [system, *turn]
+
+
+def test_old_steps_are_folded_not_dropped_when_the_context_is_short():
+    """The same policy as every model (agents.policy.compaction): old step groups become records, the turn stays."""
+    system = {"role": "system", "content": "rules"}
+    turn = [{"role": "user", "content": "now read b"}]
+
+    def step(i: int) -> list[dict]:
+        call = {"id": f"functions.workspace__read_file:{i}", "type": "function",
+                "function": {"name": "workspace__read_file", "arguments": f'{{"path": "f{i}.txt"}}'}}
+        return [{"role": "assistant", "content": "", "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": call["id"], "name": "workspace__read_file",
+                 "content": f"file {i} " + "word " * 600, "_artifact": f"{i:032x}"}]
+
+    steps = [m for i in range(4) for m in step(i)]
+    assert fit([system, *turn, *steps], 100_000, fit_within) == [system, *turn, *steps]
+    folded = fit([system, *turn, *steps], 1_500, fit_within)
+    assert folded[:2] == [system, *turn] and folded[-2:] == steps[-2:]  # the newest step stays verbatim
+    record = folded[2]["content"]
+    assert folded[2]["role"] == "user" and "1. workspace__read_file" in record and "3. workspace__read_file" in record
 
 
 async def test_prepare_starts_the_server_and_nudges_after_tool_results(monkeypatch, tmp_path):
