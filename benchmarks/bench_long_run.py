@@ -88,6 +88,7 @@ async def main() -> None:
 
     config = agent_config(Settings(home=home))  # the app's defaults: the budgets a user gets
     config.builtin = []  # the toolbox alone
+    config.privacy = None  # the redaction layer has its own benchmark (bench_redaction.py)
     agent = await Agent.open(config, database_url=f"sqlite:///{db_file}")
     marks: list[float] = []
     sizes: dict[int, int] = {}

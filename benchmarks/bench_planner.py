@@ -173,6 +173,7 @@ async def main() -> None:
     # The app's own configuration (defaults, the features' planner tools), with a bigger budget and no built-ins.
     config = agent_config(Settings(home=home, max_steps=STEPS + 10, max_cost_usd=1e9))
     config.builtin = []
+    config.privacy = None  # like the baselines: the same text to the model (bench_redaction.py measures redaction)
     agent = await Agent.open(config, database_url=f"sqlite:///{home}/k2hub.db")
     # No built-in servers: the no-op tool server alone, so both sides call the very same tool process.
     from agents.hub.hub import Hub
