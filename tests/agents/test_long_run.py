@@ -209,3 +209,34 @@ async def test_notes_survive_every_fold_and_reads_stay_in_their_conversation(
     other = [e async for e in long_agent.run(RunRequest(prompt="peek", chain=[spec(long_fake.url)]))]
     refused = of_type(other, "tool_call_finished")[0]
     assert refused.error and "No artifact" in refused.error
+
+
+async def test_a_kept_untrusted_result_read_again_is_fenced_again_and_never_asks(
+    _isolated_home: Path, long_fake: FakeK2Server
+):
+    # The toolbox is an external server not marked trusted: what it returns is text from outside.
+    write_mcp_json(_isolated_home, {"toolbox": toolbox_server()})
+    agent = await Agent.open(agent_config(_isolated_home, long_fake.url, builtin=[]),
+                             database_url=f"sqlite:///{_isolated_home}/k2hub.db")
+    try:
+        def turns(request: dict) -> Turn:
+            last = request["messages"][-1]
+            if last["role"] == "user":
+                return Turn(reasoning="Fetch it.", tool_calls=[ToolCall("toolbox__blob", {"chars": 1_000, "seed": 7})])
+            if last.get("name") == "toolbox__blob":
+                kept = repo.steps_for_run(agent.db, repo.unfinished_runs(agent.db)[0].id)[-1].artifact_id
+                return Turn(reasoning="Read it again.",
+                            tool_calls=[ToolCall("context__read_artifact", {"artifact_id": kept[:12]})])
+            return Turn(content="Done.")
+
+        long_fake.responder = turns
+        events = [e async for e in agent.run(RunRequest(prompt=TASK, chain=[spec(long_fake.url)]))]
+    finally:
+        await agent.aclose()
+    assert events[-1].reason == "done", events[-1]
+    assert of_type(events, "approval_requested") == []  # re-reading is read-only, tainted conversation or not
+    first, again = long_fake.requests[1]["messages"][-1], long_fake.requests[2]["messages"][-1]
+    assert first["content"].startswith("<untrusted-data") and "[blob 7]" in first["content"]
+    assert again["name"] == "context__read_artifact"
+    assert again["content"].startswith("<untrusted-data") and "[blob 7]" in again["content"]
+    assert again["content"].rstrip().endswith("</untrusted-data>")
