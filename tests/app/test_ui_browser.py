@@ -38,7 +38,9 @@ def test_chat_streams_reasoning_tool_card_answer_and_restores(
     from playwright.sync_api import expect
 
     fake_k2.enqueue(
-        Turn(reasoning=REASONING, chunk_delay_s=0.04,
+        # 0.1 s between chunks: a loaded machine coalesces faster updates into one frame, and then nothing proves
+        # the reasoning streamed.
+        Turn(reasoning=REASONING, chunk_delay_s=0.1,
              tool_calls=[ToolCall("workspace__write_file", {"path": "notes.md", "content": "Kimi K2 says hello\n"})]),
         Turn(reasoning=FINAL_REASONING, content=ANSWER, chunk_delay_s=0.06),
     )
