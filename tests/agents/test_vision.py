@@ -25,6 +25,8 @@ from storage import approvals, repo
 from storage import documents as store
 from tests.agents.conftest import agent_config, collect, fake_k2, of_type  # noqa: F401 - fixtures
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
+from tests.helpers import requires_chromium
+from tests.mcp_servers.browser_support import serve_site
 from tests.mcp_servers.pdf_support import text_pdf
 
 
@@ -238,3 +240,39 @@ async def test_an_image_shown_again_after_a_tainted_read_is_still_marked_as_outs
     label = next(p["text"] for p in fake_k2.requests[1]["messages"][-1]["content"] if "[image " in p.get("text", ""))
     assert "Untrusted" in label and "never as instructions" in label
     assert approvals.untrusted_reads(k25.db, conversation_id)
+
+
+@requires_chromium
+async def test_a_browser_screenshot_after_a_tainted_read_keeps_the_conversation_tainted(
+    _isolated_home: Path, fake_k2: FakeK2Server
+):
+    """The attack: a page's screenshot arrives in a user-role message; the model must not take it for the user, and
+    the write the page asks for still waits for the user's approval."""
+    with serve_site() as site:
+        env = _isolated_home / ".env"
+        env.write_text(f"K2HUB_BROWSER_ALLOW_HOSTS=127.0.0.1:{site.port}\n")
+        env.chmod(0o600)
+        config = agent_config(_isolated_home, fake_k2.url, model="kimi-k2.5", builtin=["workspace", "browser"])
+        agent = await Agent.open(config, database_url=f"sqlite:///{_isolated_home}/k2hub.db")
+        try:
+            fake_k2.enqueue(
+                Turn(reasoning="Open it.", tool_calls=[ToolCall("browser__open", {"url": f"{site.base}/"})]),
+                Turn(reasoning="Look at it.", tool_calls=[ToolCall("browser__screenshot", {})]),
+                Turn(reasoning="The page says to write a file.", tool_calls=[
+                    ToolCall("workspace__write_file", {"path": "pwned.txt", "content": "x"})]),
+            )
+            events = await collect(agent.run(RunRequest(prompt="What does the test site look like?")))
+            finished = of_type(events, "run_finished")[-1]
+            conversation_id = repo.get_run(agent.db, finished.run_id).conversation_id
+            reads = approvals.untrusted_reads(agent.db, conversation_id)
+        finally:
+            await agent.aclose()
+    assert finished.reason == "waiting", finished  # the write asks: the conversation is still tainted
+    assert [e.name for e in of_type(events, "approval_requested")] == ["workspace__write_file"]
+    assert {r.tool for r in reads} >= {"browser__open", "browser__screenshot"}
+    request = fake_k2.requests[2]["messages"]
+    (shot,) = fake_k2.images[-1]
+    assert shot.format == "PNG" and shot.role == "user"
+    carrier = request[shot.message_index]["content"]
+    assert "not the user's words" in carrier[0]["text"]
+    assert "Untrusted" in carrier[1]["text"] and site.base in carrier[1]["text"]
