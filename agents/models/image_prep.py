@@ -77,8 +77,13 @@ def prepare(data: bytes, *, max_pixels: int, name: str = "image", types: tuple[s
             if width * height > MAX_SOURCE_PIXELS:
                 raise ImageRefused(f"{name}: {width}×{height} pixels is too large to decode safely.")
             size = target_size(width, height, max_pixels)
-            # thumbnail() lets the JPEG decoder scale down while it decodes (draft): a 12 MP photo costs a fraction.
-            image.thumbnail(size)
+            if fmt == "JPEG" and size != (width, height):
+                # The JPEG decoder scales by 1/2, 1/4 or 1/8 while it decodes (draft), to the smallest size still at
+                # least the target: a 12 MP photo is decoded at 3 MP, then resized (thumbnail() drafts only to twice
+                # the target, which for K2.5's budget means decoding all 12 MP).
+                image.draft("RGB", size)
+            if image.size != size:
+                image = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
             image = ImageOps.exif_transpose(image)
     except ImageRefused:
         raise

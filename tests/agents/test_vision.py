@@ -276,3 +276,13 @@ async def test_a_browser_screenshot_after_a_tainted_read_keeps_the_conversation_
     carrier = request[shot.message_index]["content"]
     assert "not the user's words" in carrier[0]["text"]
     assert "Untrusted" in carrier[1]["text"] and site.base in carrier[1]["text"]
+
+
+def test_exif_rotation_is_applied_after_scaling():
+    source = Image.new("RGB", (3000, 1000), (0, 0, 0))
+    exif = source.getexif()
+    exif[0x0112] = 6  # the camera was turned: show it rotated by 90°
+    out = io.BytesIO()
+    source.save(out, "JPEG", exif=exif.tobytes())
+    prepared = prepare(out.getvalue(), max_pixels=300_000)
+    assert prepared.height > prepared.width and prepared.width * prepared.height <= 300_000
