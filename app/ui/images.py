@@ -1,0 +1,138 @@
+"""Images in the chat (issue 21): attach images to a message, and see the images the model saw as thumbnails.
+
+- The composer has an image button (PNG, JPEG, WebP, GIF; several at once); the chosen files wait as chips until
+  the message is sent, then go with it (RunRequest.images). The run prepares them (agents/planner/images.py): a
+  30 MB file is refused with a message, a text-only model gets a placeholder and the user a notice.
+- The images a model saw (the user's and the tools') are artifacts of the conversation, exactly as they were sent
+  (already resized). Our route /k2hub/images/<conversation>/<artifact> serves one image artifact of one
+  conversation, with an image type only, nosniff and a sandboxing CSP; a thumbnail links to the full image.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from agents.models.image_prep import MAX_IMAGE_BYTES, too_large
+from agents.planner.images import Attachment
+from storage import repo
+from storage.db import Database
+
+ROUTE = "/k2hub/images/{conversation_id}/{artifact_id}"
+PREFIX = "/k2hub/images"
+SERVED_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+THUMBS_MARK = "<div class='k2-img-thumbs'>"
+FILE_TYPES = [".png", ".jpg", ".jpeg", ".webp", ".gif"]
+
+
+def image_url(conversation_id: str, artifact_id: str) -> str:
+    return f"{PREFIX}/{conversation_id}/{artifact_id}"
+
+
+def thumbnails_html(conversation_id: str | None, entries: Any) -> str:
+    """Thumbnails (click: the full image in a new tab) of `_images` entries; empty when there are none."""
+    if not conversation_id or not isinstance(entries, list):
+        return ""
+    links = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not str(entry.get("id") or "").isalnum():
+            continue
+        url = html.escape(image_url(conversation_id, entry["id"]))
+        size = f"{entry.get('width')}×{entry.get('height')}"
+        links.append(f"<a class='k2-img-link' href='{url}' target='_blank' rel='noopener' title='{html.escape(size)}'>"
+                     f"<img class='k2-img-thumb' src='{url}' alt='image {html.escape(entry['id'][:12])}, {size}'></a>")
+    return f"{THUMBS_MARK}{''.join(links)}</div>" if links else ""
+
+
+def message_images(row: Any) -> str:
+    """Thumbnails of the images a stored message carried (a Message row or an OpenAI-format dict)."""
+    extra = row.get("extra") if isinstance(row, dict) else getattr(row, "extra", None)
+    entries = (row.get("_images") if isinstance(row, dict) else None) or (extra or {}).get("_images")
+    cid = row.get("conversation_id") if isinstance(row, dict) else getattr(row, "conversation_id", None)
+    return thumbnails_html(cid, entries)
+
+
+def latest_user_images(db: Database, conversation_id: str) -> str:
+    """Thumbnails of the images of the conversation's latest user message (shown once the run has stored them)."""
+    for message in reversed(repo.messages_as_openai(db, conversation_id)):
+        if message.get("role") == "user":
+            return thumbnails_html(conversation_id, message.get("_images"))
+    return ""
+
+
+# --- the route ------------------------------------------------------------------------------------------------
+
+
+def mount(app: Any, database: Callable[[], Database | None]) -> None:
+    """Serve image artifacts on the UI's own server (database() is None until the agent is open)."""
+    from fastapi.responses import PlainTextResponse, Response
+
+    async def serve(conversation_id: str, artifact_id: str) -> Response:
+        db = database()
+        if db is None:
+            return PlainTextResponse("starting", 503)
+        art = await asyncio.to_thread(repo.get_artifact, db, artifact_id)
+        if art is None or art.conversation_id != conversation_id or art.mime not in SERVED_TYPES:
+            return PlainTextResponse("no such image", 404, headers={"X-Content-Type-Options": "nosniff"})
+        headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox",
+                   "Cache-Control": "private, max-age=3600"}
+        return Response(art.data, media_type=art.mime, headers=headers)
+
+    app.add_api_route(ROUTE, serve, methods=["GET"], include_in_schema=False)
+
+
+# --- the composer's image button --------------------------------------------------------------------------------
+
+
+@dataclass
+class AttachBox:
+    """The image button, the files waiting to be sent, and their chips."""
+
+    button: gr.UploadButton
+    pending: gr.State
+    chips: gr.HTML
+
+
+def attach_button() -> gr.UploadButton:
+    """The composer's image button (inside its row); the chat adds the waiting list and the chips under the row."""
+    return gr.UploadButton("Image", file_types=FILE_TYPES, file_count="multiple", scale=0, min_width=72,
+                           elem_id="k2-attach-image")
+
+
+def chips_html(paths: list[str]) -> str:
+    if not paths:
+        return ""
+    chips = "".join(f"<span class='k2-attach-chip'>{html.escape(Path(p).name)} "
+                    f"({os.path.getsize(p) / 1e6:.1f} MB)</span>" for p in paths if os.path.exists(p))
+    return f"<div class='k2-attach-chips'>{chips}</div>"
+
+
+def wire_attach(box: AttachBox) -> None:
+    """Chosen files wait (as chips) until the message is sent."""
+
+    def chosen(files: Any, pending: list[str]) -> tuple[list[str], str]:
+        paths = [*(pending or []), *[str(getattr(f, "name", f)) for f in (files or [])]]
+        return paths, chips_html(paths)
+
+    box.button.upload(chosen, [box.button, box.pending], [box.pending, box.chips], queue=False)
+
+
+def read_attachments(paths: list[str]) -> list[Attachment]:
+    """The waiting files as the run's images; a file over the size limit is refused before it is read."""
+    from agents.models.image_prep import ImageRefused
+
+    out = []
+    for path in paths or []:
+        size = os.path.getsize(path)
+        name = Path(path).name
+        if size > MAX_IMAGE_BYTES:
+            raise ImageRefused(too_large(name, size))
+        out.append(Attachment(name, Path(path).read_bytes()))
+    return out
