@@ -15,7 +15,8 @@ from app.ui.approvals import refresh_after as refresh_approvals
 from agents.errors import AppError
 from app.ui.backend import Backend, readable_error
 from app.ui.files import show_images
-from app.ui.images import AttachBox, attach_button, latest_user_images, read_attachments, wire_attach
+from app.ui.images import (AttachBox, attach_button, chips_box, latest_user_images, read_attachments,
+                           wire_attach)
 from app.ui.questions import QuestionPanel, build_question_panel, question_updates
 from app.ui.render import format_usage, history_from_messages, notice_html, status_html
 from app.ui.sidebar import AUTO, Sidebar, tools_need_attention, tools_panel, wants_base_url
@@ -80,7 +81,7 @@ def build_chat(budget: str = "") -> Chat:
         )
         send = gr.Button("Send", variant="primary", scale=0, min_width=88, elem_id="k2-send")
         stop = gr.Button("■ Stop", variant="stop", scale=0, min_width=88, visible=False, elem_id="k2-stop")
-    attach = AttachBox(image_button, gr.State([]), gr.HTML("", elem_id="k2-attach-chips"))
+    attach = AttachBox(image_button, gr.State([]), chips_box())
     if budget:
         gr.HTML(budget, elem_id="k2-budget")
     return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval, question, attach)

@@ -100,6 +100,34 @@ class AttachBox:
     chips: gr.HTML
 
 
+# Paste (Ctrl+V of a screenshot) anywhere on the page, or a drop on the composer, hands the images to the Image
+# button's own file input, as if they had been chosen with it. Added once per page.
+PASTE_JS = """
+if (!window.__k2ImagePaste) {
+  window.__k2ImagePaste = true;
+  const hand = (files) => {
+    const images = [...(files || [])].filter(f => f.type && f.type.startsWith('image/'));
+    const input = document.querySelector('input[data-testid="Image-upload-button"]');
+    if (!images.length || !input) return false;
+    const moved = new DataTransfer();
+    images.forEach(f => moved.items.add(f));
+    input.files = moved.files;
+    input.dispatchEvent(new Event('change', {bubbles: true}));
+    return true;
+  };
+  const onComposer = (e) => e.target && e.target.closest && e.target.closest('#k2-composer');
+  document.addEventListener('paste', e => { if (e.clipboardData && hand(e.clipboardData.files)) e.preventDefault(); });
+  document.addEventListener('dragover', e => { if (onComposer(e)) e.preventDefault(); });
+  document.addEventListener('drop', e => { if (onComposer(e) && e.dataTransfer && hand(e.dataTransfer.files)) e.preventDefault(); });
+}
+"""
+
+
+def chips_box() -> gr.HTML:
+    """The line of waiting images under the composer; it also installs the paste and drop handlers."""
+    return gr.HTML("", elem_id="k2-attach-chips", js_on_load=PASTE_JS)
+
+
 def attach_button() -> gr.UploadButton:
     """The composer's image button (inside its row); the chat adds the waiting list and the chips under the row."""
     return gr.UploadButton("Image", file_types=FILE_TYPES, file_count="multiple", scale=0, min_width=72,

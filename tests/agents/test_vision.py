@@ -275,7 +275,7 @@ async def test_a_browser_screenshot_after_a_tainted_read_keeps_the_conversation_
     assert shot.format == "PNG" and shot.role == "user"
     carrier = request[shot.message_index]["content"]
     assert "not the user's words" in carrier[0]["text"]
-    assert "Untrusted" in carrier[1]["text"] and site.base in carrier[1]["text"]
+    assert "Untrusted" in carrier[1]["text"] and "browser__screenshot" in carrier[1]["text"]
 
 
 def test_exif_rotation_is_applied_after_scaling():

@@ -3,6 +3,8 @@ K2.5 with the message and shows as a thumbnail in the history, served by the ima
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +32,7 @@ def test_an_attached_image_is_sent_and_shown_as_a_thumbnail(
 
     def answer(body: dict) -> Turn:
         shown = images_in(body)
-        return Turn(content=f"A green square, {shown[0].width} pixels wide." if shown else "No image.")
+        return Turn(content=f"A green square, {shown[-1].width} pixels wide." if shown else "No image.")
 
     fake_k2.responder = answer
     picture = tmp_path / "square.png"
@@ -58,5 +60,28 @@ def test_an_attached_image_is_sent_and_shown_as_a_thumbnail(
         assert "sandbox" in full.headers["content-security-policy"]
         other = page.request.get(href.replace("/k2hub/images/", "/k2hub/images/not-this-chat", 1))
         assert other.status == 404
+        # A screenshot pasted into the prompt box (Ctrl+V) waits as a chip and goes with the next message.
+        page.locator("#k2-prompt textarea").evaluate(PASTE, base64.b64encode(_png((300, 200), (200, 20, 20))).decode())
+        expect(page.locator("#k2-attach-chips")).to_contain_text("pasted.png", timeout=20_000)
+        page.locator("#k2-prompt textarea").fill("And this one?")
+        page.locator("#k2-send").click()
+        expect(chat.get_by_text("A green square, 300 pixels wide.")).to_be_visible(timeout=90_000)
+        expect(chat.locator("img.k2-img-thumb")).to_have_count(2, timeout=20_000)
     assert loaded == 640
     assert len(images_in(fake_k2.requests[0])) == 1
+    # The second request shows both: the first turn's image is still within the context policy.
+    assert [i.width for i in images_in(fake_k2.requests[-1])] == [640, 300]
+
+
+PASTE = """(box, b64) => {
+  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+  const moved = new DataTransfer();
+  moved.items.add(new File([bytes], 'pasted.png', {type: 'image/png'}));
+  box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: moved, bubbles: true, cancelable: true}));
+}"""
+
+
+def _png(size: tuple[int, int], color: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
