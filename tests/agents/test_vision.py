@@ -6,7 +6,9 @@ K2.5 looking at a PDF page and a browser screenshot through the planner (fake K2
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,7 +23,10 @@ from agents.planner.runner import Agent, RunRequest
 from agents.policy import compaction
 from agents.policy import images as policy
 from agents.policy.token_cache import message_tokens
+from sqlmodel import select
+
 from storage import approvals, repo
+from storage.models import Artifact
 from storage import documents as store
 from tests.agents.conftest import agent_config, collect, fake_k2, of_type  # noqa: F401 - fixtures
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
@@ -286,3 +291,29 @@ def test_exif_rotation_is_applied_after_scaling():
     source.save(out, "JPEG", exif=exif.tobytes())
     prepared = prepare(out.getvalue(), max_pixels=300_000)
     assert prepared.height > prepared.width and prepared.width * prepared.height <= 300_000
+
+
+async def test_an_image_is_shown_again_through_context_read_artifact(
+    k25: Agent, fake_k2: FakeK2Server, _isolated_home: Path
+):
+    """A folded or dropped image stays re-viewable by artifact id: the next request carries it again, same artifact."""
+    conversation_id, document_id = _with_pdf(k25, _isolated_home)
+
+    def again(body: dict) -> Turn:  # read the image back once, then answer
+        if any(m.get("name") == "context__read_artifact" for m in body["messages"]):
+            return Turn(content="Same page.")
+        named = re.findall(r"\[image ([0-9a-f]{12}) ", json.dumps(body["messages"]))
+        return Turn(reasoning="Look again.", tool_calls=[ToolCall("context__read_artifact", {"artifact_id": named[0]})])
+
+    fake_k2.enqueue(Turn(reasoning="Look.", tool_calls=[ToolCall("pdf_reader__page_image",
+                                                                 {"doc": document_id, "page": 1})]))
+    fake_k2.responder = again
+    events = await collect(k25.run(RunRequest(prompt="Look at page 1 twice", conversation_id=conversation_id)))
+    assert of_type(events, "run_finished")[-1].reason == "done"
+    third = fake_k2.requests[2]["messages"]
+    read = next(m for m in third if m["role"] == "tool" and m.get("name") == "context__read_artifact")
+    assert "is an image" in read["content"]
+    assert len(fake_k2.images[-1]) == 2  # the page as first shown, and again after the read
+    with k25.db.session(write=False) as s:
+        kept = list(s.exec(select(Artifact).where(Artifact.conversation_id == conversation_id, Artifact.kind == "image")))
+    assert len(kept) == 1  # stored once
