@@ -16,7 +16,7 @@ from agents.errors import AppError
 from app.ui.backend import Backend, readable_error
 from app.ui.files import show_images
 from app.ui.images import (AttachBox, attach_button, chips_box, latest_user_images, read_attachments,
-                           wire_attach)
+                           show_step_images, step_images_html, wire_attach)
 from app.ui.questions import QuestionPanel, build_question_panel, question_updates
 from app.ui.render import format_usage, history_from_messages, notice_html, status_html
 from app.ui.sidebar import AUTO, Sidebar, tools_need_attention, tools_panel, wants_base_url
@@ -152,6 +152,11 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
                 break
             if event.type == "tool_call_finished":  # a screenshot or chart it wrote shows under its card
                 show_images(view.messages, view.conversation_id, event.call_id)
+                if backend.opened is not None and view.conversation_id:  # and the images the model was shown
+                    thumbs = await asyncio.to_thread(step_images_html, backend.opened.db, view.conversation_id,
+                                                     event.run_id, event.call_id)
+                    if thumbs:
+                        show_step_images(view.messages, thumbs, event.call_id)
             if pictures and event.type == "run_started" and backend.opened is not None:  # the attached thumbnails
                 thumbs = await asyncio.to_thread(latest_user_images, backend.opened.db, event.conversation_id)
                 history[-1] = gr.ChatMessage(role="user", content=prompt + thumbs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import html
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ import gradio as gr
 
 from agents.models.image_prep import MAX_IMAGE_BYTES, too_large
 from agents.planner.images import Attachment
-from storage import repo
+from storage import repo, tool_results
 from storage.db import Database
 
 ROUTE = "/k2hub/images/{conversation_id}/{artifact_id}"
@@ -65,6 +66,32 @@ def latest_user_images(db: Database, conversation_id: str) -> str:
         if message.get("role") == "user":
             return thumbnails_html(conversation_id, message.get("_images"))
     return ""
+
+
+_STEP_IMAGE = re.compile(r"\[image ([0-9a-f]{12}) \((image/[a-z]+), (\d+)×(\d+)\)")
+
+
+def step_images_html(db: Database, conversation_id: str, run_id: str, call_id: str) -> str:
+    """Thumbnails of the images a finished tool call returned (its step row names them by artifact id)."""
+    step = repo.get_step(db, run_id, call_id)
+    entries = []
+    for short, mime, width, height in _STEP_IMAGE.findall(step.result_preview or "") if step is not None else []:
+        art = tool_results.find_artifact(db, conversation_id, short)
+        if art is not None and art.mime in SERVED_TYPES:
+            entries.append({"id": art.id, "mime": mime, "width": int(width), "height": int(height)})
+    return thumbnails_html(conversation_id, entries)
+
+
+def show_step_images(messages: list[Any], shown: str, call_id: str) -> None:
+    """Put the thumbnails right under the tool card of call_id (unless a workspace image already shows there)."""
+    for i, card in enumerate(messages):
+        meta = card.metadata if isinstance(getattr(card, "metadata", None), dict) else {}
+        if meta.get("id") != call_id:
+            continue
+        following = str(messages[i + 1].content) if i + 1 < len(messages) else ""
+        if not following.startswith((THUMBS_MARK, "<div class='k2-ws-images'>")):
+            messages.insert(i + 1, gr.ChatMessage(content=shown))
+        return
 
 
 # --- the route ------------------------------------------------------------------------------------------------
