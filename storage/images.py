@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage import repo
 from storage.db import Database
@@ -33,6 +33,14 @@ def save_image(db: Database, data: bytes, *, mime: str, name: str, conversation_
         return found
     return repo.save_artifact(db, data, name=name, mime=mime, kind=KIND, conversation_id=conversation_id,
                               run_id=run_id)
+
+
+def find_prefix(db: Database, conversation_id: str, prefix: str) -> Artifact | None:
+    """The conversation's image artifact whose id starts with `prefix` (the 12 characters a result names)."""
+    with db.session(write=False) as s:
+        found = list(s.exec(select(Artifact).where(Artifact.conversation_id == conversation_id, Artifact.kind == KIND,
+                                                   col(Artifact.id).startswith(prefix, autoescape=True)).limit(2)))
+    return found[0] if len(found) == 1 else None
 
 
 def image_of(db: Database, artifact_id: str) -> tuple[str, bytes] | None:

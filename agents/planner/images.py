@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -123,6 +124,32 @@ async def from_tool(ctx: Any, name: str, result: ToolResult, sources: list[str],
     if entries:
         notice_once(ctx.run_id, spec, emit)
     return entries, "\n".join(lines)
+
+
+_NAMED = re.compile(r"\[image ([0-9a-f]{12}) \((image/[a-z]+), (\d+)×(\d+)\)")
+
+
+def _named(db: Database, spec: ModelSpec, conversation_id: str, tool: str, view: str,
+           source: str | None) -> list[dict[str, Any]]:
+    out = []
+    for short, mime, width, height in _NAMED.findall(view):
+        art = stored.find_prefix(db, conversation_id, short)
+        if art is None:
+            continue
+        entry: dict[str, Any] = {"id": art.id, "mime": mime, "width": int(width), "height": int(height), "tool": tool,
+                                 "tokens": model_vision.image_tokens(budget(spec), int(width), int(height))}
+        if source:
+            entry["source"] = source
+        out.append(entry)
+    return out
+
+
+async def named_in(ctx: Any, tool: str, view: str) -> list[dict[str, Any]]:
+    """The `_images` entries of a tool result recorded before a crash (its step row names them by artifact id)."""
+    if "[image " not in view:
+        return []
+    source = f"an image {tool} returned" if _from_outside(ctx, tool) else None
+    return await asyncio.to_thread(_named, ctx.db, ctx.chain[0], ctx.conversation_id, tool, view, source)
 
 
 def _from_outside(ctx: Any, tool: str) -> bool:

@@ -172,7 +172,11 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
     done = await asyncio.to_thread(_finished_step, ctx, call_id, key, name, stored_args) if ctx.resumed else None
     if done is not None:
         content = done.result_preview or done.error or ""
-        return {"messages": appended([_tool_message(call_id, name, content, done.artifact_id, bool(done.error))])}
+        replayed = _tool_message(call_id, name, content, done.artifact_id, bool(done.error))
+        kept = await images.named_in(ctx, name, content)  # the images it returned, found again by artifact id
+        if kept:
+            replayed[images.IMAGES] = kept
+        return {"messages": appended([replayed])}
     if name not in {t["function"]["name"] for t in ctx.tools}:
         # Only what this run (or sub-agent) was offered may run: anything else never reaches the hub.
         refusal = (f"Tool {name!r} is not available in this run; call one of the tools you were given "

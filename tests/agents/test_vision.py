@@ -317,3 +317,22 @@ async def test_an_image_is_shown_again_through_context_read_artifact(
     with k25.db.session(write=False) as s:
         kept = list(s.exec(select(Artifact).where(Artifact.conversation_id == conversation_id, Artifact.kind == "image")))
     assert len(kept) == 1  # stored once
+
+
+async def test_a_resumed_run_finds_a_finished_steps_images_again(tmp_path: Path):
+    """After a crash a finished tool step is replayed from its row: its images come back by artifact id."""
+    from types import SimpleNamespace
+
+    from agents.planner import images as planner_images
+    from storage import images as stored
+    from storage.db import Database
+
+    db = Database(f"sqlite:///{tmp_path}/k2hub.db")
+    conversation = repo.create_conversation(db, "pages", "openai-compatible", "kimi-k2.5")
+    art = stored.save_image(db, png(40, 30), mime="image/png", name="p.png", conversation_id=conversation.id)
+    hub = SimpleNamespace(tool_info=lambda name: None)
+    ctx = SimpleNamespace(db=db, chain=[spec("moonshot", "kimi-k2.5")], conversation_id=conversation.id, hub=hub)
+    view = f"page 1\n[image {art.id[:12]} (image/png, 40×30)]"
+    (entry,) = await planner_images.named_in(ctx, "pdf_reader__page_image", view)
+    assert entry["id"] == art.id and (entry["width"], entry["height"]) == (40, 30) and entry["tokens"] == 2 * 2 + 6
+    assert await planner_images.named_in(ctx, "x", "[image 000000000000 (image/png, 1×1)]") == []
