@@ -8,14 +8,14 @@ import dataclasses
 import os
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from agents.errors import ConfigError
-from agents.models.image_prep import ImageRefused
+from agents.models.image_prep import ImageRefused, PreparedImage
 from agents.models.vision import no_vision_notice, vision_of
 from agents.events import Event, Notice, RunFinished, RunStarted
 from agents.hub.assembly import ConfigWatch, app_hub
@@ -240,9 +240,10 @@ class Agent:
         await asyncio.to_thread(context.calibrate, self.db, run_id)
 
     def _open_run(
-        self, req: RunRequest, spec: providers.ModelSpec, prepared: list[Any] = ()  # type: ignore[assignment]
+        self, req: RunRequest, spec: providers.ModelSpec, prepared: Sequence[PreparedImage] = ()
     ) -> tuple[str, str, list[dict[str, Any]], dict[str, Any]]:
-        """The conversation (created if new), its history made valid, and a new run holding the user's prompt."""
+        """The conversation (created if new), its history made valid, a new run, and the user's message (stored,
+        with its prepared images kept as artifacts and its PDFs attached)."""
         conversation = repo.get_conversation(self.db, req.conversation_id) if req.conversation_id else None
         if conversation is None:
             conversation = repo.create_conversation(self.db, _title(req.prompt), spec.provider, spec.model)

@@ -10,9 +10,9 @@ from typing import Any
 
 import gradio as gr
 
+from agents.errors import AppError
 from app.ui.approvals import ApprovalPanel, build_approval_panel, wire_approvals
 from app.ui.approvals import refresh_after as refresh_approvals
-from agents.errors import AppError
 from app.ui.backend import Backend, readable_error
 from app.ui.files import show_images
 from app.ui.images import (AttachBox, attach_button, chips_box, latest_user_images, read_attachments,
