@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--max-steps", type=int, default=None, help="step budget for this run (default 300)")
     ask.add_argument("--conversation", default=None, help="continue this conversation id")
     ask.add_argument("--json", action="store_true", help="print one JSON event per line")
+    ask.add_argument("--attach", action="append", default=[], metavar="FILE",
+                     help="an image (PNG, JPEG, WebP, GIF) or PDF to send with the question; repeatable")
     resume = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     resume.add_argument("run_id", nargs="?", help="run id (default: the most recent interrupted run)")
     resume.add_argument("--json", action="store_true", help="print one JSON event per line")
@@ -155,7 +157,11 @@ async def _async_main(verb: str, args: argparse.Namespace) -> int:
                 return await _print_events(approve_events(agent, args), as_json=args.json)
             from agents.planner.runner import RunRequest
 
-            req = RunRequest(prompt=args.prompt, conversation_id=args.conversation, max_steps=args.max_steps)
+            from app.attach_cli import attachments
+
+            images, documents = await attachments(agent.db, args.attach)
+            req = RunRequest(prompt=args.prompt, conversation_id=args.conversation, max_steps=args.max_steps,
+                             images=images, documents=documents)
             from app.elicitation_cli import answer_questions
 
             events = answer_questions(agent, agent.run(req))  # a server's question: asked on a tty, else declined

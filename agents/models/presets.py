@@ -21,6 +21,29 @@ class Price:
 
 
 @dataclass(frozen=True)
+class Vision:
+    """What a model accepts as images (issue 21): how many per request, how large, which types, what they cost.
+
+    Images are resized by code to `max_pixels` before sending (agents/models/image_prep.py); `patch` is the side
+    of the square of pixels one image token covers (the per-image rule the request estimate uses before sending;
+    the provider's reported usage corrects it after, like text).
+    """
+
+    max_images: int = 8
+    max_pixels: int = 1_048_576
+    types: tuple[str, ...] = ("image/png", "image/jpeg", "image/webp", "image/gif")
+    patch: int = 28
+    image_overhead_tokens: int = 6
+    # OpenAI-style chat completions take images only in user messages: tool results' images follow as one.
+    in_tool_messages: bool = False
+
+
+# Kimi K2.5: a MoonViT encoder (14-pixel patches merged 2×2: one token per 28×28 pixels). The pixel budget keeps a
+# page or screenshot readable (about 1,340 tokens for a 4:3 image) while bounding its cost.
+K25_VISION = Vision()
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """What the provider layer must know about one model id."""
 
@@ -34,6 +57,7 @@ class ModelInfo:
     max_tools: int | None = None  # send only this many tools, the ones most relevant to the request
     # Only these servers' tools (None: all). A small model copies examples from unrelated tool descriptions.
     tool_servers: tuple[str, ...] | None = None
+    vision: Vision | None = None  # None: text only (images reach it as placeholders)
 
 
 @dataclass(frozen=True)
@@ -69,7 +93,8 @@ _MOONSHOT_MODELS = {
     "kimi-k2-turbo-preview": ModelInfo(price=Price(1.15, 0.15, 8.00, PRICE_SOURCE_MOONSHOT)),
     "kimi-k2-thinking": ModelInfo(thinking=True, price=Price(0.60, 0.15, 2.50, PRICE_SOURCE_MOONSHOT)),
     "kimi-k2-thinking-turbo": ModelInfo(thinking=True, price=Price(1.15, 0.15, 8.00, PRICE_SOURCE_MOONSHOT)),
-    "kimi-k2.5": ModelInfo(thinking=True, fixed_sampling=True, price=Price(0.60, 0.10, 3.00, PRICE_SOURCE_MOONSHOT)),
+    "kimi-k2.5": ModelInfo(thinking=True, fixed_sampling=True, price=Price(0.60, 0.10, 3.00, PRICE_SOURCE_MOONSHOT),
+                           vision=K25_VISION),
 }
 
 # The embedded model (agents/models/local): free, small context, greedy sampling (measured: the 0.5B model makes well-formed

@@ -29,6 +29,7 @@ from agents.models.model_spec import (  # noqa: F401
     resolve,
     resolve_chain,
 )
+from agents.models import vision
 from agents.models.secrets import setting_value
 from agents.models.toolcall_text import JSON_MARKERS, MARKERS, MarkerFilter, parse_text_tool_calls
 from agents.privacy.session import PrivacySession
@@ -314,6 +315,7 @@ async def _stream_once(
     if guard is not None:
         messages = await asyncio.to_thread(guard.outgoing, messages)
         emit = guard.wrap(emit)
+    messages = vision.wire_messages(spec, messages)  # images in the form this provider takes, or none (issue 21)
     api_base = spec.api_base
     if spec.provider == "local":
         from agents.models.local.adapter import prepare

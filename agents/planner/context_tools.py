@@ -10,6 +10,7 @@ its latest result is repeated in the newest record, so the notes survive every f
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 import time
@@ -21,7 +22,7 @@ from agents.hub.hub import ToolResult
 from agents.planner.tools import KEPT_ARTIFACT, PlannerTool
 from agents.policy.compaction import NOTES_PREFIX, NOTES_TOOL, READ_TOOL
 from agents.policy.untrusted import FENCE_TAG, UNTRUSTED_META
-from storage import tool_results
+from storage import images, tool_results
 
 if TYPE_CHECKING:
     from agents.planner.state import RunContext
@@ -97,7 +98,16 @@ async def _run_read(ctx: RunContext, args: Any, emit: Any) -> tuple[ToolResult, 
     # A kept web page or document is still text from outside: flagged, so run_tool fences it again.
     outside = await asyncio.to_thread(_outside_source, ctx, source) if source else None
     meta = {UNTRUSTED_META: [outside]} if outside else None
-    return ToolResult(text, error, [], kept, time.monotonic() - started, meta), {}
+    blocks = await asyncio.to_thread(_image_blocks, ctx, source) if source else []  # an image is shown again
+    return ToolResult(text, error, blocks, kept, time.monotonic() - started, meta), {}
+
+
+def _image_blocks(ctx: RunContext, artifact_id: str) -> list[dict[str, Any]]:
+    """An image artifact as the MCP image block a tool would return (issue 21: folded images are re-viewable)."""
+    found = images.image_of(ctx.db, artifact_id)
+    if found is None:
+        return []
+    return [{"type": "image", "mimeType": found[0], "data": base64.b64encode(found[1]).decode("ascii")}]
 
 
 def _outside_source(ctx: RunContext, artifact_id: str) -> str | None:
@@ -145,6 +155,9 @@ def _read(ctx: RunContext, args: dict[str, Any]) -> tuple[str, bool, str | None]
     if artifact is None:
         return (f"No artifact {ref!r} in this conversation (give its id or its first 12 characters; call "
                 f"{READ_TOOL} without artifact_id to list them)."), True, None
+    if artifact.mime.startswith("image/"):
+        return (f"Artifact {artifact.id[:12]} is an image ({artifact.name}, {artifact.mime}, {artifact.size:,} bytes)."
+                , False, artifact.id)
     text = artifact.data.decode("utf-8", "replace")
     if offset >= len(text) and text:
         return f"Artifact {artifact.id[:12]} has {len(text):,} characters; offset {offset:,} is past its end.", True, None

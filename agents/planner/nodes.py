@@ -14,7 +14,7 @@ from agents.errors import AppError, ContextLengthError
 from agents.models import providers
 from agents.policy import approval, budget, compaction, loop_guard, untrusted
 from agents.events import ContextUsage, Notice, ToolCallFinished, ToolCallStarted, Usage
-from agents.planner import window
+from agents.planner import images, window
 from agents.planner.call_hooks import call_hooks
 from agents.planner.state import RunContext, RunState, ToolTask, appended
 from agents.planner.tools import KEPT_ARTIFACT, PlannerTool
@@ -72,13 +72,15 @@ async def call_model(state: RunState, runtime: Runtime[RunContext]) -> dict[str,
     choice = "none" if last_call else "auto"
     try:
         try:
-            done = await providers.complete(ctx.chain, fitted.messages, ctx.tools or None, emit=emit, retry=ctx.retry,
+            sent = await images.request_messages(ctx, fitted.messages)  # the chosen images' data URLs (issue 21)
+            done = await providers.complete(ctx.chain, sent, ctx.tools or None, emit=emit, retry=ctx.retry,
                                             privacy=ctx.privacy, tool_choice=choice, fold=compaction.fit_within)
         except ContextLengthError as exc:
             # Our count was off (or the provider counts differently): fold harder and try once more.
             fitted = await window.fit_async(ctx, [*state["messages"], *extra], fitted.upto, exc)
             emit(Notice(level="warning", message=window.retry_notice(exc, fitted)))
-            done = await providers.complete(ctx.chain, fitted.messages, ctx.tools or None, emit=emit,
+            sent = await images.request_messages(ctx, fitted.messages)
+            done = await providers.complete(ctx.chain, sent, ctx.tools or None, emit=emit,
                                             retry=ctx.retry, privacy=ctx.privacy, tool_choice=choice,
                                             fold=compaction.fit_within)
     except AppError as exc:
@@ -170,7 +172,11 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
     done = await asyncio.to_thread(_finished_step, ctx, call_id, key, name, stored_args) if ctx.resumed else None
     if done is not None:
         content = done.result_preview or done.error or ""
-        return {"messages": appended([_tool_message(call_id, name, content, done.artifact_id, bool(done.error))])}
+        replayed = _tool_message(call_id, name, content, done.artifact_id, bool(done.error))
+        kept = await images.named_in(ctx, name, content)  # the images it returned, found again by artifact id
+        if kept:
+            replayed[images.IMAGES] = kept
+        return {"messages": appended([replayed])}
     if name not in {t["function"]["name"] for t in ctx.tools}:
         # Only what this run (or sub-agent) was offered may run: anything else never reaches the hub.
         refusal = (f"Tool {name!r} is not available in this run; call one of the tools you were given "
@@ -203,6 +209,9 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
         view, artifact_id = await asyncio.to_thread(_bounded_view, ctx, name, result.text, source)
     if sources:  # the model reads text from outside as data, inside a fence it cannot close
         view = untrusted.fence(view, source="; ".join(sources[:3]), tool=name)
+    seen, image_lines = await images.from_tool(ctx, name, result, sources, emit)  # kept by artifact id
+    if image_lines:
+        view = f"{view}\n{image_lines}" if view else image_lines
     error = result.text[:PREVIEW_CHARS] if result.is_error else None
     await asyncio.to_thread(_record_step, ctx, call_id, key, name, stored_args, view, artifact_id, result.duration_s,
                             error)
@@ -220,6 +229,8 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
         )
     )
     message = _tool_message(call_id, name, view, artifact_id, result.is_error)
+    if seen:
+        message[images.IMAGES] = seen
     return {"messages": appended([message]), **usage}
 
 

@@ -8,13 +8,15 @@ import dataclasses
 import os
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from agents.errors import ConfigError
+from agents.models.image_prep import ImageRefused, PreparedImage
+from agents.models.vision import no_vision_notice, vision_of
 from agents.events import Event, Notice, RunFinished, RunStarted
 from agents.hub.assembly import ConfigWatch, app_hub
 from agents.hub.config import builtin_servers
@@ -25,7 +27,9 @@ from agents.models import providers
 from agents.models.presets import PRESETS
 from agents.models.providers import RetryPolicy
 from agents.planner.graph import build_graph
+from agents.planner import images
 from agents.planner.history import repaired
+from agents.planner.images import Attachment
 from agents.planner.state import RunContext, appended
 from agents.planner.tools import PlannerTool, PlannerTools
 from agents.policy import context
@@ -33,6 +37,7 @@ from agents.policy.budget import Limits
 from agents.privacy import detector as privacy_detector
 from agents.privacy.session import PrivacyConfig, open_session
 from storage import approvals, repo
+from storage import documents as conversation_documents
 from storage.checkpoint import open_checkpointer, prune_finished
 from storage.db import Database
 from storage.transcript import store_run_result
@@ -57,6 +62,8 @@ class RunRequest:
     max_steps: int | None = None
     # An explicit model chain (sub-agents, benchmarks) replaces provider/model/base_url.
     chain: list[providers.ModelSpec] | None = None
+    images: list[Attachment] = field(default_factory=list)  # the user's images for this turn (issue 21)
+    documents: list[str] = field(default_factory=list)  # ingested document ids to attach to the conversation
 
 
 @dataclass
@@ -206,9 +213,14 @@ class Agent:
 
     async def _start(self, req: RunRequest, chain: list[providers.ModelSpec]) -> AsyncIterator[Event]:
         chain = self._sized(chain)
+        try:  # an image that cannot be sent stops the turn before anything is stored
+            prepared = await asyncio.to_thread(images.prepare_all, chain[0], req.images) if req.images else []
+        except ImageRefused as exc:
+            yield Notice(level="error", message=str(exc))
+            yield RunFinished(answer="", steps=0, tokens=0, cost_usd=0.0, reason="error", error=str(exc))
+            return
         # Database work runs off the event loop: a blocking write there would stall the checkpointer's connection.
-        conversation_id, run_id, history = await asyncio.to_thread(self._open_run, req, chain[0])
-        user = {"role": "user", "content": req.prompt}
+        conversation_id, run_id, history, user = await asyncio.to_thread(self._open_run, req, chain[0], prepared)
         # Attached documents lead the run's messages: whole when they fit the window, else a note to search them.
         lead, plan = await asyncio.to_thread(context.prepare_run, self.db, run_id, conversation_id, chain[0],
                                              [*history, user], SYSTEM_PROMPT, self.hub.tools())
@@ -223,18 +235,29 @@ class Agent:
             yield event
             if lead and isinstance(event, RunStarted):
                 yield context.plan_notice(plan, run_id)
+            if prepared and isinstance(event, RunStarted) and vision_of(chain[0]) is None:
+                yield Notice(level="warning", message=no_vision_notice(chain[0]))
         await asyncio.to_thread(context.calibrate, self.db, run_id)
 
-    def _open_run(self, req: RunRequest, spec: providers.ModelSpec) -> tuple[str, str, list[dict[str, Any]]]:
-        """The conversation (created if new), its history made valid, and a new run holding the user's prompt."""
+    def _open_run(
+        self, req: RunRequest, spec: providers.ModelSpec, prepared: Sequence[PreparedImage] = ()
+    ) -> tuple[str, str, list[dict[str, Any]], dict[str, Any]]:
+        """The conversation (created if new), its history made valid, a new run, and the user's message (stored,
+        with its prepared images kept as artifacts and its PDFs attached)."""
         conversation = repo.get_conversation(self.db, req.conversation_id) if req.conversation_id else None
         if conversation is None:
             conversation = repo.create_conversation(self.db, _title(req.prompt), spec.provider, spec.model)
         stored = providers.prepare_messages(repo.messages_as_openai(self.db, conversation.id))
         history = repaired(stored, "the run that asked for it ended first")
         run = repo.create_run(self.db, conversation.id, spec.provider, spec.model, meta=_meta(spec, req))
-        repo.append_messages(self.db, conversation.id, run.id, [{"role": "user", "content": req.prompt}])
-        return conversation.id, run.id, history
+        user: dict[str, Any] = {"role": "user", "content": req.prompt}
+        if prepared:  # kept as artifacts, named on the message: later turns show them while the context allows
+            named = [(a.name, p) for a, p in zip(req.images, prepared, strict=True)]
+            user[images.IMAGES] = images.store(self.db, spec, named, conversation.id, run.id)
+        for document_id in req.documents:
+            conversation_documents.attach(self.db, conversation.id, document_id)
+        repo.append_messages(self.db, conversation.id, run.id, [user])
+        return conversation.id, run.id, history, user
 
     async def resume(self, run_id: str) -> AsyncIterator[Event]:
         """Continue a run from its last checkpoint (after a crash or kill): completed steps are not run again."""

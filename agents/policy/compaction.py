@@ -286,6 +286,9 @@ def group_lines(messages: Sequence[dict[str, Any]], span: Span) -> list[str]:
 def _outcome(result: dict[str, Any] | None) -> str:
     if result is None:
         return "no result"
+    shown = [e["id"][:12] for e in result.get("_images") or [] if isinstance(e, dict) and e.get("id")]
+    if shown:  # images fold to their artifact ids: context__read_artifact shows one again (issue 21)
+        return f"{_outcome({k: v for k, v in result.items() if k != '_images'})}; image artifact {', '.join(shown)}"
     text = result.get("content")
     text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False)
     artifact = result.get("_artifact")

@@ -46,7 +46,13 @@ def message_key(message: dict[str, Any]) -> int:
     )
     return hash((message.get("role"), _text_of(message.get("content")), message.get("reasoning_content") or "",
                  call_key, message.get("tool_call_id"), message.get("name"), message.get("_artifact"),
-                 bool(message.get("_error"))))
+                 bool(message.get("_error")), _image_tokens(message)))
+
+
+def _image_tokens(message: dict[str, Any]) -> int:
+    """The images' estimated tokens (issue 21: the preset's per-image rule, kept on each `_images` entry)."""
+    found = message.get("_images")
+    return sum(int(e.get("tokens") or 0) for e in found if isinstance(e, dict)) if isinstance(found, list) else 0
 
 
 def uncounted_chars(messages: list[dict[str, Any]]) -> int:
@@ -64,6 +70,6 @@ def message_tokens(message: dict[str, Any]) -> int:
             _MESSAGE.clear()
         calls = message.get("tool_calls")
         found = (4 + text_tokens(_text_of(message.get("content"))) + text_tokens(message.get("reasoning_content") or "")
-                 + (text_tokens(json.dumps(calls, ensure_ascii=False)) if calls else 0))
+                 + (text_tokens(json.dumps(calls, ensure_ascii=False)) if calls else 0) + _image_tokens(message))
         _MESSAGE[key] = found
     return found

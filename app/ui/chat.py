@@ -10,10 +10,13 @@ from typing import Any
 
 import gradio as gr
 
+from agents.errors import AppError
 from app.ui.approvals import ApprovalPanel, build_approval_panel, wire_approvals
 from app.ui.approvals import refresh_after as refresh_approvals
 from app.ui.backend import Backend, readable_error
 from app.ui.files import show_images
+from app.ui.images import (AttachBox, attach_button, chips_box, latest_user_images, read_attachments,
+                           show_step_images, step_images_html, wire_attach)
 from app.ui.questions import QuestionPanel, build_question_panel, question_updates
 from app.ui.render import format_usage, history_from_messages, notice_html, status_html
 from app.ui.sidebar import AUTO, Sidebar, tools_need_attention, tools_panel, wants_base_url
@@ -39,6 +42,7 @@ class Chat:
     conversation_id: gr.State
     approval: ApprovalPanel | None = None  # Approve / Deny for risky calls waiting in this conversation
     question: QuestionPanel | None = None  # a server's question (elicitation) while its tool call waits
+    attach: AttachBox | None = None  # images waiting to go with the next message (issue 21)
 
     def question_outputs(self) -> list[Any]:
         q = self.question
@@ -64,6 +68,7 @@ def build_chat(budget: str = "") -> Chat:
     approval = build_approval_panel()
     question = build_question_panel()
     with gr.Row(elem_id="k2-composer", equal_height=True):
+        image_button = attach_button()
         prompt = gr.Textbox(
             placeholder="Message K2…  (Enter to send, Shift+Enter for a new line)",
             show_label=False,
@@ -76,9 +81,10 @@ def build_chat(budget: str = "") -> Chat:
         )
         send = gr.Button("Send", variant="primary", scale=0, min_width=88, elem_id="k2-send")
         stop = gr.Button("■ Stop", variant="stop", scale=0, min_width=88, visible=False, elem_id="k2-stop")
+    attach = AttachBox(image_button, gr.State([]), chips_box())
     if budget:
         gr.HTML(budget, elem_id="k2-budget")
-    return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval, question)
+    return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval, question, attach)
 
 
 def _runs_summary(runs: list[Any]) -> str:
@@ -104,6 +110,7 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
         provider: str,
         model: str | None,
         base_url: str,
+        pending: list[str],
         request: gr.Request,
     ) -> AsyncIterator[dict[Any, Any]]:
         if not (prompt or "").strip():
@@ -111,8 +118,16 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
         session = request.session_hash or ""
         backend.stop_requested.discard(session)
         history = [*(history or []), gr.ChatMessage(role="user", content=prompt)]
+        try:
+            pictures = await asyncio.to_thread(read_attachments, pending)
+        except AppError as exc:  # a file too large to send: said here, nothing is sent
+            yield {chat.chatbot: [*history, gr.ChatMessage(content=notice_html("error", str(exc)))],
+                   chat.attach.pending: [], chat.attach.chips: ""}
+            return
         yield {
             chat.chatbot: history,
+            chat.attach.pending: [],
+            chat.attach.chips: "",
             chat.prompt: "",
             chat.status: status_html("● starting…"),
             chat.send: gr.update(visible=False),
@@ -128,6 +143,7 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             model=None if auto else (model or None),
             # The box keeps its text while hidden: only providers that show it may use it.
             base_url=(base_url or None) if wants_base_url(provider) else None,
+            images=pictures,
         )
         shown: dict[str, Any] | None = None  # the server's question on screen, if any
         async for view, event in stream_run(backend, session, lambda agent: agent.run(req),
@@ -136,6 +152,14 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
                 break
             if event.type == "tool_call_finished":  # a screenshot or chart it wrote shows under its card
                 show_images(view.messages, view.conversation_id, event.call_id)
+                if backend.opened is not None and view.conversation_id:  # and the images the model was shown
+                    thumbs = await asyncio.to_thread(step_images_html, backend.opened.db, view.conversation_id,
+                                                     event.run_id, event.call_id)
+                    if thumbs:
+                        show_step_images(view.messages, thumbs, event.call_id)
+            if pictures and event.type == "run_started" and backend.opened is not None:  # the attached thumbnails
+                thumbs = await asyncio.to_thread(latest_user_images, backend.opened.db, event.conversation_id)
+                history[-1] = gr.ChatMessage(role="user", content=prompt + thumbs)
             asked, shown = question_updates(chat.question, event, shown)
             yield {chat.chatbot: history + view.messages, chat.status: status_html(view.status, view.gauge), **asked}
         cid = view.conversation_id or conversation_id
@@ -156,9 +180,11 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             **({chat.question.box: gr.update(visible=False), chat.question.current: None} if chat.question else {}),
         }
 
-    send_inputs = [chat.prompt, chat.chatbot, chat.conversation_id, sb.provider, sb.model, sb.base_url]
+    send_inputs = [chat.prompt, chat.chatbot, chat.conversation_id, sb.provider, sb.model, sb.base_url,
+                   chat.attach.pending]
     send_outputs = [chat.chatbot, chat.prompt, chat.status, chat.send, chat.stop, chat.conversation_id,
-                    sb.conversations, sb.tools, *chat.question_outputs()]
+                    sb.conversations, sb.tools, chat.attach.pending, chat.attach.chips, *chat.question_outputs()]
+    wire_attach(chat.attach)
     for trigger in (chat.prompt.submit, chat.send.click):
         sent = trigger(send, send_inputs, send_outputs, concurrency_limit=None, show_progress="hidden")
         refresh_approvals(chat, backend, sent)

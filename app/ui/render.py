@@ -35,6 +35,7 @@ from agents.events import (
 )
 from app.ui.approval_card import approval_message
 from app.ui.evidence import subagent_card
+from app.ui.images import message_images
 from app.ui.tool_activity import Activity
 from app.ui.markup import clip, escape, fence, shorten
 
@@ -416,7 +417,7 @@ def history_from_messages(rows: Iterable[Any], steps: Iterable[Any] = ()) -> lis
             # A note the app gave the model (loop nudge, budget used up): shown as what it is, not as the user's words.
             out.append(ChatMessage(content=notice_html("info", text.removeprefix("[K2 Agent Hub] "))))
         elif role == "user":
-            out.append(ChatMessage(role="user", content=text))
+            out.append(ChatMessage(role="user", content=text + message_images(row)))  # attached images (issue 21)
         elif role == "assistant":
             reasoning = (_get(row, "reasoning_content") or "").strip()
             if reasoning:
@@ -441,4 +442,7 @@ def history_from_messages(rows: Iterable[Any], steps: Iterable[Any] = ()) -> lis
             error = _get(step, "error") if step is not None else None
             duration = _get(step, "duration_s") if step is not None else None
             finish_tool_card(card, args, text, duration, error)
+            shown = message_images(row)  # the images the tool returned, as the model saw them
+            if shown:
+                out.append(ChatMessage(content=shown))
     return out

@@ -33,13 +33,9 @@ def running_app(base_url: str, home: Path, **env: str) -> Iterator[str]:
     child = {k: v for k, v in os.environ.items()
              if not k.startswith("K2HUB_") and k not in ("GROQ_API_KEY", "MOONSHOT_API_KEY", "DATABASE_URL")}  # fmt: skip
     child.update(
-        K2HUB_HOME=str(home),
-        K2HUB_PROVIDER="openai-compatible",
-        K2HUB_BASE_URL=base_url,
-        K2HUB_MODEL="kimi-k2-thinking",
-        GRADIO_ANALYTICS_ENABLED="False",
-        PYTHONUNBUFFERED="1",
-        **env,
+        {"K2HUB_HOME": str(home), "K2HUB_PROVIDER": "openai-compatible", "K2HUB_BASE_URL": base_url,
+         "K2HUB_MODEL": "kimi-k2-thinking", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
+         **env}  # env may choose another model (K2HUB_MODEL=kimi-k2.5 for vision)
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.server", "--port", str(free_port()), "--no-browser"],

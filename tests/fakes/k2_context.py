@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tests.fakes.k2_images import without_images
 from tests.fakes.k2_wire import ToolCall, Turn, error_body, estimate_tokens
 
 ContextStyle = Literal["moonshot", "openai", "groq", "vllm"]
@@ -28,8 +29,9 @@ _WORDS = ("the of and to in a is that for it as was with be by on not he this ar
 
 
 def message_tokens(message: Any) -> int:
-    """The fake provider's count for one message."""
-    return estimate_tokens(json.dumps(message, ensure_ascii=False, sort_keys=True)) + 3
+    """The fake provider's count for one message (an image counts by its size, not by its base64 text)."""
+    text, images = without_images(message)
+    return estimate_tokens(json.dumps(text, ensure_ascii=False, sort_keys=True)) + 3 + images
 
 
 def tools_tokens(body: dict) -> int:

@@ -13,7 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Literal
 
+from tests.fakes import k2_images
 from tests.fakes.k2_context import ContextModel, ContextStyle
+from tests.fakes.k2_images import SeenImage, images_in
 from tests.fakes.k2_wire import (
     ToolCall,
     Turn,
@@ -44,6 +46,7 @@ __all__ = [
     "Turn",
     "echo_responder",
     "groq_tool_use_failed",
+    "images_in",
     "k2_native_tool_text",
     "k2_xml_tool_text",
     "moonshot_missing_reasoning_error",
@@ -198,11 +201,17 @@ class FakeK2Server:
         window: int | None = None,
         context_style: ContextStyle = "moonshot",
         prefix_cache: bool = False,
+        vision_models: set[str] | None = None,
     ) -> None:
         self.models = list(models or DEFAULT_MODELS)
         self.thinking_models = (
             set(thinking_models) if thinking_models is not None else {m for m in self.models if "thinking" in m}
         )
+        # Models that take image parts (K2.5 by default); any other gets a 400 for an image, as a provider answers.
+        self.vision_models = (
+            set(vision_models) if vision_models is not None else {m for m in self.models if "k2.5" in m.lower()}
+        )
+        self.images: list[list[SeenImage]] = []  # per accepted request with images: what it showed, decoded
         self.responder = responder
         self.api_key = api_key
         self.id_scope = id_scope
@@ -270,6 +279,7 @@ class FakeK2Server:
             self._queue.clear()
             self.requests.clear()
             self.requests_meta.clear()
+            self.images.clear()
             self._served_tool_calls = 0
 
     def authorized(self, header: str | None) -> bool:
@@ -292,7 +302,15 @@ class FakeK2Server:
         if not isinstance(messages, list) or not messages:
             return 400, error_body("messages must be a non-empty list")
         rejection = thinking_rejection(messages, body.get("tool_choice")) if self.is_thinking(body) else None
-        return (400, rejection) if rejection else None
+        if rejection:
+            return 400, rejection
+        seen, refused = k2_images.check(body, model in self.vision_models)
+        if refused:
+            return refused
+        if seen:
+            with self._lock:
+                self.images.append(seen)
+        return None
 
     def _next_turn(self, body: dict) -> Turn | None:
         """The next scripted turn, else the responder's, else None."""
