@@ -13,6 +13,7 @@ from app.ui.chat import build_chat, wire_chat, wire_startup
 from app.ui.cobol import build_cobol, wire_cobol
 from app.ui.documents import build_documents, wire_documents
 from app.ui.files import build_files, wire_files
+from app.ui.layout import LAYOUT_CSS, build_header, wire_layout
 from app.ui.mcp import build_mcp, wire_mcp, wire_mcp_load
 from app.ui.privacy import build_privacy, wire_privacy
 from app.ui.render import budget_html, notice_html
@@ -48,6 +49,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
             with gr.Column(scale=0, min_width=280, elem_id="k2-sidebar"):
                 sb = build_sidebar(settings)
             with gr.Column(scale=1, elem_id="k2-main"):
+                header = build_header(sb.provider.value or "", sb.model.value)
                 # One tab per feature; each feature adds its tab here with a couple of lines.
                 with gr.Tabs(elem_id="k2-tabs"):
                     with gr.Tab("Chat", id="chat", elem_id="k2-chat-tab"):
@@ -65,6 +67,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                     with gr.Tab("MCP", id="mcp", elem_id="k2-mcp-tab"):
                         mcp_tab = build_mcp()
         wire_sidebar(sb, settings, backend)
+        wire_layout(demo, header, sb.provider, sb.model)
         wire_chat(chat, sb, backend)
         wire_documents(docs, chat.conversation_id, [chat.conversation_id, chat.status], backend)
         wire_files(files, chat.conversation_id, [chat.conversation_id, chat.status])
@@ -77,4 +80,6 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
     return demo, backend
 
 
-__all__ = ["CSS_PATH", "THEME", "Backend", "build_ui"]
+CSS_PATHS = [CSS_PATH, LAYOUT_CSS]  # ui.css, then the frame's rules for any screen size
+
+__all__ = ["CSS_PATH", "CSS_PATHS", "THEME", "Backend", "build_ui"]
