@@ -13,7 +13,10 @@ from app.ui.chat import build_chat, wire_chat, wire_startup
 from app.ui.cobol import build_cobol, wire_cobol
 from app.ui.documents import build_documents, wire_documents
 from app.ui.files import build_files, wire_files
+from app.ui.conversations import build_conversation_panel, wire_conversations
 from app.ui.layout import LAYOUT_CSS, build_header, wire_layout
+from app.ui.runs_tab import build_runs, wire_runs
+from app.ui.settings_tab import build_settings, wire_settings
 from app.ui.mcp import build_mcp, wire_mcp, wire_mcp_load
 from app.ui.privacy import build_privacy, wire_privacy
 from app.ui.render import budget_html, notice_html
@@ -60,12 +63,17 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                         docs = build_documents()
                         privacy = build_privacy(settings.redact, settings.redact_kinds)
                         files = build_files()
+                        conversation = build_conversation_panel()
                     with gr.Tab("Skills", id="skills", elem_id="k2-skills-tab"):
                         skills_tab = build_skills()
                     with gr.Tab("COBOL", id="cobol", elem_id="k2-cobol-tab"):
                         cobol_tab = build_cobol()
                     with gr.Tab("MCP", id="mcp", elem_id="k2-mcp-tab"):
                         mcp_tab = build_mcp()
+                    with gr.Tab("Runs", id="runs", elem_id="k2-runs-tab") as runs_page:
+                        runs_tab = build_runs()
+                    with gr.Tab("Settings", id="settings", elem_id="k2-settings-tab"):
+                        settings_tab = build_settings(settings)
         wire_sidebar(sb, settings, backend)
         wire_layout(demo, header, sb.provider, sb.model)
         wire_chat(chat, sb, backend)
@@ -77,6 +85,9 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_cobol(cobol_tab, backend, sb)
         wire_mcp(mcp_tab, backend)
         wire_mcp_load(demo, mcp_tab, backend)
+        wire_conversations(conversation, chat, sb, header, backend, demo)
+        wire_runs(runs_tab, backend, runs_page)
+        wire_settings(settings_tab, settings, backend, sb, demo)
     return demo, backend
 
 

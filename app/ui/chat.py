@@ -54,7 +54,8 @@ def build_chat(budget: str = "") -> Chat:
         elem_id="k2-chat",
         placeholder=PLACEHOLDER,
         feedback_options=None,
-        buttons=["copy_all"],
+        buttons=["copy", "copy_all"],  # a copy button on every message, and one for the whole chat
+        editable="user",  # edit and resend a prompt (app/ui/conversations.py makes it a new branch)
         # One bubble per turn: thinking, tool cards and the answer read as one reply.
         group_consecutive_messages=True,
         scale=1,

@@ -174,6 +174,7 @@ class Sidebar:
 
     new_chat: gr.Button
     conversations: gr.Radio
+    search: gr.Textbox  # filters the conversation list by title and message text (app/ui/conversations.py)
     provider: gr.Dropdown
     model: gr.Dropdown
     base_url: gr.Textbox
@@ -193,6 +194,8 @@ def build_sidebar(settings: Settings) -> Sidebar:
     provider = settings.provider if settings.provider in PRESETS else AUTO
     gr.HTML('<div class="k2-brand"><span class="logo">K2</span><span>Agent Hub</span></div>')
     new_chat = gr.Button("+  New chat", elem_id="k2-new-chat", variant="secondary", size="sm")
+    search = gr.Textbox(placeholder="Search conversations", show_label=False, container=False, lines=1,
+                        elem_id="k2-conv-search", label="Search conversations")
     conversations = gr.Radio(
         choices=[], value=None, show_label=False, container=False, elem_id="k2-conversations", elem_classes="k2-conv-list"
     )
@@ -218,7 +221,7 @@ def build_sidebar(settings: Settings) -> Sidebar:
     with gr.Accordion("Tools", open=False, elem_classes="k2-panel", elem_id="k2-tools-panel") as tools_box:
         tools = gr.HTML("", elem_id="k2-tools")
         refresh_tools = gr.Button("↻ Refresh", size="sm")
-    return Sidebar(new_chat, conversations, provider_dd, model_dd, base_url, refresh_models, hint, keys, tools_box, tools,
+    return Sidebar(new_chat, conversations, search, provider_dd, model_dd, base_url, refresh_models, hint, keys, tools_box, tools,
                    refresh_tools, local, local_timer, local_phase)
 
 

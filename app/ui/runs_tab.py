@@ -1,0 +1,187 @@
+"""The Runs tab: every run with status, model, steps, tokens (cached), cost and duration, filtered and paged; a
+run's step timeline; fork from any step into a new conversation; totals per day and per provider."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import gradio as gr
+
+from app.ui.backend import Backend
+from app.ui.markup import shorten
+from app.ui.render import format_usage
+from storage import forks, workbench
+
+PAGE = 50
+COLUMNS = ["Started (UTC)", "Status", "Provider", "Model", "Steps", "Tokens", "Cached", "Cost $", "Duration s",
+           "Conversation", "Run id"]
+_MARK = {"done": "✓", "failed": "✗", "stopped": "■", "budget": "■", "loop": "■", "interrupted": "■", "waiting": "…",
+         "running": "●"}
+
+
+def run_table(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """Rows for the table; the duration is blank while a run has not finished."""
+    out = []
+    for r in rows:
+        started, finished = r["started_at"], r["finished_at"]
+        duration = round((finished - started).total_seconds(), 1) if finished and started else ""
+        out.append([started.strftime("%Y-%m-%d %H:%M:%S") if started else "",
+                    f"{_MARK.get(r['status'], '')} {r['status']}", r["provider"], r["model"], r["steps"],
+                    r["prompt_tokens"] + r["completion_tokens"], r["cached_tokens"], round(r["cost_usd"], 4),
+                    duration, r["title"], r["id"]])  # fmt: skip
+    return out
+
+
+def timeline_html(steps: list[Any]) -> str:
+    """The run's steps in order: each model call and tool call with timing, tokens and a result preview."""
+    if not steps:
+        return '<p class="k2-muted">This run recorded no steps.</p>'
+    rows = []
+    for n, st in enumerate(steps, 1):
+        what = "model call" if st.kind == "model" else "tool call"
+        tokens = format_usage(st.prompt_tokens + st.completion_tokens, st.cost_usd, st.cached_tokens) \
+            if st.kind == "model" else ""
+        preview = st.error or st.result_preview or ""
+        mark = "✗" if st.error else "✓"
+        rows.append(f"<tr><td>{n}</td><td>{mark} {what}</td><td><code>{html.escape(st.name)}</code></td>"
+                    f"<td>{st.duration_s:.2f} s</td><td>{html.escape(tokens)}</td>"
+                    f"<td>{html.escape(shorten(' '.join(preview.split()), 140))}</td></tr>")
+    head = "<tr><th>#</th><th>Step</th><th>Name</th><th>Time</th><th>Tokens · cost</th><th>Result</th></tr>"
+    return f'<table class="k2-timeline">{head}{"".join(rows)}</table>'
+
+
+@dataclass
+class RunsTab:
+    """The Runs tab's components."""
+
+    provider: gr.Dropdown
+    model: gr.Dropdown
+    status: gr.Dropdown
+    day: gr.Textbox
+    refresh: gr.Button
+    prev: gr.Button
+    next: gr.Button
+    page_info: gr.Markdown
+    page: gr.State
+    table: gr.Dataframe
+    run_id: gr.Textbox
+    timeline: gr.HTML
+    fork_step: gr.Number
+    fork: gr.Button
+    fork_result: gr.HTML
+    totals_day: gr.Dataframe
+    totals_provider: gr.Dataframe
+
+
+def build_runs() -> RunsTab:
+    """Lay out the tab (inside the caller's Tab)."""
+    with gr.Row(equal_height=True):
+        provider = gr.Dropdown([""], value="", label="Provider", allow_custom_value=True, elem_id="k2-runs-provider")
+        model = gr.Dropdown([""], value="", label="Model", allow_custom_value=True, elem_id="k2-runs-model")
+        status = gr.Dropdown([""], value="", label="Status", allow_custom_value=True, elem_id="k2-runs-status")
+        day = gr.Textbox(label="Day (YYYY-MM-DD)", placeholder="any day", elem_id="k2-runs-day")
+        refresh = gr.Button("↻ Refresh", size="sm", elem_id="k2-runs-refresh", scale=0, min_width=90)
+    table = gr.Dataframe(headers=COLUMNS, value=[], interactive=False, wrap=False, elem_id="k2-runs-table",
+                         label="Runs (click a row for its steps)")
+    with gr.Row(equal_height=True):
+        prev = gr.Button("← Newer", size="sm", elem_id="k2-runs-prev", scale=0, min_width=90)
+        page_info = gr.Markdown("", elem_id="k2-runs-page")
+        nxt = gr.Button("Older →", size="sm", elem_id="k2-runs-next", scale=0, min_width=90)
+    page = gr.State(0)
+    run_id = gr.Textbox(label="Run", elem_id="k2-runs-run-id", placeholder="click a run above, or paste its id")
+    timeline = gr.HTML("", elem_id="k2-runs-timeline")
+    with gr.Row(equal_height=True):
+        fork_step = gr.Number(label="Fork from step", value=1, precision=0, minimum=1, elem_id="k2-fork-step")
+        fork = gr.Button("Fork into a new conversation", size="sm", elem_id="k2-fork", scale=0, min_width=220)
+    fork_result = gr.HTML("", elem_id="k2-fork-result")
+    with gr.Accordion("Totals", open=False, elem_id="k2-runs-totals"):
+        totals_day = gr.Dataframe(headers=["Day", "Runs", "Tokens", "Cached", "Cost $"], value=[], interactive=False)
+        totals_provider = gr.Dataframe(headers=["Provider", "Runs", "Tokens", "Cached", "Cost $"], value=[],
+                                       interactive=False)
+    return RunsTab(provider, model, status, day, refresh, prev, nxt, page_info, page, table, run_id, timeline,
+                   fork_step, fork, fork_result, totals_day, totals_provider)
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()) if text and text.strip() else None
+    except ValueError:
+        return None
+
+
+def wire_runs(tab: RunsTab, backend: Backend, opened: gr.Tab) -> None:
+    """Listing, paging, filters, timeline and fork."""
+
+    def db() -> Any:
+        agent = backend.opened
+        if agent is None:
+            raise gr.Error("The agent is still starting; try again in a moment.")
+        return agent.db
+
+    def listing(provider: str, model: str, status: str, day: str, page: int) -> tuple[Any, ...]:
+        if backend.opened is None:
+            return [], "The agent is still starting.", 0, gr.update(), gr.update(), gr.update(), [], []
+        rows, total = workbench.runs_page(db(), provider=provider or "", model=model or "", status=status or "",
+                                          day=_day(day), offset=page * PAGE, limit=PAGE)
+        pages = max(1, -(-total // PAGE))
+        info = f"{total:,} run{'s' if total != 1 else ''} · page {page + 1} of {pages}"
+        found = workbench.run_filters(db())
+        totals = [[t["key"], t["runs"], t["tokens"], t["cached"], round(t["cost_usd"], 4)]
+                  for t in workbench.totals_by(db(), "day")]
+        per_provider = [[t["key"], t["runs"], t["tokens"], t["cached"], round(t["cost_usd"], 4)]
+                        for t in workbench.totals_by(db(), "provider")]
+        return (run_table(rows), info, page, gr.update(choices=["", *found["provider"]]),
+                gr.update(choices=["", *found["model"]]), gr.update(choices=["", *found["status"]]), totals,
+                per_provider)
+
+    filters = [tab.provider, tab.model, tab.status, tab.day]
+    outputs = [tab.table, tab.page_info, tab.page, tab.provider, tab.model, tab.status, tab.totals_day,
+               tab.totals_provider]
+
+    async def first_page(*values: Any) -> tuple[Any, ...]:
+        return await asyncio.to_thread(listing, *values, 0)
+
+    async def step_page(provider: str, model: str, status: str, day: str, page: int, delta: int) -> tuple[Any, ...]:
+        return await asyncio.to_thread(listing, provider, model, status, day, max(0, page + delta))
+
+    tab.refresh.click(first_page, filters, outputs)
+    for control in (tab.provider, tab.model, tab.status):
+        control.input(first_page, filters, outputs)
+    tab.day.submit(first_page, filters, outputs)
+    tab.prev.click(lambda *v: step_page(*v, -1), [*filters, tab.page], outputs)
+    tab.next.click(lambda *v: step_page(*v, 1), [*filters, tab.page], outputs)
+
+    def pick(evt: gr.SelectData, table: Any) -> str:
+        row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+        try:
+            return str(table.iloc[row, -1]) if hasattr(table, "iloc") else str(table[row][-1])
+        except (IndexError, KeyError, TypeError):
+            return ""
+
+    async def show_timeline(run_id: str) -> tuple[str, Any]:
+        if not (run_id or "").strip():
+            return "", gr.update()
+        steps = await asyncio.to_thread(workbench.step_rows, db(), run_id.strip())
+        return timeline_html(steps), gr.update(maximum=max(1, len(steps)))
+
+    tab.table.select(pick, tab.table, tab.run_id).then(show_timeline, tab.run_id, [tab.timeline, tab.fork_step])
+    tab.run_id.submit(show_timeline, tab.run_id, [tab.timeline, tab.fork_step])
+
+    async def fork(run_id: str, step: float | None) -> str:
+        if not (run_id or "").strip() or not step:
+            return '<p class="k2-muted">Pick a run and a step first.</p>'
+        try:
+            conv, _ = await asyncio.to_thread(forks.fork_from_step, db(), run_id.strip(), int(step))
+        except LookupError as exc:
+            return f'<p class="k2-config-errors">{html.escape(str(exc))}</p>'
+        # The deep link opens the fork in the chat (the page reloads on it).
+        return (f'<p>✓ New conversation “{html.escape(conv.title)}” with steps 1–{int(step)}: '
+                f'<a href="?c={html.escape(conv.id)}" id="k2-fork-link">open it</a>.</p>')
+
+    tab.fork.click(fork, [tab.run_id, tab.fork_step], tab.fork_result)
+    opened.select(first_page, filters, outputs)  # the list is read when the tab is opened, not on every page load
+
