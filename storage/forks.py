@@ -49,20 +49,34 @@ def copy_conversation(db: Database, conversation_id: str, before_seq: int | None
     return copy
 
 
-def _cut_after(run_rows: list[Message], step: Step, model_index: int) -> int:
-    """How many of the run's messages (its prompt first) reach up to and including this step's message."""
+def _message_index(run_rows: list[Message], step: Step, model_index: int) -> int:
+    """Where this step's message sits among the run's messages (its prompt first): a tool step's result, or the
+    `model_index`-th assistant message for a model step."""
     if step.kind == "tool":
         for i, m in enumerate(run_rows):
             if m.role == "tool" and m.tool_call_id == step.call_id:
-                return i + 1
+                return i
         raise NotFound(f"step {step.seq + 1} ({step.call_id}) has no stored result")
     seen = 0
     for i, m in enumerate(run_rows):
         if m.role == "assistant" and not (m.extra or {}).get("_partial"):
             seen += 1
             if seen == model_index:
-                return i + 1
+                return i
     raise NotFound(f"step {step.seq + 1} (a model call) has no stored message")
+
+
+def _kept_messages(run_rows: list[Message], kept: list[Step]) -> list[Message]:
+    """The run's messages that belong to the kept steps, plus its prompt and the app's notes among them.
+
+    Parallel tool calls finish in any order, so step N's result may sit before an earlier step's: the messages
+    are picked by step, not cut at one position."""
+    wanted, models = set(), 0
+    for step in kept:
+        models += step.kind == "model"
+        wanted.add(_message_index(run_rows, step, models))
+    last = max(wanted)
+    return [m for i, m in enumerate(run_rows) if i in wanted or (i <= last and m.role == "user")]
 
 
 def fork_from_step(db: Database, run_id: str, step_number: int, title: str = "") -> tuple[Conversation, Run]:
@@ -81,9 +95,7 @@ def fork_from_step(db: Database, run_id: str, step_number: int, title: str = "")
     if not run_rows:
         raise NotFound(f"run {run_id[:12]} stored no messages")
     kept = steps[:step_number]
-    model_index = sum(1 for st in kept if st.kind == "model")
-    last = kept[-1]
-    cut = _cut_after(run_rows, last, model_index if last.kind == "model" else 0)
+    chosen = _kept_messages(run_rows, kept)
     before = [m for m in rows if m.seq < run_rows[0].seq]
     with db.session() as s:
         source = s.get(Conversation, run.conversation_id)
@@ -98,7 +110,7 @@ def fork_from_step(db: Database, run_id: str, step_number: int, title: str = "")
         s.add(forked)
         s.flush()
         earlier = _copy_messages(before, fork.id, None)
-        own = _copy_messages(run_rows[:cut], fork.id, forked.id)
+        own = _copy_messages(chosen, fork.id, forked.id)
         for i, m in enumerate(own):
             m.seq = len(earlier) + i
         s.add_all([*earlier, *own])
