@@ -53,6 +53,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                 sb = build_sidebar(settings)
             with gr.Column(scale=1, elem_id="k2-main"):
                 header = build_header(sb.provider.value or "", sb.model.value)
+                conversation = build_conversation_panel()
                 # One tab per feature; each feature adds its tab here with a couple of lines.
                 with gr.Tabs(elem_id="k2-tabs"):
                     with gr.Tab("Chat", id="chat", elem_id="k2-chat-tab"):
@@ -63,7 +64,6 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                         docs = build_documents()
                         privacy = build_privacy(settings.redact, settings.redact_kinds)
                         files = build_files()
-                        conversation = build_conversation_panel()
                     with gr.Tab("Skills", id="skills", elem_id="k2-skills-tab"):
                         skills_tab = build_skills()
                     with gr.Tab("COBOL", id="cobol", elem_id="k2-cobol-tab"):

@@ -43,9 +43,9 @@ SEND_JS = "() => { const b = document.querySelector('#k2-send'); if (b) b.click(
 
 @dataclass
 class ConversationPanel:
-    """The "This conversation" panel under the chat."""
+    """The conversation panel under the header: title, rename, export, delete."""
 
-    box: gr.Accordion
+    box: gr.Column
     title: gr.Textbox
     rename: gr.Button
     export: gr.Button
@@ -59,7 +59,7 @@ class ConversationPanel:
 
 def build_conversation_panel() -> ConversationPanel:
     """Lay out the panel (inside the chat tab)."""
-    with gr.Accordion("This conversation", open=False, elem_id="k2-conv-panel") as box:
+    with gr.Column(elem_id="k2-conv-panel") as box:  # shown by the header's ⋯ Chat button (layout.css)
         with gr.Row(equal_height=True):
             title = gr.Textbox(label="Title", elem_id="k2-conv-title", scale=3)
             rename = gr.Button("Rename", size="sm", elem_id="k2-conv-rename", scale=0, min_width=90)

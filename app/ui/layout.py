@@ -25,6 +25,13 @@ TOGGLE_NAV = """() => {
   const b = document.querySelector('#k2-nav-toggle');
   if (b) b.setAttribute('aria-expanded', String(open));
 }"""
+# The conversation panel (rename, export, delete) opens under the header.
+TOGGLE_CONVERSATION = """() => {
+  const shell = document.querySelector('#k2-shell');
+  const open = shell ? shell.classList.toggle('k2-conv-open') : false;
+  const b = document.querySelector('#k2-conv-toggle');
+  if (b) b.setAttribute('aria-expanded', String(open));
+}"""
 # Gradio's dark theme is the `dark` class on <body>; the choice is kept in localStorage for the next visit.
 TOGGLE_THEME = """() => {
   const dark = document.body.classList.toggle('dark');
@@ -45,6 +52,7 @@ ON_LOAD = """() => {
     '#k2-new-chat': 'Start a new chat',
     '#k2-nav-toggle': 'Show or hide the sidebar',
     '#k2-theme-toggle': 'Switch between light and dark theme',
+    '#k2-conv-toggle': 'Rename, export or delete this conversation',
     '#k2-chat': 'Chat messages',
     '#k2-status': 'Run status',
   };
@@ -96,6 +104,7 @@ class Header:
 
     nav: gr.Button
     model: gr.HTML
+    conversation: gr.Button
     theme: gr.Button
 
 
@@ -104,14 +113,16 @@ def build_header(provider: str, model: str | None) -> Header:
     with gr.Row(elem_id="k2-header", equal_height=True):
         nav = gr.Button("☰", elem_id="k2-nav-toggle", size="sm", scale=0, min_width=40)
         shown = gr.HTML(model_header(provider, model), elem_id="k2-header-model")
+        conversation = gr.Button("⋯ Chat", elem_id="k2-conv-toggle", size="sm", scale=0, min_width=70)
         theme = gr.Button("◐ Theme", elem_id="k2-theme-toggle", size="sm", scale=0, min_width=80)
-    return Header(nav, shown, theme)
+    return Header(nav, shown, conversation, theme)
 
 
 def wire_layout(demo: gr.Blocks, header: Header, provider: gr.Dropdown, model: gr.Dropdown) -> None:
     """Browser-side toggles, the load-time names, and the header following the model picker."""
     header.nav.click(None, js=TOGGLE_NAV)
     header.theme.click(None, js=TOGGLE_THEME)
+    header.conversation.click(None, js=TOGGLE_CONVERSATION)
     demo.load(None, js=ON_LOAD)
     for component in (provider, model):
         component.change(model_header, [provider, model], header.model, queue=False, show_progress="hidden")

@@ -130,13 +130,18 @@ def wire_settings(tab: SettingsTab, settings: Settings, backend: Backend, sb: Si
             write_env_value(home, name, None)
         except (ValueError, OSError) as exc:
             return gr.update(), f"⚠ {exc}", gr.update()
+        agent = backend.opened
+        if agent is not None and name == "K2HUB_API_KEY":
+            agent.config.api_key = ""  # read from .env at start: the running agent forgets it too
         status = {n: bool(get_secret(n, home)) for n in key_env_names()}
         return key_rows(home), f"`{name}` removed.", keys_html(status)
 
     tab.remove_key.click(remove, tab.key_name, [tab.keys, tab.key_result, sb.keys])
 
-    async def test(name: str, value: str, base_url: str) -> str:
-        provider = provider_of_key(name)
+    async def test(name: str, value: str, picked: str, base_url: str) -> str:
+        # Several presets may read one variable (vLLM and OpenAI-compatible share K2HUB_API_KEY): the picked one first.
+        chosen = PRESETS.get(picked or "")
+        provider = picked if chosen is not None and chosen.key_env == name else provider_of_key(name)
         key = (value or "").strip() or get_secret(name, home)
         if not key:
             return f"`{name}` is not set: paste it and press Test, or Save it first."
@@ -148,7 +153,7 @@ def wire_settings(tab: SettingsTab, settings: Settings, backend: Backend, sb: Si
             return f"✗ The test failed: {in_user_words(readable_error(exc)) or readable_error(exc)}"
         return f"✓ The key works: {preset.label if preset else provider} lists {len(ids)} model{'s' if len(ids) != 1 else ''}."
 
-    tab.test_key.click(test, [tab.key_name, tab.key_value, sb.base_url], tab.key_result)
+    tab.test_key.click(test, [tab.key_name, tab.key_value, sb.provider, sb.base_url], tab.key_result)
 
     def provider_models(provider: str) -> Any:
         from app.ui.sidebar import model_choices
@@ -169,7 +174,9 @@ def wire_settings(tab: SettingsTab, settings: Settings, backend: Backend, sb: Si
 
     tab.save_default.click(save_default, [tab.default_provider, tab.default_model], tab.default_result)
 
-    async def on_load() -> tuple[Any, Any, Any, Any]:
+    async def on_load(request: gr.Request) -> tuple[Any, Any, Any, Any]:
+        if request is not None and dict(request.query_params).get("c"):
+            return gr.update(), gr.update(), gr.update(), gr.update()  # a linked conversation brings its own model
         try:
             await backend.agent()
         except Exception:  # the chat shows why the agent cannot start
@@ -189,3 +196,6 @@ def wire_settings(tab: SettingsTab, settings: Settings, backend: Backend, sb: Si
         return (*picked, *picked)
 
     demo.load(on_load, None, [sb.provider, sb.model, tab.default_provider, tab.default_model], show_progress="hidden")
+    # Keys saved since the server started: the sidebar's list and this tab's are read again on every page load.
+    demo.load(lambda: (keys_html({n: bool(get_secret(n, home)) for n in key_env_names()}), key_rows(home)), None,
+              [sb.keys, tab.keys], queue=False, show_progress="hidden")
