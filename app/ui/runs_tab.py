@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import gradio as gr
@@ -23,16 +23,20 @@ _MARK = {"done": "✓", "failed": "✗", "stopped": "■", "budget": "■", "loo
          "running": "●"}
 
 
-def run_table(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    """Rows for the table; the duration is blank while a run has not finished."""
+def _when(value: Any) -> datetime | None:
+    """A time as the driver returned it (ISO text on SQLite, datetime on Postgres)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def run_table(rows: list[Any]) -> list[list[Any]]:
+    """Rows for the table (runs_page's rows, in its column order); the duration is blank while a run runs."""
     out = []
-    for r in rows:
-        started, finished = r["started_at"], r["finished_at"]
-        duration = round((finished - started).total_seconds(), 1) if finished and started else ""
-        out.append([started.strftime("%Y-%m-%d %H:%M:%S") if started else "",
-                    f"{_MARK.get(r['status'], '')} {r['status']}", r["provider"], r["model"], r["steps"],
-                    r["prompt_tokens"] + r["completion_tokens"], r["cached_tokens"], round(r["cost_usd"], 4),
-                    duration, r["title"], r["id"]])  # fmt: skip
+    # Unpacked by position: a SQLAlchemy Row's field lookup by name costs more than the rest of this loop.
+    for run_id, _, status, provider, model, started, finished, steps, prompt, completion, cached, cost, title in rows:
+        began, ended = _when(started), _when(finished)
+        duration = round((ended - began).total_seconds(), 1) if ended and began else ""
+        out.append([str(started)[:19], f"{_MARK.get(status, '')} {status}", provider, model, steps,
+                    prompt + completion, cached, round(cost, 4), duration, title, run_id])
     return out
 
 
@@ -125,10 +129,12 @@ def wire_runs(tab: RunsTab, backend: Backend, opened: gr.Tab) -> None:
     def listing(provider: str, model: str, status: str, day: str, page: int) -> tuple[Any, ...]:
         if backend.opened is None:
             return [], "The agent is still starting.", 0, gr.update(), gr.update(), gr.update(), [], []
-        rows, total = workbench.runs_page(db(), provider=provider or "", model=model or "", status=status or "",
-                                          day=_day(day), offset=page * PAGE, limit=PAGE)
-        pages = max(1, -(-total // PAGE))
-        info = f"{total:,} run{'s' if total != 1 else ''} · page {page + 1} of {pages}"
+        rows, more = workbench.runs_page(db(), provider=provider or "", model=model or "", status=status or "",
+                                         day=_day(day), offset=page * PAGE, limit=PAGE)
+        if not rows and page > 0:  # paged past the end: stay on the last page that had runs
+            return listing(provider, model, status, day, page - 1)
+        shown = f"runs {page * PAGE + 1:,}–{page * PAGE + len(rows):,}" if rows else "no runs match"
+        info = f"{shown} · page {page + 1}{' · older runs follow' if more else ''}"
         found = workbench.run_filters(db())
         totals = [[t["key"], t["runs"], t["tokens"], t["cached"], round(t["cost_usd"], 4)]
                   for t in workbench.totals_by(db(), "day")]

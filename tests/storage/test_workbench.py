@@ -41,16 +41,19 @@ def test_search_finds_titles_and_message_text(db: Database) -> None:
 def test_runs_page_filters_pages_and_totals(db: Database) -> None:
     for i in range(7):
         _conversation(db, f"c{i}", "p", "a", provider="groq" if i % 2 else "moonshot")
-    rows, total = workbench.runs_page(db, limit=3)
-    assert total == 7 and len(rows) == 3
-    assert rows[0]["started_at"] >= rows[-1]["started_at"]  # newest first
+    rows, more = workbench.runs_page(db, limit=3)
+    assert more and len(rows) == 3
+    assert rows[0].started_at >= rows[-1].started_at  # newest first
     second, _ = workbench.runs_page(db, offset=3, limit=3)
-    assert not {r["id"] for r in rows} & {r["id"] for r in second}
-    groq, groq_total = workbench.runs_page(db, provider="groq", limit=50)
-    assert groq_total == 3 and {r["provider"] for r in groq} == {"groq"}
+    last, more_after_last = workbench.runs_page(db, offset=6, limit=3)
+    assert len(last) == 1 and not more_after_last
+    assert len({r.id for r in [*rows, *second, *last]}) == 7  # the pages do not overlap
+    groq, _ = workbench.runs_page(db, provider="groq", limit=50)
+    assert len(groq) == 3 and {r.provider for r in groq} == {"groq"}
+    assert len(workbench.runs_page(db, provider="groq", status="failed", limit=50)[0]) == 0
     today = datetime.now(UTC).date()
-    assert workbench.runs_page(db, day=today)[1] == 7
-    assert workbench.runs_page(db, day=today - timedelta(days=2))[1] == 0
+    assert len(workbench.runs_page(db, day=today)[0]) == 7
+    assert workbench.runs_page(db, day=today - timedelta(days=2))[0] == []
     per_provider = {t["key"]: t for t in workbench.totals_by(db, "provider")}
     assert per_provider["moonshot"]["runs"] == 4 and per_provider["moonshot"]["tokens"] == 480
     assert per_provider["groq"]["cached"] == 120
