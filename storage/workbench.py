@@ -126,3 +126,19 @@ def step_rows(db: Database, run_id: str) -> list[Step]:
     """The run's steps in order (the timeline)."""
     with db.session(write=False) as s:
         return list(s.exec(select(Step).where(Step.run_id == run_id).order_by(col(Step.seq))))
+
+
+def usage_mix(db: Database, days: int = 30) -> tuple[float, float, float, int]:
+    """(tokens per active day, output share, cache share, active days) over the last `days` days of runs."""
+    since = (datetime.now(UTC) - timedelta(days=days)).replace(tzinfo=None)
+    with db.session(write=False) as s:
+        prompt, completion, cached, active = s.exec(
+            select(func.sum(Run.prompt_tokens), func.sum(Run.completion_tokens), func.sum(Run.cached_tokens),
+                   func.count(func.distinct(func.date(Run.started_at))))
+            .where(col(Run.started_at) >= since)
+        ).one()  # fmt: skip
+    prompt, completion, cached, active = int(prompt or 0), int(completion or 0), int(cached or 0), int(active or 0)
+    total = prompt + completion
+    if not total or not active:
+        return 0.0, 0.0, 0.0, 0
+    return total / active, completion / total, (cached / prompt if prompt else 0.0), active

@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from app.ui import selfhost
 from app.ui.backend import Backend
 from app.ui.markup import shorten
 from app.ui.render import format_usage
@@ -79,6 +80,13 @@ class RunsTab:
     fork_result: gr.HTML
     totals_day: gr.Dataframe
     totals_provider: gr.Dataframe
+    calc_model: gr.Dropdown
+    calc_gpu: gr.Number
+    calc_speed: gr.Number
+    calc_volume: gr.Number
+    calc_run: gr.Button
+    calc_result: gr.HTML
+    calc_plot: gr.LinePlot
 
 
 def build_runs() -> RunsTab:
@@ -106,8 +114,21 @@ def build_runs() -> RunsTab:
         totals_day = gr.Dataframe(headers=["Day", "Runs", "Tokens", "Cached", "Cost $"], value=[], interactive=False)
         totals_provider = gr.Dataframe(headers=["Provider", "Runs", "Tokens", "Cached", "Cost $"], value=[],
                                        interactive=False)
+    with gr.Accordion("Self-host vs API", open=False, elem_id="k2-selfhost"):
+        choices = selfhost.priced_models()
+        calc_model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="API model (list price)",
+                                 elem_id="k2-calc-model")
+        with gr.Row():
+            calc_gpu = gr.Number(label="GPU $ per hour", value=2.0, minimum=0, elem_id="k2-calc-gpu")
+            calc_speed = gr.Number(label="Measured tokens/s on it", value=1000, minimum=1, elem_id="k2-calc-speed")
+            calc_volume = gr.Number(label="M tokens a day (0: your recorded average)", value=0, minimum=0,
+                                    elem_id="k2-calc-volume")
+        calc_run = gr.Button("Compare", size="sm", elem_id="k2-calc-run")
+        calc_result = gr.HTML("", elem_id="k2-calc-result")
+        calc_plot = gr.LinePlot(x="M tokens a day", y="USD a day", color="cost", height=240, elem_id="k2-calc-plot")
     return RunsTab(provider, model, status, day, refresh, prev, nxt, page_info, page, table, run_id, timeline,
-                   fork_step, fork, fork_result, totals_day, totals_provider)
+                   fork_step, fork, fork_result, totals_day, totals_provider, calc_model, calc_gpu, calc_speed,
+                   calc_volume, calc_run, calc_result, calc_plot)
 
 
 def _day(text: str) -> date | None:
@@ -189,5 +210,21 @@ def wire_runs(tab: RunsTab, backend: Backend, opened: gr.Tab) -> None:
                 f'<a href="?c={html.escape(conv.id)}" id="k2-fork-link">open it</a>.</p>')
 
     tab.fork.click(fork, [tab.run_id, tab.fork_step], tab.fork_result)
+
+    async def compare(choice: str, gpu: float, speed: float, volume: float) -> tuple[str, Any]:
+        import pandas as pd
+
+        price = selfhost.price_of(choice or "")
+        if price is None or not speed:
+            return "<p>Pick a model with a list price and enter the GPU's speed.</p>", None
+        per_day, output_share, cache_share, days = await asyncio.to_thread(workbench.usage_mix, db())
+        if volume:
+            per_day = volume * 1e6
+        mix = selfhost.UsageMix(per_day, output_share if days else 0.1, cache_share)
+        result = selfhost.break_even(price, mix, gpu or 0.0, speed)
+        return selfhost.result_html(result, mix, days, choice), pd.DataFrame(selfhost.cost_curve(result))
+
+    tab.calc_run.click(compare, [tab.calc_model, tab.calc_gpu, tab.calc_speed, tab.calc_volume],
+                       [tab.calc_result, tab.calc_plot])
     opened.select(first_page, filters, outputs)  # the list is read when the tab is opened, not on every page load
 

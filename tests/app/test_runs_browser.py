@@ -80,6 +80,11 @@ def test_runs_timeline_fork_regenerate_edit_and_model_restore(
         expect(timeline).to_contain_text("workspace__write_file", timeout=20_000)
         expect(timeline).to_contain_text("model call")
         page.screenshot(path=str(artifacts_dir / "ui_runs.png"), full_page=True)
+        # The self-host calculator uses the recorded usage and a dated list price.
+        page.get_by_text("Self-host vs API").click()
+        page.locator("#k2-calc-run").click()
+        expect(page.locator("#k2-calc-result")).to_contain_text("breaks even at", timeout=20_000)
+        expect(page.locator("#k2-calc-result")).to_contain_text("Your last 1 active day")
         page.locator("#k2-fork-step input").fill("2")
         page.locator("#k2-fork").click()
         link = page.locator("#k2-fork-link")
