@@ -78,7 +78,26 @@ ON_LOAD = """() => {
     const b = document.querySelector('#k2-nav-toggle');
     if (b) b.setAttribute('aria-expanded', 'false');
   };
-  document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') close(); });
+  // Esc closes the drawer when it is open, else stops the running run (as the Stop button does).
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Escape') return;
+    const shell = document.querySelector('#k2-shell');
+    if (shell && shell.classList.contains('k2-nav-open')) { close(); return; }
+    const stop = document.querySelector('#k2-stop');
+    if (stop && stop.offsetParent !== null && !stop.disabled) stop.click();
+  });
+  // Elapsed time while a run streams (the status line starts with ●): kept on the status block's own element,
+  // which survives Gradio's updates of its content; layout.css shows it after the line.
+  let since = null;
+  setInterval(() => {
+    const status = document.querySelector('#k2-status');
+    if (!status) return;
+    const running = (status.innerText || '').trim().startsWith('●');
+    if (!running) { since = null; status.removeAttribute('data-elapsed'); return; }
+    if (since === null) since = Date.now();
+    const s = Math.floor((Date.now() - since) / 1000);
+    status.setAttribute('data-elapsed', s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`);
+  }, 1000);
   document.addEventListener('click', (ev) => {
     const t = ev.target;
     if (!t.closest || t.closest('#k2-nav-toggle')) return;

@@ -3,6 +3,7 @@ screen readers (the real app on the fake K2 server, headless Chromium)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,16 @@ def test_a_400px_screen_collapses_the_sidebar_and_keeps_the_chat_wide(
         expect(page.get_by_text("Ask Kimi K2 anything")).to_be_visible(timeout=60_000)
         page.wait_for_function("document.body.classList.contains('dark')", timeout=10_000)
         page.screenshot(path=str(artifacts_dir / "ui_400px_dark.png"))
+
+        # Keyboard only: Enter sends, the running run shows its elapsed time, Esc stops it.
+        fake_k2.enqueue(Turn(reasoning="Thinking this through slowly. " * 60, content="never shown", chunk_delay_s=0.1))
+        page.locator("#k2-prompt textarea").fill("think slowly")
+        page.locator("#k2-prompt textarea").press("Enter")
+        status = page.locator("#k2-status")
+        expect(status).to_have_attribute("data-elapsed", re.compile(r"^\d+ s$"), timeout=30_000)
+        page.keyboard.press("Escape")
+        expect(status).to_contain_text("■ stopped", timeout=30_000)
+        expect(status).not_to_have_attribute("data-elapsed", re.compile(".+"), timeout=5_000)
 
 
 def test_the_wide_layout_keeps_the_sidebar_and_hides_the_menu_button(app_url: str) -> None:
