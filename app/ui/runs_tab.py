@@ -86,7 +86,7 @@ class RunsTab:
     calc_volume: gr.Number
     calc_run: gr.Button
     calc_result: gr.HTML
-    calc_plot: gr.LinePlot
+    calc_plot: gr.HTML
 
 
 def build_runs() -> RunsTab:
@@ -125,7 +125,7 @@ def build_runs() -> RunsTab:
                                     elem_id="k2-calc-volume")
         calc_run = gr.Button("Compare", size="sm", elem_id="k2-calc-run")
         calc_result = gr.HTML("", elem_id="k2-calc-result")
-        calc_plot = gr.LinePlot(x="M tokens a day", y="USD a day", color="cost", height=240, elem_id="k2-calc-plot")
+        calc_plot = gr.HTML("", elem_id="k2-calc-plot")
     return RunsTab(provider, model, status, day, refresh, prev, nxt, page_info, page, table, run_id, timeline,
                    fork_step, fork, fork_result, totals_day, totals_provider, calc_model, calc_gpu, calc_speed,
                    calc_volume, calc_run, calc_result, calc_plot)
@@ -211,18 +211,16 @@ def wire_runs(tab: RunsTab, backend: Backend, opened: gr.Tab) -> None:
 
     tab.fork.click(fork, [tab.run_id, tab.fork_step], tab.fork_result)
 
-    async def compare(choice: str, gpu: float, speed: float, volume: float) -> tuple[str, Any]:
-        import pandas as pd
-
+    async def compare(choice: str, gpu: float, speed: float, volume: float) -> tuple[str, str]:
         price = selfhost.price_of(choice or "")
         if price is None or not speed:
-            return "<p>Pick a model with a list price and enter the GPU's speed.</p>", None
+            return "<p>Pick a model with a list price and enter the GPU's speed.</p>", ""
         per_day, output_share, cache_share, days = await asyncio.to_thread(workbench.usage_mix, db())
         if volume:
             per_day = volume * 1e6
         mix = selfhost.UsageMix(per_day, output_share if days else 0.1, cache_share)
         result = selfhost.break_even(price, mix, gpu or 0.0, speed)
-        return selfhost.result_html(result, mix, days, choice), pd.DataFrame(selfhost.cost_curve(result))
+        return selfhost.result_html(result, mix, days, choice), selfhost.cost_chart(result)
 
     tab.calc_run.click(compare, [tab.calc_model, tab.calc_gpu, tab.calc_speed, tab.calc_volume],
                        [tab.calc_result, tab.calc_plot])

@@ -4,6 +4,7 @@ clock costs what the API costs. Pure arithmetic; the Runs tab draws it."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from agents.models.presets import PRESETS, Price
@@ -84,10 +85,32 @@ def result_html(result: BreakEven, mix: UsageMix, days: int, choice: str) -> str
             f"<p>{verdict}.</p>")
 
 
-def cost_curve(result: BreakEven, points: int = 9) -> list[dict[str, float]]:
-    """API and GPU cost a day from zero to twice the break-even volume (the chart's rows)."""
-    top = min(result.break_even_tokens_per_day * 2, 1e12) or 1e6
-    return [{"M tokens a day": top * i / (points - 1) / 1e6, "USD a day": top * i / (points - 1) / 1e6 * v, "cost": k}
-            for i in range(points) for k, v in (("API", result.api_per_million),)] + \
-           [{"M tokens a day": top * i / (points - 1) / 1e6, "USD a day": result.gpu_per_day, "cost": "GPU"}
-            for i in range(points)]  # fmt: skip
+def cost_chart(result: BreakEven, width: int = 520, height: int = 200) -> str:
+    """A small SVG chart: API cost a day rising with volume, the GPU's flat day, and where they cross.
+
+    Plain SVG in the page rather than a plot component: a charting library's script would load with every page
+    of the app (first paint, benchmarks/bench_cold_start.py) for one chart in a closed panel."""
+    top = result.break_even_tokens_per_day * 2 if math.isfinite(result.break_even_tokens_per_day) else 1e9
+    top = max(top, 1.0)
+    most = max(result.gpu_per_day, top / 1e6 * result.api_per_million, 1e-9)
+    pad = 36
+
+    def xy(volume: float, usd: float) -> str:
+        x = pad + (width - 2 * pad) * volume / top
+        y = height - pad - (height - 2 * pad) * usd / most
+        return f"{x:.1f},{y:.1f}"
+
+    api = f'<polyline points="{xy(0, 0)} {xy(top, top / 1e6 * result.api_per_million)}" class="api"/>'
+    gpu = f'<polyline points="{xy(0, result.gpu_per_day)} {xy(top, result.gpu_per_day)}" class="gpu"/>'
+    cross = xy(result.break_even_tokens_per_day, result.gpu_per_day) if math.isfinite(top) else xy(0, 0)
+    cx, cy = cross.split(",")
+    return (f'<svg class="k2-cost-chart" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="Cost a day against tokens a day: API rising, GPU flat, crossing at the break-even volume">'
+            f'<style>.k2-cost-chart polyline{{fill:none;stroke-width:2}}.k2-cost-chart .api{{stroke:#6366f1}}'
+            f'.k2-cost-chart .gpu{{stroke:#f59e0b}}.k2-cost-chart text{{font-size:11px;fill:currentColor}}</style>'
+            f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="currentColor" '
+            f'stroke-opacity="0.3"/>{api}{gpu}<circle cx="{cx}" cy="{cy}" r="4" fill="currentColor"/>'
+            f'<text x="{pad}" y="{height - 12}">0</text>'
+            f'<text x="{width - pad}" y="{height - 12}" text-anchor="end">{top / 1e6:,.0f} M tokens a day</text>'
+            f'<text x="{pad}" y="14">${most:,.0f} a day</text>'
+            f'<text x="{width - pad}" y="14" text-anchor="end">— API  — GPU (24 h)</text></svg>')

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.models.presets import Price
-from app.ui.selfhost import UsageMix, break_even, price_of, priced_models
+from app.ui.selfhost import UsageMix, break_even, cost_chart, price_of, priced_models
 from storage import repo, workbench
 from storage.db import Database
 from tests.storage.conftest import db, db_url  # noqa: F401 - the fixtures
@@ -25,6 +25,8 @@ def test_break_even_matches_a_hand_computed_case() -> None:
     assert result.api_per_day == pytest.approx(11.75)
     slow = break_even(Price(0.60, 0.15, 2.50, "test"), UsageMix(20e6, 0.1, 0.5), gpu_hourly_usd=2.0, tokens_per_s=500)
     assert not slow.feasible  # 43.2 M a day at 500 tokens/s never reaches 81.7 M
+    chart = cost_chart(result)
+    assert chart.startswith("<svg") and "163 M tokens a day" in chart  # the x axis runs to twice the break-even
 
 
 def test_the_picker_lists_dated_list_prices() -> None:
