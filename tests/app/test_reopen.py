@@ -57,3 +57,41 @@ async def test_a_failed_workflow_run_shows_its_step_and_error_never_its_internal
     assert "COBOL · Draft the migration plan" in texts[0]
     assert "The run failed." in texts[-1] and "litellm" not in texts[-1]
     assert status.startswith("✗ failed")
+
+
+async def test_the_3m_case_a_made_up_figure_with_the_10k_attached_is_not_a_success(
+    agent: Agent, fake_k2: FakeK2Server  # noqa: F811
+):
+    """A scripted small model answers the capex question with a figure, no tool call and no page: ⚠, live and reopened."""
+    import hashlib
+
+    from app.config import Settings
+    from app.ui.backend import Backend
+    from app.ui.render import RunView
+    from storage import documents as docs
+
+    conv = repo.create_conversation(agent.db, "3M capex")
+    sha = hashlib.sha256(b"3M 2018 10-K").hexdigest()
+    doc = docs.Document(id=sha[:32], sha256=sha, title="3M_2018_10K", filename="3M_2018_10K.pdf", page_count=2,
+                        token_count=40)
+    docs.save_document(agent.db, doc, [(1, "3M annual report 2018.", 20, "pdfium"),
+                                       (2, "Purchases of property, plant and equipment (1,577).", 20, "pdfium")])
+    docs.attach(agent.db, conv.id, doc.id)
+    backend = Backend(Settings(home=agent.config.home))
+    backend._agent = agent
+    view = RunView(documents=backend.has_documents(conv.id))
+
+    fake_k2.enqueue(Turn(content="3M's FY2018 capital expenditure was $1,000,000,000."))
+    async for event in agent.run(RunRequest(prompt="What was 3M's FY2018 capex? Cite the page.",
+                                            conversation_id=conv.id)):
+        view.apply(event)
+    assert view.status.startswith("⚠ uncited numbers")
+    _, status = _reopen(agent, conv.id)
+    assert status.startswith("⚠ uncited numbers")
+
+    fake_k2.enqueue(Turn(content="Capital expenditure was $1,577 million (3M_2018_10K, p. 2)."))
+    view = RunView(documents=True)
+    async for event in agent.run(RunRequest(prompt="Again, with the page.", conversation_id=conv.id)):
+        view.apply(event)
+    assert view.status.startswith("✓ answered")
+    assert _reopen(agent, conv.id)[1].startswith("✓ answered")
