@@ -55,6 +55,14 @@ def key_rows(home: Any) -> str:
     return f'{warning}<ul class="k2-keys k2-settings-keys">{"".join(rows)}</ul>'
 
 
+def store_key(home: Any, name: str, value: str | None) -> None:
+    """Save (or with None remove) a provider key in the .env; only the presets' key variables may be written here,
+    so a request naming another variable (K2HUB_SANDBOX=unsafe-local, say) cannot change a setting this way."""
+    if name not in key_env_names():
+        raise ValueError(f"{name!r} is not a provider key this tab manages")
+    write_env_value(home, name, value)
+
+
 @dataclass
 class SettingsTab:
     """The Settings tab's components."""
@@ -114,7 +122,7 @@ def wire_settings(tab: SettingsTab, settings: Settings, backend: Backend, sb: Si
         if not value:
             return gr.update(), "Paste a key first.", gr.update(), gr.update()
         try:
-            write_env_value(home, name, value)
+            store_key(home, name, value)
         except (ValueError, OSError) as exc:
             return gr.update(), f"⚠ {exc}", gr.update(), gr.update()
         status = {n: bool(get_secret(n, home)) for n in key_env_names()}
@@ -127,7 +135,7 @@ def wire_settings(tab: SettingsTab, settings: Settings, backend: Backend, sb: Si
         if os.environ.get(name):
             return gr.update(), f"`{name}` is set in the environment of the server; remove it there.", gr.update()
         try:
-            write_env_value(home, name, None)
+            store_key(home, name, None)
         except (ValueError, OSError) as exc:
             return gr.update(), f"⚠ {exc}", gr.update()
         agent = backend.opened
