@@ -16,7 +16,7 @@ from agents.models.providers import discover_models, key_env_names
 from agents.models.secrets import get_secret
 from app.ui.backend import Backend, readable_error
 from app.ui.plain_error import in_user_words
-from app.ui.sidebar import AUTO, keys_html, provider_choices
+from app.ui.sidebar import AUTO, keys_html, provider_choices, provider_hint
 from storage import repo
 from storage.env_file import EnvFileRefused, env_file, read_env_file, write_env_value
 
@@ -117,19 +117,21 @@ def wire_settings(tab: SettingsTab, settings: Settings, backend: Backend, sb: Si
     """Save/test/remove keys, the default model, and the picker's start values on page load."""
     home = settings.home
 
-    def save(name: str, value: str) -> tuple[str, str, str, str]:
+    def save(name: str, value: str, provider: str) -> tuple[Any, ...]:
         value = (value or "").strip()
         if not value:
-            return gr.update(), "Paste a key first.", gr.update(), gr.update()
+            return gr.update(), "Paste a key first.", gr.update(), gr.update(), gr.update()
         try:
             store_key(home, name, value)
         except (ValueError, OSError) as exc:
-            return gr.update(), f"⚠ {exc}", gr.update(), gr.update()
+            return gr.update(), f"⚠ {exc}", gr.update(), gr.update(), gr.update()
         status = {n: bool(get_secret(n, home)) for n in key_env_names()}
         # The box is emptied: the key is never sent back to the page.
-        return key_rows(home), f"✓ `{name}` saved. It is used from the next message on.", "", keys_html(status)
+        return (key_rows(home), f"✓ `{name}` saved. It is used from the next message on.", "", keys_html(status),
+                provider_hint(provider, home, settings.local))
 
-    tab.save_key.click(save, [tab.key_name, tab.key_value], [tab.keys, tab.key_result, tab.key_value, sb.keys])
+    tab.save_key.click(save, [tab.key_name, tab.key_value, sb.provider],
+                       [tab.keys, tab.key_result, tab.key_value, sb.keys, sb.hint])
 
     def remove(name: str) -> tuple[str, str, str]:
         if os.environ.get(name):

@@ -14,7 +14,7 @@ from agents.hub.config import builtin_servers, load_mcp_json
 from app.services import split_names
 from agents.models.presets import PRESETS
 from agents.models.providers import default_provider, discover_models, key_env_names
-from agents.models.secrets import key_status
+from agents.models.secrets import get_secret, key_status
 from app.ui.backend import Backend, readable_error
 from app.ui.local_panel import local_html, local_label, wire_local_timer
 from app.ui.markup import shorten
@@ -70,18 +70,22 @@ def provider_hint(provider: str, home: Any, local: bool = True) -> str:
         found = default_provider(home, local=local)
         if found == "local":
             return ("No key is set, so Auto uses the **small local model** (Qwen2.5-Coder-0.5B). For Kimi K2, set "
-                    "GROQ_API_KEY or MOONSHOT_API_KEY below.")
+                    "GROQ_API_KEY or MOONSHOT_API_KEY in the Settings tab.")
         if found:
             return f"Auto uses the first provider with a key: **{PRESETS[found].label}**."
         if local and INSTALLER.status().busy:
             return ("No key is set: Auto will use the small local model once it is installed (progress below). For "
-                    "Kimi K2, set a key below, or pick vLLM / a URL.")
-        return "Auto uses the first provider with a key, and none is set yet: set one below, or pick vLLM / a URL."
+                    "Kimi K2, set a key in the Settings tab, or pick vLLM / a URL.")
+        return ("Auto uses the first provider with a key, and none is set yet: set one in the Settings tab, or pick "
+                "vLLM / a URL.")
     preset = PRESETS.get(provider)
     if preset is None:
         return f"Unknown provider `{provider}`."
     if provider == "local" and INSTALLER.status().phase != "ready":
         return f"{preset.note} {INSTALLER.status().line()}"
+    if preset.key_env and not preset.key_optional and not get_secret(preset.key_env, home):
+        # Said when the provider is picked, not after the first message fails.
+        return f"⚠ No `{preset.key_env}` is set: enter it in the Settings tab before sending. {preset.note}".strip()
     return preset.note
 
 

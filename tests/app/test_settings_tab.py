@@ -38,3 +38,11 @@ def test_the_database_refuses_a_key_as_a_preference(tmp_path: Path) -> None:
             repo.set_setting(db, "ui.default_model", "sk-moonshot-0123456789abcdef")
     finally:
         db.close()
+
+
+def test_picking_a_provider_without_its_key_warns_at_once(tmp_path: Path) -> None:
+    from app.ui.sidebar import provider_hint
+
+    assert "No `GROQ_API_KEY` is set" in provider_hint("groq", tmp_path)
+    store_key(tmp_path, "GROQ_API_KEY", "gsk_0123456789abcdef")
+    assert "No `GROQ_API_KEY`" not in provider_hint("groq", tmp_path)
