@@ -5,6 +5,8 @@ Keys live there, so a file other users can read is refused (with the command tha
 
 from __future__ import annotations
 
+import os
+import re
 import stat
 from pathlib import Path
 
@@ -32,3 +34,38 @@ def read_env_file(home: Path) -> dict[str, str]:
         raise EnvFileRefused(f"{path} is readable by other users (mode {mode:o}); it is ignored until you run: "
                              f"chmod 600 {path}")
     return {k: v for k, v in dotenv_values(path).items() if v}
+
+
+_NAME = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
+# A key is one token: no spaces, quotes or line breaks that would change how the file parses.
+_VALUE = re.compile(r"[\w\-.:/+=~@]{1,4096}")
+
+
+def write_env_value(home: Path, name: str, value: str | None) -> Path:
+    """Set (or with None remove) one variable in $K2HUB_HOME/.env, creating the file with mode 600.
+
+    The file is rewritten whole through a temporary file created 600 and renamed over it, so a crash never leaves
+    a half-written file and no moment exists where others could read it. Other lines are kept as they were.
+    """
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"not a variable name: {name!r}")
+    if value is not None and not _VALUE.fullmatch(value):
+        raise ValueError("a key is one word of letters, digits and - _ . : / + = ~ @ (no spaces or quotes)")
+    path = env_file(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    pattern = re.compile(rf"^\s*(export\s+)?{name}\s*=")
+    kept = [line for line in lines if not pattern.match(line)]
+    if value is not None:
+        kept.append(f"{name}={value}")
+    tmp = path.with_name(f".env.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write("\n".join(kept) + ("\n" if kept else ""))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

@@ -93,7 +93,10 @@ class Run(SQLModel, table=True):
     """One agent run answering one user turn, with its status and token/cost totals."""
 
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_conversation_started", "conversation_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_runs_conversation_started", "conversation_id", "started_at"),
+        Index("ix_runs_started", "started_at"),  # the Runs view pages all runs newest first (migration 10)
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=64)
     conversation_id: str = Field(foreign_key="conversations.id", ondelete="CASCADE")

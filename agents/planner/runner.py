@@ -30,6 +30,7 @@ from agents.planner.graph import build_graph
 from agents.planner import images
 from agents.planner.history import repaired
 from agents.planner.images import Attachment
+from agents.planner.partial import PartialAnswer
 from agents.planner.state import RunContext, appended
 from agents.planner.tools import PlannerTool, PlannerTools
 from agents.policy import context
@@ -56,6 +57,8 @@ class RunRequest:
 
     prompt: str
     conversation_id: str | None = None
+    # What the chat shows for this turn when the prompt is the app's own (a workflow step's long instructions).
+    label: str | None = None
     provider: str | None = None
     model: str | None = None
     base_url: str | None = None
@@ -251,6 +254,8 @@ class Agent:
         history = repaired(stored, "the run that asked for it ended first")
         run = repo.create_run(self.db, conversation.id, spec.provider, spec.model, meta=_meta(spec, req))
         user: dict[str, Any] = {"role": "user", "content": req.prompt}
+        if req.label:  # a workflow's prompt is shown as its step, never as if the user typed it
+            user["_label"] = req.label
         if prepared:  # kept as artifacts, named on the message: later turns show them while the context allows
             named = [(a.name, p) for a, p in zip(req.images, prepared, strict=True)]
             user[images.IMAGES] = images.store(self.db, spec, named, conversation.id, run.id)
@@ -328,9 +333,11 @@ class Agent:
 
         task = asyncio.create_task(pump())
         self._tasks[run_id] = task
+        partial = PartialAnswer()  # what the user saw of an answer a Stop or crash cuts off
         try:
             while (item := await queue.get()) is not _END:
                 item.run_id = run_id
+                partial.note(item)
                 yield item
             crash = None if task.cancelled() else task.exception()
         finally:
@@ -340,10 +347,12 @@ class Agent:
                 with contextlib.suppress(BaseException):
                     await task
             self._tasks.pop(run_id, None)
-        yield await self._finish(run_id, conversation_id, config, stopped=task.cancelled(), crash=crash)
+        yield await self._finish(run_id, conversation_id, config, stopped=task.cancelled(), crash=crash,
+                                 partial=partial.message())
 
     async def _finish(
-        self, run_id: str, conversation_id: str, config: dict[str, Any], *, stopped: bool, crash: BaseException | None
+        self, run_id: str, conversation_id: str, config: dict[str, Any], *, stopped: bool, crash: BaseException | None,
+        partial: dict[str, Any] | None = None,
     ) -> RunFinished:
         snapshot = await self.graph.aget_state(config)
         values = snapshot.values
@@ -356,6 +365,8 @@ class Agent:
         if stopped:
             error = "Stopped by the user."
         new = repaired(messages[base:], error or "the run ended first") if reason != "done" else messages[base:]
+        if partial is not None and (stopped or crash is not None):
+            new = [*new, partial]  # a reopened conversation shows what the user read before the run ended
         # One transaction: a crash here leaves the run 'running' with no half-written answer; resume redoes it.
         await asyncio.to_thread(
             store_run_result, self.db, run_id, conversation_id, new, status=_STATUS[reason], error=error,

@@ -123,7 +123,8 @@ async def plan(agent: Agent, session_id: str, **model: Any) -> AsyncIterator[Eve
     if len(analysis) > MAX_MAP_CHARS:
         analysis = analysis[:MAX_MAP_CHARS] + "\n[… map cut: call cobol__analyze_project for the rest]"
     prompt = PLAN_PROMPT.format(path=session.project_path, analysis=analysis)
-    request = RunRequest(prompt=prompt, conversation_id=session.conversation_id, **model)
+    request = RunRequest(prompt=prompt, conversation_id=session.conversation_id, label="COBOL · Draft the migration plan",
+                         **model)
     resumable = session.plan_run_id if prior is not None and prior.status == "running" else None
     async for event in _drive(agent, resumable, request):
         if isinstance(event, RunStarted):
@@ -172,7 +173,8 @@ async def generate_and_verify(agent: Agent, session_id: str, **model: Any) -> As
         return
     resumable = last if session.stage in ("generating", "verifying") else None
     request = RunRequest(prompt=await asyncio.to_thread(_generate_prompt, agent, session),
-                         conversation_id=session.conversation_id, **model)  # fmt: skip
+                         conversation_id=session.conversation_id, label="COBOL · Generate and verify the Go modules",
+                         **model)  # fmt: skip
     async for event in _drive(agent, resumable, request):
         if isinstance(event, RunStarted):
             ids = list(session.run_ids or [])

@@ -13,6 +13,10 @@ from app.ui.chat import build_chat, wire_chat, wire_startup
 from app.ui.cobol import build_cobol, wire_cobol
 from app.ui.documents import build_documents, wire_documents
 from app.ui.files import build_files, wire_files
+from app.ui.conversations import build_conversation_panel, wire_conversations
+from app.ui.layout import LAYOUT_CSS, build_header, wire_layout
+from app.ui.runs_tab import build_runs, wire_runs
+from app.ui.settings_tab import build_settings, wire_settings
 from app.ui.mcp import build_mcp, wire_mcp, wire_mcp_load
 from app.ui.privacy import build_privacy, wire_privacy
 from app.ui.render import budget_html, notice_html
@@ -48,6 +52,8 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
             with gr.Column(scale=0, min_width=280, elem_id="k2-sidebar"):
                 sb = build_sidebar(settings)
             with gr.Column(scale=1, elem_id="k2-main"):
+                header = build_header(sb.provider.value or "", sb.model.value)
+                conversation = build_conversation_panel()
                 # One tab per feature; each feature adds its tab here with a couple of lines.
                 with gr.Tabs(elem_id="k2-tabs"):
                     with gr.Tab("Chat", id="chat", elem_id="k2-chat-tab"):
@@ -64,7 +70,12 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                         cobol_tab = build_cobol()
                     with gr.Tab("MCP", id="mcp", elem_id="k2-mcp-tab"):
                         mcp_tab = build_mcp()
+                    with gr.Tab("Runs", id="runs", elem_id="k2-runs-tab") as runs_page:
+                        runs_tab = build_runs()
+                    with gr.Tab("Settings", id="settings", elem_id="k2-settings-tab"):
+                        settings_tab = build_settings(settings)
         wire_sidebar(sb, settings, backend)
+        wire_layout(demo, header, sb.provider, sb.model)
         wire_chat(chat, sb, backend)
         wire_documents(docs, chat.conversation_id, [chat.conversation_id, chat.status], backend)
         wire_files(files, chat.conversation_id, [chat.conversation_id, chat.status])
@@ -74,7 +85,12 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_cobol(cobol_tab, backend, sb)
         wire_mcp(mcp_tab, backend)
         wire_mcp_load(demo, mcp_tab, backend)
+        wire_conversations(conversation, chat, sb, header, backend, demo)
+        wire_runs(runs_tab, backend, runs_page)
+        wire_settings(settings_tab, settings, backend, sb, demo)
     return demo, backend
 
 
-__all__ = ["CSS_PATH", "THEME", "Backend", "build_ui"]
+CSS_PATHS = [CSS_PATH, LAYOUT_CSS]  # ui.css, then the frame's rules for any screen size
+
+__all__ = ["CSS_PATH", "CSS_PATHS", "THEME", "Backend", "build_ui"]

@@ -106,3 +106,11 @@ class Backend:
         runs = repo.list_runs(db, conversation_id)
         steps = [s for r in runs for s in repo.steps_for_run(db, r.id)]
         return repo.get_messages(db, conversation_id), steps, runs
+
+    def has_documents(self, conversation_id: str) -> bool:
+        """Whether documents are attached to the conversation (the run badge then checks citations)."""
+        if self._agent is None:
+            return False
+        from storage import documents
+
+        return bool(documents.conversation_documents(self._agent.db, conversation_id))

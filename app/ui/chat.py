@@ -18,7 +18,8 @@ from app.ui.files import show_images
 from app.ui.images import (AttachBox, attach_button, chips_box, latest_user_images, read_attachments,
                            show_step_images, step_images_html, wire_attach)
 from app.ui.questions import QuestionPanel, build_question_panel, question_updates
-from app.ui.render import format_usage, history_from_messages, notice_html, status_html
+from app.ui.render import RunView, notice_html, status_html
+from app.ui.reopen import restore
 from app.ui.sidebar import AUTO, Sidebar, tools_need_attention, tools_panel, wants_base_url
 from app.ui.stream import stream_run
 
@@ -57,7 +58,8 @@ def build_chat(budget: str = "") -> Chat:
         elem_id="k2-chat",
         placeholder=PLACEHOLDER,
         feedback_options=None,
-        buttons=["copy_all"],
+        buttons=["copy", "copy_all"],  # a copy button on every message, and one for the whole chat
+        editable="user",  # edit and resend a prompt (app/ui/conversations.py makes it a new branch)
         # One bubble per turn: thinking, tool cards and the answer read as one reply.
         group_consecutive_messages=True,
         scale=1,
@@ -85,16 +87,6 @@ def build_chat(budget: str = "") -> Chat:
     if budget:
         gr.HTML(budget, elem_id="k2-budget")
     return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval, question, attach)
-
-
-def _runs_summary(runs: list[Any]) -> str:
-    if not runs:
-        return ""
-    tokens = sum((r.prompt_tokens or 0) + (r.completion_tokens or 0) for r in runs)
-    cost = sum(r.cost_usd or 0.0 for r in runs)
-    skills = list(dict.fromkeys(s for r in runs for s in (r.skills_used or [])))
-    used = f" · skills: {', '.join(skills)}" if skills else ""
-    return f"{len(runs)} run{'s' if len(runs) != 1 else ''} · {format_usage(tokens, cost)}{used}"
 
 
 def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
@@ -146,8 +138,11 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             images=pictures,
         )
         shown: dict[str, Any] | None = None  # the server's question on screen, if any
+        # The badge checks an answer's figures for page citations when documents are attached.
+        view = RunView(documents=bool(conversation_id) and await asyncio.to_thread(backend.has_documents,
+                                                                                 conversation_id))
         async for view, event in stream_run(backend, session, lambda agent: agent.run(req),
-                                            failure="Something went wrong."):
+                                            failure="Something went wrong.", view=view):
             if event is None:
                 break
             if event.type == "tool_call_finished":  # a screenshot or chart it wrote shows under its card
@@ -211,8 +206,9 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             log.exception("loading conversation %s failed", conversation_id)
             error = notice_html("error", readable_error(exc), "Cannot open this conversation.")
             return [gr.ChatMessage(content=error)], None, ""
-        history = show_images(history_from_messages(rows, steps), conversation_id)
-        return history, conversation_id, status_html(_runs_summary(runs))
+        # Partial answers, stop reasons and errors included; workflow prompts shown as the step they ran.
+        history, summary = restore(rows, steps, runs)
+        return show_images(history, conversation_id), conversation_id, status_html(summary)
 
     opened = sb.conversations.input(open_conversation, sb.conversations, [chat.chatbot, chat.conversation_id, chat.status])
     refresh_approvals(chat, backend, opened)

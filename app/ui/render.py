@@ -34,6 +34,8 @@ from agents.events import (
     Usage,
 )
 from app.ui.approval_card import approval_message
+from app.ui.plain_error import in_user_words
+from app.ui.run_badge import badge
 from app.ui.evidence import subagent_card
 from app.ui.images import message_images
 from app.ui.tool_activity import Activity
@@ -62,10 +64,6 @@ _OWN_ERROR_PREFIX = re.compile(r"^(AppError|ConfigError|ProviderError|AuthError|
 def readable(error: str) -> str:
     """An error message without the name of one of our own error classes in front."""
     return _OWN_ERROR_PREFIX.sub("", error.strip())
-
-
-_STATUS_WORDS = {"error": "failed", "budget": "budget reached", "loop": "stopped (loop)", "stopped": "stopped",
-                 "waiting": "waiting for your approval"}
 
 
 def _parse_args(arguments: Any) -> Any:
@@ -218,6 +216,7 @@ class RunView:
     _shield: ChatMessage | None = None
     _placeholders: set[str] = field(default_factory=set)
     gauge: str = ""  # context_gauge HTML of the latest model call (beside the status line)
+    documents: bool = False  # documents are attached to the conversation (the badge checks citations)
 
     def apply(self, event: Any) -> None:
         """Update the messages and the status line for one planner event."""
@@ -354,7 +353,7 @@ class RunView:
             self.messages.append(self._answer)
         if event.reason not in ("done", "waiting"):  # a waiting run's approval card says it all
             title = _FINISH_TITLES[event.reason] + "."
-            detail = readable(event.error or "")
+            detail = in_user_words(event.error or "")
             level = "info" if event.reason == "stopped" else "error"
             if event.reason == "stopped" and detail:
                 title = ""  # "Stopped. Stopped by the user." says it twice
@@ -363,8 +362,10 @@ class RunView:
             elif (not answer and not self._notices) or event.reason == "stopped":
                 self.messages.append(ChatMessage(content=notice_html(level, "", title)))
         self._answer = None
-        done = event.reason == "done"
-        parts = [f"✓ {self.model}".strip() if done else f"■ {_STATUS_WORDS[event.reason]}", "" if done else self.model]
+        # The honest badge (app/ui/run_badge.py); tool_not_called is RunFinished's flag once issue 17 adds it.
+        mark = badge(event.reason, answer, documents=self.documents,
+                     tool_not_called=bool(getattr(event, "tool_not_called", False)))
+        parts = [mark, self.model]
         if event.steps:
             parts.append(f"{event.steps} step{'s' if event.steps != 1 else ''}")
         if event.tokens or event.cost_usd:
@@ -416,6 +417,9 @@ def history_from_messages(rows: Iterable[Any], steps: Iterable[Any] = ()) -> lis
         if role == "user" and (_get(row, "_note") or (_get(row, "extra") or {}).get("_note")):
             # A note the app gave the model (loop nudge, budget used up): shown as what it is, not as the user's words.
             out.append(ChatMessage(content=notice_html("info", text.removeprefix("[K2 Agent Hub] "))))
+        elif role == "user" and (_get(row, "extra") or {}).get("_label"):
+            # The app's own prompt for a workflow step (COBOL): the chat names the step, never shows the instructions.
+            out.append(ChatMessage(content=notice_html("info", str(_get(row, "extra")["_label"]))))
         elif role == "user":
             out.append(ChatMessage(role="user", content=text + message_images(row)))  # attached images (issue 21)
         elif role == "assistant":

@@ -14,7 +14,7 @@ from agents.hub.config import builtin_servers, load_mcp_json
 from app.services import split_names
 from agents.models.presets import PRESETS
 from agents.models.providers import default_provider, discover_models, key_env_names
-from agents.models.secrets import key_status
+from agents.models.secrets import get_secret, key_status
 from app.ui.backend import Backend, readable_error
 from app.ui.local_panel import local_html, local_label, wire_local_timer
 from app.ui.markup import shorten
@@ -70,18 +70,22 @@ def provider_hint(provider: str, home: Any, local: bool = True) -> str:
         found = default_provider(home, local=local)
         if found == "local":
             return ("No key is set, so Auto uses the **small local model** (Qwen2.5-Coder-0.5B). For Kimi K2, set "
-                    "GROQ_API_KEY or MOONSHOT_API_KEY below.")
+                    "GROQ_API_KEY or MOONSHOT_API_KEY in the Settings tab.")
         if found:
             return f"Auto uses the first provider with a key: **{PRESETS[found].label}**."
         if local and INSTALLER.status().busy:
             return ("No key is set: Auto will use the small local model once it is installed (progress below). For "
-                    "Kimi K2, set a key below, or pick vLLM / a URL.")
-        return "Auto uses the first provider with a key, and none is set yet: set one below, or pick vLLM / a URL."
+                    "Kimi K2, set a key in the Settings tab, or pick vLLM / a URL.")
+        return ("Auto uses the first provider with a key, and none is set yet: set one in the Settings tab, or pick "
+                "vLLM / a URL.")
     preset = PRESETS.get(provider)
     if preset is None:
         return f"Unknown provider `{provider}`."
     if provider == "local" and INSTALLER.status().phase != "ready":
         return f"{preset.note} {INSTALLER.status().line()}"
+    if preset.key_env and not preset.key_optional and not get_secret(preset.key_env, home):
+        # Said when the provider is picked, not after the first message fails.
+        return f"⚠ No `{preset.key_env}` is set: enter it in the Settings tab before sending. {preset.note}".strip()
     return preset.note
 
 
@@ -174,6 +178,7 @@ class Sidebar:
 
     new_chat: gr.Button
     conversations: gr.Radio
+    search: gr.Textbox  # filters the conversation list by title and message text (app/ui/conversations.py)
     provider: gr.Dropdown
     model: gr.Dropdown
     base_url: gr.Textbox
@@ -193,6 +198,8 @@ def build_sidebar(settings: Settings) -> Sidebar:
     provider = settings.provider if settings.provider in PRESETS else AUTO
     gr.HTML('<div class="k2-brand"><span class="logo">K2</span><span>Agent Hub</span></div>')
     new_chat = gr.Button("+  New chat", elem_id="k2-new-chat", variant="secondary", size="sm")
+    search = gr.Textbox(placeholder="Search conversations", show_label=False, container=False, lines=1,
+                        elem_id="k2-conv-search", label="Search conversations")
     conversations = gr.Radio(
         choices=[], value=None, show_label=False, container=False, elem_id="k2-conversations", elem_classes="k2-conv-list"
     )
@@ -218,7 +225,7 @@ def build_sidebar(settings: Settings) -> Sidebar:
     with gr.Accordion("Tools", open=False, elem_classes="k2-panel", elem_id="k2-tools-panel") as tools_box:
         tools = gr.HTML("", elem_id="k2-tools")
         refresh_tools = gr.Button("↻ Refresh", size="sm")
-    return Sidebar(new_chat, conversations, provider_dd, model_dd, base_url, refresh_models, hint, keys, tools_box, tools,
+    return Sidebar(new_chat, conversations, search, provider_dd, model_dd, base_url, refresh_models, hint, keys, tools_box, tools,
                    refresh_tools, local, local_timer, local_phase)
 
 

@@ -35,10 +35,11 @@ async def stream_run(
     *,
     failure: str,
     frame_s: float = FRAME_S,
+    view: RunView | None = None,
 ) -> AsyncIterator[tuple[RunView, Event | None]]:
     """(view, event) per frame while `start(agent)` runs, then (view, None) once it ended (or failed: `failure` titles
     the error notice). The caller clears a stale Stop (backend.stop_requested) before its first frame."""
-    view = RunView()
+    view = view or RunView()  # the caller may hand in one that knows more (e.g. documents are attached)
     try:
         agent = await backend.agent()
         last = 0.0

@@ -78,7 +78,7 @@ def test_approve_and_deny_buttons_continue_the_run(
         page.locator("#k2-deny").click()
         expect(chat.get_by_text("Understood: I did not save again.txt.")).to_be_visible(timeout=60_000)
         expect(panel).to_be_hidden(timeout=20_000)
-        expect(page.locator("#k2-status")).to_contain_text("✓ kimi-k2-thinking")
+        expect(page.locator("#k2-status")).to_contain_text("✓ answered · kimi-k2-thinking")
         assert not list(toolbox_home.glob("workspaces/*/again.txt"))
         denial = [m["content"] for m in fake_k2.requests[-1]["messages"] if m["role"] == "tool"][-1]
         assert denial.startswith("The user denied this call to workspace__write_file") and "not now" in denial

@@ -116,7 +116,7 @@ def test_usage_updates_the_status_line_and_finish_summarizes() -> None:
     view.apply(TextDelta(text="ok"))
     assert view.status == "● kimi-k2 · writing… · 1,234 tokens · $0.0021"
     view.apply(RunFinished(answer="ok", steps=3, tokens=1234, cost_usd=0.0021))
-    assert view.status == "✓ kimi-k2 · 3 steps · 1,234 tokens · $0.0021"
+    assert view.status == "✓ answered · kimi-k2 · 3 steps · 1,234 tokens · $0.0021"
     assert [m.content for m in view.messages if not m.metadata] == ["ok"]  # the streamed answer is not repeated
 
 
@@ -140,7 +140,7 @@ def test_no_key_error_reads_as_a_message_once() -> None:
     texts = [str(m.content) for m in view.messages]
     assert sum(message in t for t in texts) == 1
     assert "Traceback" not in "".join(texts)
-    assert view.status == "■ failed"  # no model was resolved, nothing was spent
+    assert view.status == "✗ failed"  # no model was resolved, nothing was spent
 
 
 def test_error_without_notice_is_shown_with_its_reason() -> None:
@@ -151,7 +151,7 @@ def test_error_without_notice_is_shown_with_its_reason() -> None:
     assert view.messages[-1].content == (
         '<div class="k2-notice k2-notice-error"><b>The run failed.</b> Key missing or wrong for groq (401).</div>'
     )
-    assert view.status == "■ failed · kimi-k2 · 1 step"
+    assert view.status == "✗ failed · kimi-k2 · 1 step"
 
 
 def test_budget_finish_shows_answer_and_reason() -> None:

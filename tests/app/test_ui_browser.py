@@ -70,7 +70,7 @@ def test_chat_streams_reasoning_tool_card_answer_and_restores(
 
         expect(chat.get_by_text("workspace__write_file")).to_be_visible()
         expect(chat.get_by_text("Thinking").first).to_be_visible()
-        expect(page.locator("#k2-status")).to_contain_text(re.compile(r"✓ kimi-k2-thinking · \d+ steps? · [\d,]+ tokens · \$"))
+        expect(page.locator("#k2-status")).to_contain_text(re.compile(r"✓ answered · kimi-k2-thinking · \d+ steps? · [\d,]+ tokens · \$"))
         # The tool card opens on click and shows the arguments and the server's result.
         chat.get_by_text("workspace__write_file").click()
         expect(chat.get_by_text(re.compile(r"wrote \d+ bytes"))).to_be_visible()

@@ -1,0 +1,105 @@
+"""First paint of the app against a bare Gradio Blocks app with one Chatbot, both served and loaded in this run.
+
+Each app runs as its own server process on 127.0.0.1 (the app on the fake K2 server, the lean built-in servers);
+headless Chromium opens each page in a fresh browser context (nothing cached), alternating A/B, and records
+  first_paint   the browser's first-contentful-paint of the page
+  chat_visible  navigation start → the chat area is on screen (the app's #k2-chat, the bare app's Chatbot)
+A warm-up load of each comes first (the app starts its agent on the first page load; that is not a paint).
+
+Target (issue 19): app / bare ≤ 1.2. Prints `name: ratio` lines and the medians in ms.
+
+Run: python benchmarks/bench_cold_start.py [--loads 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.app.ui_support import CHROMIUM_ARGS, running_app
+from tests.agents.conftest import LEAN_SERVERS
+from tests.fakes.k2_server import FakeK2Server
+from tests.helpers import chromium, free_port, stop
+
+BARE = """
+import gradio as gr
+with gr.Blocks() as demo:
+    gr.Chatbot(elem_id="bare-chat")
+demo.launch(server_name="127.0.0.1", server_port={port})
+"""
+PAINT = "() => (performance.getEntriesByName('first-contentful-paint')[0] || {startTime: NaN}).startTime"
+
+
+def start_bare() -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", BARE.format(port=port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        if re.search(r"Running on local URL", line):
+            return proc, f"http://127.0.0.1:{port}/"
+    stop(proc)
+    raise RuntimeError("the bare Gradio app did not start")
+
+
+def load(browser: Any, url: str, selector: str) -> tuple[float, float]:
+    """(first paint, chat visible) in ms for one load in a fresh context."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        page = context.new_page()
+        page.goto(url, wait_until="commit")
+        page.wait_for_selector(selector, state="visible", timeout=60_000)
+        visible = page.evaluate("() => performance.now()")
+        page.wait_for_function("() => performance.getEntriesByName('first-contentful-paint').length > 0",
+                               timeout=30_000)
+        return float(page.evaluate(PAINT)), float(visible)
+    finally:
+        context.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loads", type=int, default=7)
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    bare_proc, bare_url = start_bare()
+    try:
+        with FakeK2Server() as fake, tempfile.TemporaryDirectory() as tmp, \
+                running_app(fake.url, Path(tmp) / "home", K2HUB_BUILTIN_SERVERS=",".join(LEAN_SERVERS)) as app_url, \
+                sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+            try:
+                targets = {"app": (app_url, "#k2-chat"), "bare": (bare_url, "#bare-chat")}
+                for url, selector in targets.values():
+                    load(browser, url, selector)  # warm-up: the app opens its agent on the first load
+                found: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
+                for _ in range(args.loads):
+                    for name, (url, selector) in targets.items():
+                        found[name].append(load(browser, url, selector))
+            finally:
+                browser.close()
+    finally:
+        stop(bare_proc)
+    for i, what in enumerate(("first_paint", "chat_visible")):
+        app = statistics.median(v[i] for v in found["app"])
+        bare = statistics.median(v[i] for v in found["bare"])
+        print(f"cold_start_{what}: {app / bare:.2f}  (app {app:.0f} ms, bare Gradio Blocks + Chatbot {bare:.0f} ms, "
+              f"median of {args.loads})")
+
+
+if __name__ == "__main__":
+    main()
