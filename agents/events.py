@@ -129,6 +129,53 @@ class SubagentUpdate(_Event):
     error: str | None = None
 
 
+class SwarmStarted(_Event):
+    """An agent swarm (agents__spawn) planned its sub-agents: the tree's root, one branch per goal."""
+
+    type: Literal["swarm_started"] = "swarm_started"
+    swarm_id: str
+    goals: list[str]
+    concurrency: int
+    resumed: int = 0  # branches replayed from a stored result (a resumed run)
+
+
+class _Branch(_Event):
+    swarm_id: str
+    index: int  # the branch's position in the plan
+    goal: str
+    subagent_run_id: str = ""
+    status: str = "running"  # running, waiting (an approval), done, failed, budget, stopped
+    attempt: int = 1
+    steps: int = 0  # model calls
+    tool_calls: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    last_tool: str = ""
+    elapsed_s: float = 0.0
+
+
+class SubagentStarted(_Branch):
+    """A swarm's sub-agent started (or was started again after a failure: attempt 2)."""
+
+    type: Literal["subagent_started"] = "subagent_started"
+
+
+class SubagentProgress(_Branch):
+    """A sub-agent made a model call or started a tool: its running totals."""
+
+    type: Literal["subagent_progress"] = "subagent_progress"
+
+
+class SubagentFinished(_Branch):
+    """A sub-agent ended: its state, a short preview of its result and the artifact holding all of it."""
+
+    type: Literal["subagent_finished"] = "subagent_finished"
+    preview: str = ""
+    artifact_id: str | None = None
+    error: str | None = None
+    replayed: bool = False  # finished before a crash: its stored result was used
+
+
 class Redaction(_Event):
     """What one model call sent in place of personal data and secrets: placeholders and kinds, never the values."""
 
@@ -178,6 +225,10 @@ Event = Annotated[
         Notice,
         Redaction,
         SubagentUpdate,
+        SwarmStarted,
+        SubagentStarted,
+        SubagentProgress,
+        SubagentFinished,
         RunFinished,
     ],
     Field(discriminator="type"),
