@@ -30,6 +30,11 @@ CALLS = 5
 LATENCY_S = 0.2
 CAP = 20
 MODEL = "kimi-k2-0905-preview"
+PROFILE = None
+if os.environ.get("BENCH_PROFILE"):  # a profile of the event loop's thread during the swarm
+    import cProfile
+
+    PROFILE = cProfile.Profile()
 
 
 def serve() -> None:
@@ -64,6 +69,9 @@ class LockErrors(logging.Handler):
 
 
 async def main() -> None:
+    import concurrent.futures
+    if os.environ.get("BENCH_WORKERS"):
+        asyncio.get_running_loop().set_default_executor(concurrent.futures.ThreadPoolExecutor(int(os.environ["BENCH_WORKERS"])))
     from agents.planner.runner import Agent, RunRequest
     from agents.workflows.swarm import scheduler
     from storage import swarms
@@ -78,7 +86,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         os.environ["K2HUB_HOME"] = str(home)
-        write_mcp_json(home, {"toolbox": toolbox_server()})
+        write_mcp_json(home, {"toolbox": {**toolbox_server(), "trusted": True}})  # no approvals
         config = agent_config(home, url, model=MODEL, builtin=[])
         agent = await Agent.open(config, database_url=f"sqlite:///{home}/k2hub.db")
         base = agent.config.limits
@@ -98,11 +106,18 @@ async def main() -> None:
 
         spawn.scheduler.run = watched  # type: ignore[attr-defined]
         rss_before = rss_mb()
-        events, times = [], []
+        events, times, cpu = [], [], {}
         async for event in agent.run(RunRequest("Check the records.")):
             events.append(event)
             times.append(time.monotonic())
+            if event.type in ("swarm_started", "subagent_finished"):
+                cpu.setdefault(event.type, []).append(time.process_time())
+            if PROFILE is not None and event.type == "swarm_started":
+                PROFILE.enable()
         rss_after = rss_mb()
+        if PROFILE is not None:
+            PROFILE.disable()
+            PROFILE.dump_stats(os.environ["BENCH_PROFILE"])
         kinds = [e.type for e in events]
         first = times[kinds.index("swarm_started")]
         last = times[len(kinds) - 1 - kinds[::-1].index("subagent_finished")]
@@ -127,6 +142,7 @@ async def main() -> None:
     print(f"wall_s: {wall:.2f}")
     print(f"wall_vs_ideal: {wall / ideal:.2f}")
     print(f"scheduler_cpu_ms_per_subagent: {1000 * (job.cpu_s + job.pacer.scheduler_cpu_s) / SUBAGENTS:.2f}")
+    print(f"process_cpu_s_during_swarm: {cpu['subagent_finished'][-1] - cpu['swarm_started'][0]:.2f}")
     print(f"lock_errors: {locked}")
     print(f"rss_growth_mb: {rss_after - rss_before:.1f}")
 

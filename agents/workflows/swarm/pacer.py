@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -86,6 +86,7 @@ class Pacer:
     cap: int
     pool: Pool
     limits: dict[str, Aimd] = field(default_factory=dict)
+    on_cut: Callable[[str], None] | None = None  # told when a 429 cuts a provider's limit (a notice for the user)
     scheduler_cpu_s: float = 0.0  # CPU this thread spent in the pacer (benchmarks/bench_swarm.py)
     _cond: asyncio.Condition = field(default_factory=asyncio.Condition)
     _epochs: dict[asyncio.Task[object] | None, int] = field(default_factory=dict)
@@ -132,7 +133,13 @@ class Pacer:
             self.scheduler_cpu_s += time.thread_time() - cpu
 
     def throttled(self, provider: str, retry_after: float | None) -> None:
-        self.provider(provider).throttled(self._epochs.pop(asyncio.current_task(), -1), retry_after)
+        aimd = self.provider(provider)
+        before = aimd.limit
+        aimd.throttled(self._epochs.pop(asyncio.current_task(), -1), retry_after)
+        if aimd.limit < before and self.on_cut is not None:
+            wait = f"; no new call for {retry_after:g} s (Retry-After)" if retry_after else ""
+            self.on_cut(f"{provider} answered 429 (rate limited): sub-agent model calls at once {int(before)} → "
+                        f"{int(aimd.limit)}{wait}; growing back slowly as calls succeed.")
 
     def succeeded(self, provider: str, cost_usd: float, tokens: int) -> None:
         cpu = time.thread_time()

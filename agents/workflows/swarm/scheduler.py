@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,17 @@ class Job:
 
 
 _ACTIVE: dict[str, Job] = {}
+_WORKERS: dict[int, int] = {}  # id(loop) -> worker threads of the default executor this module gave it
+
+
+def _ensure_workers(count: int) -> None:
+    """Enough worker threads for the sub-agents' database writes (the default pool has cores + 4: 6 on a
+    2-core machine, and 20 sub-agents queued on it measured twice as slow in benchmarks/bench_swarm.py)."""
+    loop = asyncio.get_running_loop()
+    if _WORKERS.get(id(loop), 0) >= count:
+        return
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=count, thread_name_prefix="swarm-io"))
+    _WORKERS[id(loop)] = count
 
 
 def stop(swarm_id: str, index: int | None = None) -> bool:
@@ -86,6 +98,7 @@ async def run(job: Job) -> list[SwarmBranch]:
     if job.parent.subgraph is None:
         raise RuntimeError("the run context has no graph factory for sub-agents")
     job.graph = job.parent.subgraph()
+    _ensure_workers(min(2 * job.swarm.concurrency + 8, 128))
     _ACTIVE[job.swarm.id] = job
     token = CALL_GATE.set(job.pacer)  # the branch tasks inherit it (they copy this context)
     semaphore = asyncio.Semaphore(job.swarm.concurrency)

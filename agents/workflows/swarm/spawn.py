@@ -19,7 +19,7 @@ from typing import Any
 
 import mcp_types as types
 
-from agents.events import SwarmStarted
+from agents.events import Notice, SwarmStarted
 from agents.hub.hub import ToolResult
 from agents.planner.state import RunContext
 from agents.planner.tools import PlannerTool
@@ -102,7 +102,8 @@ async def run_swarm(parent: RunContext, swarm: Any, branches: list[SwarmBranch],
                  limits.max_wall_s)
     emit(SwarmStarted(swarm_id=swarm.id, goals=[b.goal for b in branches], concurrency=swarm.concurrency,
                       resumed=len(done)))
-    job = Job(parent, swarm, branches, lambda b: plan(b, per), settle, emit, Pacer(swarm.concurrency, pool))
+    pacer = Pacer(swarm.concurrency, pool, on_cut=lambda text: emit(Notice(level="warning", message=text)))
+    job = Job(parent, swarm, branches, lambda b: plan(b, per), settle, emit, pacer)
     out = await scheduler.run(job)
     await asyncio.to_thread(swarms.finish_swarm, parent.db, swarm.id, "done")
     return out
