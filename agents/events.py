@@ -88,6 +88,9 @@ class ApprovalRequested(_Event):
     arguments: Any
     reason: str
     risk: str = ""
+    # Asked inside a swarm's sub-agent: decide it with that run's id (its branch waits, the parent runs on).
+    subagent_run_id: str = ""
+    subagent: str = ""  # which sub-agent asks, e.g. "Sub-agent 3: summarise page 7"
 
 
 class Usage(_Event):

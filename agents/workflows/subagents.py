@@ -131,6 +131,7 @@ def _branch_plan(fan: FanOutContext, branch: SwarmBranch, per: Limits) -> Branch
         # A sub-agent cannot pause for the user: its parent call's approval covers what that call delegates, and
         # anything else that would ask is denied and announced in the parent's stream (never left pending).
         preapproved=DELEGATES,
+        ask_user=False,  # as before the swarm: a call that would ask is denied and announced
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ class BranchPlan:
     limits: Limits
     meta: dict[str, Any] = field(default_factory=dict)  # stored on its run row (e.g. the swarm and branch)
     preapproved: frozenset[str] = frozenset()  # tools its parent call's approval covers
+    ask_user: bool = True  # a call that needs approval waits for the user (False: it is denied, as before issue 20)
 
 
 @dataclass
@@ -80,7 +81,8 @@ def tools_for(parent: RunContext, names: tuple[str, ...] | None) -> tuple[list[d
 
 
 async def run_branch(parent: RunContext, graph: Any, plan: BranchPlan, report: Report, *, run_id: str,
-                     previous: Outcome | None = None, correction: str = "") -> Outcome:
+                     previous: Outcome | None = None, correction: str = "",
+                     await_decision: Callable[[Any], Awaitable[Any]] | None = None) -> Outcome:
     """Run one sub-agent (its run row exists) to its end in `graph` (a planner graph without checkpoints, shared
     by the swarm's branches); with `previous`, continue it once with a correction."""
     ctx = dataclasses.replace(
@@ -96,6 +98,7 @@ async def run_branch(parent: RunContext, graph: Any, plan: BranchPlan, report: R
         # call delegates, and anything else that would ask is denied and announced in the parent's stream.
         preapproved=plan.preapproved,
         can_ask=False,
+        await_decision=await_decision if plan.ask_user else None,
     )
     outcome = Outcome(run_id=run_id, status="done")
     state: dict[str, Any] = {"messages": appended([{"role": "user", "content": plan.user_message}]), "base": 1,

@@ -19,7 +19,7 @@ from agents.models.call_gate import CALL_GATE
 from agents.planner.state import RunContext
 from agents.workflows.swarm.branch import BranchPlan, Outcome, run_branch
 from agents.workflows.swarm.pacer import Pacer
-from storage import repo, swarms
+from storage import approvals, repo, swarms
 from storage.swarms import FINISHED, Swarm, SwarmBranch
 
 RETRIES = 1  # a failed sub-agent is run once more, then reported failed with its reason
@@ -150,7 +150,9 @@ async def _branch(job: Job, branch: SwarmBranch) -> None:
             if isinstance(event, Notice):  # e.g. a call denied because it needed an approval
                 event.message = f"Sub-agent {branch.idx + 1} ({branch.goal[:60]}): {event.message}"
                 job.emit(event)
-            elif isinstance(event, ApprovalRequested):
+            elif isinstance(event, ApprovalRequested):  # one card in the parent's view, naming the sub-agent
+                event.subagent_run_id = outcome.run_id
+                event.subagent = f"Sub-agent {branch.idx + 1}: {branch.goal[:80]}"
                 job.emit(event)
             else:
                 job.emit(_progress(job, branch, outcome, attempt, started, SubagentProgress))
@@ -167,11 +169,12 @@ async def _branch(job: Job, branch: SwarmBranch) -> None:
             branch.attempts += 1
             branch.run_id = run_id
             job.emit(_progress(job, branch, Outcome(run_id, "running"), attempt, started, SubagentStarted))
-            outcome = await run_branch(parent, job.graph, plan, report, run_id=run_id)
+            waiter = _waiter(job, branch, attempt, started)
+            outcome = await run_branch(parent, job.graph, plan, report, run_id=run_id, await_decision=waiter)
             settled = await job.settle(branch, outcome)
             if settled.correction and outcome.status == "done":
                 outcome = await run_branch(parent, job.graph, plan, report, run_id=run_id, previous=outcome,
-                                           correction=settled.correction)
+                                           correction=settled.correction, await_decision=waiter)
                 settled = await job.settle(branch, outcome)
                 if settled.correction:
                     settled.status = "failed"
@@ -193,6 +196,26 @@ async def _branch(job: Job, branch: SwarmBranch) -> None:
     for name, value in fields.items():
         setattr(branch, name, value)
     job.emit(_finished(job, branch, preview=settled.preview))
+
+
+DECISION_POLL_S = 0.3
+
+
+def _waiter(job: Job, branch: SwarmBranch, attempt: int, started: float) -> Callable[[Any], Awaitable[Any]]:
+    """How a branch waits for the user's decision on one of its calls: the stored row, read until decided (the
+    decision may come from this process's UI or from `python run.py approve` in another terminal)."""
+
+    async def wait(row: Any) -> Any:
+        waiting = SubagentProgress(swarm_id=job.swarm.id, index=branch.idx, goal=branch.goal,
+                                   subagent_run_id=row.run_id, status="waiting", attempt=attempt,
+                                   last_tool=row.tool, elapsed_s=time.time() - started)
+        job.emit(waiting)
+        while row.decision == "pending":
+            await asyncio.sleep(DECISION_POLL_S)
+            row = await asyncio.to_thread(approvals.get_approval, job.parent.db, row.run_id, row.call_id) or row
+        return row
+
+    return wait
 
 
 def _progress(job: Job, branch: SwarmBranch, outcome: Outcome, attempt: int, started: float, kind: Any) -> Any:
