@@ -15,6 +15,7 @@ from app.ui.approvals import refresh_after as refresh_approvals
 from app.ui.backend import Backend, readable_error
 from app.ui.files import show_images
 from app.ui.questions import QuestionPanel, build_question_panel, question_updates
+from app.ui.swarm_tree import SwarmControls, build_swarm_controls, wire_swarm_controls
 from app.ui.render import format_usage, history_from_messages, notice_html, status_html
 from app.ui.sidebar import AUTO, Sidebar, tools_need_attention, tools_panel, wants_base_url
 from app.ui.stream import stream_run
@@ -39,6 +40,7 @@ class Chat:
     conversation_id: gr.State
     approval: ApprovalPanel | None = None  # Approve / Deny for risky calls waiting in this conversation
     question: QuestionPanel | None = None  # a server's question (elicitation) while its tool call waits
+    swarm: SwarmControls | None = None  # per-branch stop while an agent swarm runs
 
     def question_outputs(self) -> list[Any]:
         q = self.question
@@ -76,9 +78,10 @@ def build_chat(budget: str = "") -> Chat:
         )
         send = gr.Button("Send", variant="primary", scale=0, min_width=88, elem_id="k2-send")
         stop = gr.Button("■ Stop", variant="stop", scale=0, min_width=88, visible=False, elem_id="k2-stop")
+    swarm = build_swarm_controls()  # stop one sub-agent of a running swarm (app/ui/swarm_tree.py)
     if budget:
         gr.HTML(budget, elem_id="k2-budget")
-    return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval, question)
+    return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval, question, swarm)
 
 
 def _runs_summary(runs: list[Any]) -> str:
@@ -191,6 +194,8 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
     opened = sb.conversations.input(open_conversation, sb.conversations, [chat.chatbot, chat.conversation_id, chat.status])
     refresh_approvals(chat, backend, opened)
     wire_approvals(chat, backend)
+    if chat.swarm is not None:
+        wire_swarm_controls(chat.swarm, backend)
 
 
 def wire_startup(demo: gr.Blocks, chat: Chat, sb: Sidebar, backend: Backend) -> None:

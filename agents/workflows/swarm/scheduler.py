@@ -88,6 +88,13 @@ def stop(swarm_id: str, index: int | None = None) -> bool:
     return hit or (index is not None and index in {b.idx for b in job.branches})
 
 
+def active_branches(run_id: str) -> list[tuple[str, int, str, str]]:
+    """(swarm id, branch index, goal, sub-agent run id) of every branch still running in this parent run's swarms."""
+    return [(job.swarm.id, b.idx, b.goal, b.run_id or "") for job in list(_ACTIVE.values())
+            if job.parent.run_id == run_id
+            for b in job.branches if b.idx in job.tasks and not job.tasks[b.idx].done()]
+
+
 def running(swarm_id: str) -> bool:
     """Whether this process is running the swarm."""
     return swarm_id in _ACTIVE
