@@ -66,6 +66,8 @@ class SwarmTree:
         self.branches[event.swarm_id] = [_Branch(goal) for goal in event.goals]
         self.__dict__.setdefault("_meta", {})[event.swarm_id] = (event.concurrency, event.resumed)
         messages.append(root)
+        for index in range(len(event.goals)):  # one line per sub-agent, in plan order, pending until it starts
+            self._render_branch(event.swarm_id, index, messages)
         self._render_root(event.swarm_id)
 
     def _render_root(self, swarm_id: str) -> None:
@@ -108,7 +110,7 @@ class SwarmTree:
                                                                "id": f"swarm-{swarm_id}-{index}"})
             messages.append(branch.message)
         branch.message.metadata["title"] = title
-        branch.message.metadata["status"] = "pending" if branch.status in ("running", "waiting") else "done"
+        branch.message.metadata["status"] = "pending" if branch.status in ("pending", "running", "waiting") else "done"
         branch.message.content = "\n\n".join(body)
 
 

@@ -26,6 +26,8 @@ def test_the_tree_nests_one_live_line_per_sub_agent_under_the_swarm():
     root = view.messages[0]
     assert root.metadata["id"] == "swarm-s1" and root.metadata["status"] == "pending"
     assert "2 sub-agents" in root.metadata["title"] and "1 running" in root.metadata["title"]
+    assert len(view.messages) == 3  # the root and one line per planned sub-agent, in plan order
+    assert "2. read page 2 — pending" in view.messages[2].metadata["title"]
     line = view.messages[1]
     assert line.metadata["parent_id"] == "swarm-s1"  # nested under the root: collapsible with it
     assert "1. read page 1 — running · 2 steps · 1 tools · 1,500 tokens · $0.0012" in line.metadata["title"]

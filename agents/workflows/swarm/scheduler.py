@@ -134,9 +134,14 @@ async def _guarded(job: Job, branch: SwarmBranch, semaphore: asyncio.Semaphore) 
         task = asyncio.current_task()
         if task is not None:
             task.uncancel()
-        await asyncio.to_thread(swarms.update_branch, job.parent.db, job.swarm.id, branch.idx, status="stopped",
-                                error="Stopped by the user.")
-        branch.status, branch.error = "stopped", "Stopped by the user."
+        fields: dict[str, Any] = {"status": "stopped", "error": "Stopped by the user."}
+        run = await asyncio.to_thread(repo.get_run, job.parent.db, branch.run_id) if branch.run_id else None
+        if run is not None:  # what it spent before the stop (its run row was closed with its totals)
+            fields.update(steps=run.steps, prompt_tokens=run.prompt_tokens, completion_tokens=run.completion_tokens,
+                          cached_tokens=run.cached_tokens, cost_usd=run.cost_usd)
+        await asyncio.to_thread(swarms.update_branch, job.parent.db, job.swarm.id, branch.idx, **fields)
+        for name, value in fields.items():
+            setattr(branch, name, value)
         job.emit(_finished(job, branch))
 
 

@@ -42,6 +42,7 @@ class SwarmScript:
     parent_calls: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     log: list[tuple[float, int]] = field(default_factory=list)  # (time, in flight) at each sub-agent request
+    reasoning: str | None = None  # for a thinking model: every turn thinks first
 
     def __call__(self, body: dict) -> Turn:
         goal = goal_of(body)
@@ -50,8 +51,8 @@ class SwarmScript:
                 self.parent_calls += 1
             done = any(m.get("role") == "tool" and m.get("name") == "agents__spawn" for m in body["messages"])
             if done:
-                return Turn(content="Swarm finished.")
-            return Turn(tool_calls=[ToolCall("agents__spawn", self.spawn)])
+                return Turn(content="Swarm finished.", reasoning=self.reasoning)
+            return Turn(tool_calls=[ToolCall("agents__spawn", self.spawn)], reasoning=self.reasoning)
         error = self.storm(body)
         if error is not None:
             return error
@@ -67,8 +68,8 @@ class SwarmScript:
             with self.lock:
                 self.served[goal] = self.served.get(goal, 0) + 1
             if step < len(planned):
-                return Turn(tool_calls=[planned[step]])
-            return Turn(content=self.answer(goal))
+                return Turn(tool_calls=[planned[step]], reasoning=self.reasoning)
+            return Turn(content=self.answer(goal), reasoning=self.reasoning)
         finally:
             with self.lock:
                 self.in_flight -= 1

@@ -89,6 +89,7 @@ async def test_stopping_one_branch_leaves_the_others_running(swarm_agent: Agent,
     assert stored == {"slow one": "stopped", "quick a": "done", "quick b": "done"}
     run = repo.get_run(swarm_agent.db, by_goal["slow one"].subagent_run_id)
     assert run.status == "stopped"
+    assert by_goal["slow one"].steps == run.steps >= 1  # what it spent before the stop is kept
 
 
 async def test_a_failed_sub_agent_is_retried_once_then_reported(swarm_agent: Agent, fake_k2: FakeK2Server):
