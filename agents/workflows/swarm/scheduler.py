@@ -148,7 +148,7 @@ async def _guarded(job: Job, branch: SwarmBranch, semaphore: asyncio.Semaphore) 
 async def _branch(job: Job, branch: SwarmBranch) -> None:
     parent, db = job.parent, job.parent.db
     if branch.run_id and branch.status == "running":  # left running by a crash: its run will not continue
-        await asyncio.to_thread(repo.update_run, db, branch.run_id, status="interrupted")
+        await asyncio.to_thread(_interrupted, db, branch.run_id)
     plan = job.plan(branch)
     for attempt in range(1, RETRIES + 2):
         started = time.time()
@@ -211,6 +211,15 @@ async def _branch(job: Job, branch: SwarmBranch) -> None:
 
 
 DECISION_POLL_S = 0.3
+INTERRUPTED = "the sub-agent's run was interrupted (the app stopped); the sub-agent was started again"
+
+
+def _interrupted(db: Any, run_id: str) -> None:
+    """A branch's run that a crash left running: marked interrupted, and a request it waited on is closed (the new
+    run asks again if it needs to), so no approval card stays pending for a run that will never read it."""
+    repo.update_run(db, run_id, status="interrupted")
+    for row in approvals.approvals_for_run(db, run_id, pending_only=True):
+        approvals.decide(db, run_id, row.call_id, False, INTERRUPTED)
 
 
 def _waiter(job: Job, branch: SwarmBranch, attempt: int, started: float) -> Callable[[Any], Awaitable[Any]]:

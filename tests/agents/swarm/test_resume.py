@@ -82,3 +82,21 @@ def test_kill_minus_nine_mid_swarm_then_resume_redoes_only_unfinished(fake_k2: F
                                                  if e["type"] == "subagent_started" and e["goal"] in GOALS[4:]}]
     assert {r.status for r in interrupted} == {"interrupted"}
     db.close()
+
+
+def test_a_request_an_interrupted_branch_waited_for_does_not_stay_pending(tmp_path: Path):
+    from agents.workflows.swarm import scheduler
+    from storage import approvals
+
+    db = Database(f"sqlite:///{tmp_path / 'k2hub.db'}")
+    try:
+        conversation = repo.create_conversation(db, "t")
+        run = repo.create_run(db, conversation.id, meta={"subagent_of": "parent", "swarm": "s"})
+        approvals.request_approval(db, run.id, "1.0", "toolbox__echo", {"text": "x"}, "risk", "why")
+        scheduler._interrupted(db, run.id)
+        assert repo.get_run(db, run.id).status == "interrupted"
+        [row] = approvals.approvals_for_run(db, run.id)
+        assert row.decision == "denied" and "interrupted" in row.note
+        assert approvals.pending_for_conversation(db, conversation.id) == []
+    finally:
+        db.close()
