@@ -88,6 +88,9 @@ class ApprovalRequested(_Event):
     arguments: Any
     reason: str
     risk: str = ""
+    # Asked inside a swarm's sub-agent: decide it with that run's id (its branch waits, the parent runs on).
+    subagent_run_id: str = ""
+    subagent: str = ""  # which sub-agent asks, e.g. "Sub-agent 3: summarise page 7"
 
 
 class Usage(_Event):
@@ -127,6 +130,53 @@ class SubagentUpdate(_Event):
     rows: int = 0
     rejected: int = 0
     error: str | None = None
+
+
+class SwarmStarted(_Event):
+    """An agent swarm (agents__spawn) planned its sub-agents: the tree's root, one branch per goal."""
+
+    type: Literal["swarm_started"] = "swarm_started"
+    swarm_id: str
+    goals: list[str]
+    concurrency: int
+    resumed: int = 0  # branches replayed from a stored result (a resumed run)
+
+
+class _Branch(_Event):
+    swarm_id: str
+    index: int  # the branch's position in the plan
+    goal: str
+    subagent_run_id: str = ""
+    status: str = "running"  # running, waiting (an approval), done, failed, budget, stopped
+    attempt: int = 1
+    steps: int = 0  # model calls
+    tool_calls: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    last_tool: str = ""
+    elapsed_s: float = 0.0
+
+
+class SubagentStarted(_Branch):
+    """A swarm's sub-agent started (or was started again after a failure: attempt 2)."""
+
+    type: Literal["subagent_started"] = "subagent_started"
+
+
+class SubagentProgress(_Branch):
+    """A sub-agent made a model call or started a tool: its running totals."""
+
+    type: Literal["subagent_progress"] = "subagent_progress"
+
+
+class SubagentFinished(_Branch):
+    """A sub-agent ended: its state, a short preview of its result and the artifact holding all of it."""
+
+    type: Literal["subagent_finished"] = "subagent_finished"
+    preview: str = ""
+    artifact_id: str | None = None
+    error: str | None = None
+    replayed: bool = False  # finished before a crash: its stored result was used
 
 
 class Redaction(_Event):
@@ -178,6 +228,10 @@ Event = Annotated[
         Notice,
         Redaction,
         SubagentUpdate,
+        SwarmStarted,
+        SubagentStarted,
+        SubagentProgress,
+        SubagentFinished,
         RunFinished,
     ],
     Field(discriminator="type"),

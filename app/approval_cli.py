@@ -41,7 +41,10 @@ def describe(ev: Any, color: Callable[[str, str], str], yellow: str, bold: str) 
     else:
         lines.append(json.dumps(ev.arguments, ensure_ascii=False, indent=2)[:ARGS_CHARS])
     lines.append(color(yellow, f"Why: {ev.reason}"))
-    lines.append(f"approve: python run.py approve {ev.run_id} {ev.call_id}   deny: add --deny\n")
+    if getattr(ev, "subagent", ""):  # a swarm's sub-agent: only its branch waits, the run goes on
+        lines.append(color(yellow, f"Asked by {ev.subagent} (only it waits)."))
+    run_id = getattr(ev, "subagent_run_id", "") or ev.run_id
+    lines.append(f"approve: python run.py approve {run_id} {ev.call_id}   deny: add --deny\n")
     return "\n".join(lines)
 
 

@@ -247,6 +247,19 @@ def privacy_line(ev: Any) -> str:
     return f"[privacy] {len(ev.placeholders)} value(s) sent as placeholders ({ev.reason})" + (f": {shown}" if shown else "")
 
 
+def swarm_line(ev: Any) -> str:
+    """An agent swarm's start, or one sub-agent's start or end, in one line."""
+    if ev.type == "swarm_started":
+        again = f", {ev.resumed} replayed" if ev.resumed else ""
+        return f"[swarm] {len(ev.goals)} sub-agents, up to {ev.concurrency} at once{again} ({ev.swarm_id})"
+    head = f"[swarm] {ev.index + 1}. {ev.goal[:80]}"
+    if ev.type == "subagent_started":
+        return f"{head}: started" + (f" (attempt {ev.attempt})" if ev.attempt > 1 else "")
+    result = f" — {ev.error}" if ev.error else (f": {ev.preview[:120]}" if ev.preview else "")
+    return (f"{head}: {ev.status} · {ev.tool_calls} tools · {ev.tokens:,} tokens · ${ev.cost_usd:.4f}{result}"
+            + (f" [artifact {ev.artifact_id}]" if ev.artifact_id else ""))
+
+
 def _print_human(ev: Any, mode: str, color: Any) -> str:
     out = sys.stdout
     if ev.type == "reasoning_delta":
@@ -280,6 +293,9 @@ def _print_human(ev: Any, mode: str, color: Any) -> str:
         mode = "approval"
     elif ev.type == "notice":
         out.write(color(RED if ev.level == "error" else YELLOW, f"\n[{ev.level}] {ev.message}\n"))
+        mode = "notice"
+    elif ev.type in ("swarm_started", "subagent_started", "subagent_finished"):
+        out.write(color(DIM, "\n" + swarm_line(ev) + "\n"))  # subagent_progress: --json only
         mode = "notice"
     elif ev.type == "redaction":
         line = privacy_line(ev)

@@ -47,7 +47,7 @@ class Settings(BaseSettings, ServerSettings):
                       "beyond loopback.")
     port: int = Field(7860, description="Port the UI listens on (the next free one if taken).")
     open_browser: bool = Field(True, description="Open the browser on start when a display is available.")
-    subagent_concurrency: int = Field(4, description="Multi-report analysis: sub-agents (one per report) running at once.")
+    subagent_concurrency: int = Field(4, description="Sub-agents running at once: multi-report analysis, and an agents__spawn call that gives no concurrency.")
     subagent_max_steps: int = Field(40, description="Budget of each sub-agent: tool calls.")
     subagent_max_tokens: int = Field(600_000, description="Budget of each sub-agent: billed tokens.")
     subagent_max_cost_usd: float = Field(1.0, description="Budget of each sub-agent: dollars.")

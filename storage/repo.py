@@ -245,7 +245,8 @@ def unfinished_runs(db: Database) -> list[Run]:
     """Runs still 'running' (after a crash) or 'waiting' for an approval: candidates to resume, oldest first."""
     with db.session(write=False) as s:
         query = select(Run).where(col(Run.status).in_(("running", "waiting"))).order_by(col(Run.started_at))
-        return list(s.exec(query))
+        # A sub-agent's run is not resumed on its own: its parent's resume re-runs it (agents/workflows/swarm).
+        return [r for r in s.exec(query) if not (r.meta or {}).get("subagent_of")]
 
 
 # ---- steps ---------------------------------------------------------------------------------------------

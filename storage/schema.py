@@ -16,7 +16,8 @@ from storage.ledger import TABLES as LEDGER_TABLES
 from storage.models import TABLES as CORE_TABLES
 from storage.redaction import TABLES as REDACTION_TABLES
 from storage.skills import TABLES as SKILL_TABLES
+from storage.swarms import TABLES as SWARM_TABLES
 
 TABLES: tuple[type[SQLModel], ...] = (*CORE_TABLES, *DOCUMENT_TABLES, *LEDGER_TABLES, *SKILL_TABLES, *APPROVAL_TABLES,
-                                     *COBOL_TABLES, *BLOB_TABLES, *REDACTION_TABLES)
+                                     *COBOL_TABLES, *BLOB_TABLES, *REDACTION_TABLES, *SWARM_TABLES)
 """All mapped tables, in dependency order."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agents.errors import AuthError, ConfigError, ContextLengthError, ProviderError
+from agents.errors import AuthError, BudgetExceeded, ConfigError, ContextLengthError, ProviderError
 from agents.events import Event, Notice, ReasoningDelta, TextDelta
 from agents.models.presets import (
     PRESETS,
@@ -30,6 +30,7 @@ from agents.models.model_spec import (  # noqa: F401
     resolve_chain,
 )
 from agents.models import vision
+from agents.models.call_gate import CALL_GATE
 from agents.models.secrets import setting_value
 from agents.models.toolcall_text import JSON_MARKERS, MARKERS, MarkerFilter, parse_text_tool_calls
 from agents.privacy.session import PrivacySession
@@ -218,13 +219,24 @@ async def _with_retries(
 ) -> Completion:
     corrected = messages
     last: BaseException | None = None
+    gate = CALL_GATE.get()  # a swarm's scheduler: per-provider concurrency, Retry-After, shared budget
     for attempt in range(1, retry.attempts + 1):
         try:
-            return await _stream_once(spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy,
-                                      tool_choice=tool_choice, fold=fold)
+            if gate is None:
+                return await _stream_once(spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy,
+                                          tool_choice=tool_choice, fold=fold)
+            async with gate.slot(spec.provider):
+                done = await _stream_once(spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy,
+                                          tool_choice=tool_choice, fold=fold)
+            gate.succeeded(spec.provider, done.cost_usd, done.prompt_tokens + done.completion_tokens)
+            return done
+        except BudgetExceeded:
+            raise  # the gate refused the call: the swarm's shared budget is spent
         except Exception as exc:  # classified below; anything unexpected is reported, not swallowed
             last = exc
             status = _status(exc)
+            if status == 429 and gate is not None:
+                gate.throttled(spec.provider, _retry_after(exc))
             too_long = context_length_error(exc, spec)
             if too_long is not None:
                 raise too_long from exc  # retrying the same request cannot help: the planner folds it first

@@ -396,6 +396,14 @@ class Agent:
     async def approve(self, run_id: str, call_id: str, approved: bool, note: str = "") -> AsyncIterator[Event]:
         """Record the user's decision on a waiting call; once no call of the run waits, the run continues."""
         run = await asyncio.to_thread(repo.get_run, self.db, run_id)
+        if run is not None and run.status == "running" and (run.meta or {}).get("swarm"):
+            # A swarm's sub-agent waits in its branch (agents/workflows/swarm): the decision is all it needs.
+            try:
+                await asyncio.to_thread(approvals.decide, self.db, run_id, call_id, approved, note)
+            except (LookupError, ValueError) as exc:
+                raise ConfigError(str(exc)) from None
+            yield Notice(run_id=run_id, message="Decision recorded: the sub-agent continues in its swarm.")
+            return
         if run is None or run.status not in ("waiting", "running") or run_id in self._tasks:
             state = "not found" if run is None else ("still running" if run_id in self._tasks else run.status)
             raise ConfigError(f"Run {run_id!r} is not waiting for an approval ({state}).")

@@ -8,7 +8,7 @@ replaying the stored writes. Measured in benchmarks/bench_long_run.py; the choic
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Required, TypedDict
 
@@ -100,3 +100,6 @@ class RunContext:
     library_dirs: tuple[str, ...] = ()  # the user's library folders: reading files there needs no approval
     preapproved: frozenset[str] = frozenset()  # tools a sub-agent may call under its parent call's approval
     can_ask: bool = True  # False in sub-agents: a call that would ask is denied (and announced) instead
+    # A swarm's sub-agent (agents/workflows/swarm) asks anyway: the request is shown in the parent's view and the
+    # branch waits here until the user decides (the row's decision); None: denied as above.
+    await_decision: Callable[[Any], Awaitable[Any]] | None = None

@@ -15,7 +15,8 @@ The policy, in one place (README "Untrusted content and approvals" says the same
   tainted or not.
 - A sub-agent cannot pause for approval: its run is covered by the approval of the planner-level tool that started
   it (for the tools that tool declares it delegates); anything else that would ask is denied, recorded as denied
-  and announced in the parent's event stream.
+  and announced in the parent's event stream, except in an agent swarm (agents__spawn): there the request is shown
+  in the parent's view, naming the sub-agent, and only that branch waits for the user's decision.
 """
 
 from __future__ import annotations
@@ -157,6 +158,10 @@ async def gate(ctx: RunContext, emit: Callable[[Any], None], key: str, name: str
         why = explain(reads) if reads else "The model chose a file outside this conversation's workspace by itself."
         stored_args = args if isinstance(args, dict) else {"raw": args}
         row = await asyncio.to_thread(approvals.request_approval, db, run_id, key, name, stored_args, risk.what, why)
+    if row.decision == "pending" and not ctx.can_ask and ctx.await_decision is not None:
+        # A swarm's sub-agent: one card in the parent's view names it; only this branch waits for the decision.
+        emit(approval_event(row))
+        row = await ctx.await_decision(row)
     if row.decision == "pending" and not ctx.can_ask:
         # A sub-agent's graph has no checkpoint to pause in: the call is denied, visibly, never left pending.
         row = await asyncio.to_thread(approvals.decide, db, run_id, key, False, SUBAGENT_DENIAL)

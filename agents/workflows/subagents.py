@@ -1,10 +1,12 @@
-"""One sub-agent per document, in parallel: a LangGraph fan-out (Send) with a concurrency limit, then reconciliation.
+"""One sub-agent per document, in parallel (one use of the agent swarm, agents/workflows/swarm), then reconciliation.
 
 The main planner starts it with the planner-level tool `subagents__analyze_documents` (`planner_tool(limits)`
 registers it; offered only while the analysis and pdf_reader servers are up). Each sub-agent is the ordinary planner
 graph (built by the run context's graph factory) with its own run row, budget, system prompt and a
 reading-and-recording tool subset; it writes ledger rows with analysis__record_kpi. Its steps, tokens and cost stream
-to the parent as SubagentUpdate events and are added to the parent run's totals.
+to the parent as SubagentUpdate events and are added to the parent run's totals. The swarm's scheduler runs them:
+its concurrency cap, AIMD on 429s, the parent's shared budget, a failed sub-agent retried once, and a stored plan,
+so a resumed run re-reads only the reports whose sub-agent had not finished.
 """
 
 from __future__ import annotations
@@ -12,27 +14,26 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import operator
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypedDict
-
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
+from typing import Any
 
 import mcp_types as types
 
-from agents.events import Notice, SubagentUpdate, Usage
+from agents.events import SubagentFinished, SubagentProgress, SubagentStarted, SubagentUpdate, SwarmStarted
 from agents.hub import tool_names as tn
 from agents.hub.hub import ToolResult
-from agents.planner.state import RunContext, appended
-from agents.planner.tools import PlannerTool, PlannerTools
+from agents.planner.state import RunContext
+from agents.planner.tools import PlannerTool
 from agents.policy import context as long_context
 from agents.policy.budget import Limits
 from agents.policy.compaction import NOTES_TOOL, READ_TOOL
-from storage import documents, ledger, repo
-from storage.models import utcnow
+from agents.workflows.swarm.branch import BranchPlan, Outcome
+from agents.workflows.swarm.scheduler import Settled
+from agents.workflows.swarm.spawn import run_swarm, swarm_key
+from storage import documents, ledger, repo, swarms
+from storage.swarms import SwarmBranch
 
 TOOL_NAME = "subagents__analyze_documents"
 PROMPT = (Path(__file__).resolve().parents[1] / "prompts" / "subagent.md").read_text(encoding="utf-8")
@@ -103,13 +104,6 @@ def planner_tool(limits: SubagentLimits) -> PlannerTool:
                        annotations=ANNOTATIONS, result_source="the reports the sub-agents read")
 
 
-class FanOut(TypedDict, total=False):
-    """State of one analyze_documents call: the documents and what each sub-agent reported."""
-
-    docs: list[dict[str, Any]]
-    results: Annotated[list[dict[str, Any]], operator.add]
-
-
 @dataclasses.dataclass
 class FanOutContext:
     """What every sub-agent shares: the parent's context, the request, the event sink, limits."""
@@ -122,143 +116,54 @@ class FanOutContext:
     limits: SubagentLimits
 
 
-def _dispatch(state: FanOut) -> list[Send]:
-    return [Send("read_document", {"doc": d}) for d in state["docs"]]
-
-
-def build_fanout() -> Any:
-    """START → read_document × N (Send; at most `max_concurrency` at once) → END."""
-    graph = StateGraph(FanOut, context_schema=FanOutContext)
-    graph.add_node("read_document", read_document)
-    graph.add_conditional_edges(START, _dispatch, ["read_document"])
-    graph.add_edge("read_document", END)
-    return graph.compile()
-
-
-async def read_document(payload: dict[str, Any], runtime: Any) -> dict[str, Any]:
-    """One sub-agent: the planner graph over one report with its own run, budget, prompt and tools."""
-    fan: FanOutContext = runtime.context
-    parent, doc = fan.parent, payload["doc"]
-    lim = fan.limits
+def _branch_plan(fan: FanOutContext, branch: SwarmBranch, per: Limits) -> BranchPlan:
+    """One sub-agent over one report: its prompt, its reading-and-recording tools, its budget."""
+    parent, doc = fan.parent, (branch.task or {})["document"]
     spec = parent.chain[0]
-    run = await asyncio.to_thread(
-        repo.create_run,
-        parent.db,
-        parent.conversation_id,
-        spec.provider,
-        spec.model,
-        meta={"subagent_of": parent.run_id, "document": doc["id"]},
-    )
     # The context tools too: a sub-agent reading a long report folds its old pages like the planner does.
     tools = [t for t in parent.tools if t["function"]["name"] in {*READ_TOOLS, *WRITE_TOOLS, NOTES_TOOL, READ_TOOL}]
-    ctx = dataclasses.replace(
-        parent,
-        run_id=run.id,
-        tools=tools,
-        resumed=False,
-        limits=Limits(lim.max_steps, lim.max_tokens, lim.max_cost_usd, lim.max_wall_s),
+    return BranchPlan(
         system_prompt=_prompt(doc, fan, long_context.context_window(spec), long_context.CALIBRATION.ratio(spec.label)),
-        # A sub-agent starts no sub-agents (no tool that runs calls itself) but keeps the planner's context tools
-        # (notes, re-reading a kept page).
-        planner_tools=PlannerTools(tuple(t for t in parent.planner_tools.tools
-                                         if t.run is None or t.name in (NOTES_TOOL, READ_TOOL))),
+        user_message=branch.goal,
+        tools=tools,
+        limits=per,
+        meta={"document": doc["id"], "swarm": branch.swarm_id, "branch": branch.idx},
         # A sub-agent cannot pause for the user: its parent call's approval covers what that call delegates, and
         # anything else that would ask is denied and announced in the parent's stream (never left pending).
         preapproved=DELEGATES,
-        can_ask=False,
+        ask_user=False,  # as before the swarm: a call that would ask is denied and announced
     )
-    started = time.time()
-    totals = {"steps": 0, "tokens": 0, "cost_usd": 0.0, "prompt": 0, "completion": 0, "cached": 0}
-    update = _updater(fan, doc, run.id, started, totals)
-    update("running")
-    state = {
-        "messages": appended([{"role": "user", "content": f"Extract {', '.join(fan.metrics)} from {doc['title']}."}]),
-        "base": 1,
-        "started_at": started,
-    }
-    if parent.subgraph is None:
-        raise RuntimeError("the run context has no graph factory for sub-agents")
-    graph = parent.subgraph()
-    final: dict[str, Any] = {}
-    status, error = "done", None
-    try:
-        async for mode, chunk in graph.astream(
-            state, {"configurable": {"thread_id": run.id}}, context=ctx, stream_mode=["custom", "values"]
-        ):
-            if mode == "values":
-                final = chunk
-            elif isinstance(chunk, Notice):  # e.g. a call denied because it needed an approval: the user sees it
-                chunk.message = f"{doc['title']}: {chunk.message}"
-                fan.emit(chunk)
-            elif isinstance(chunk, Usage):
-                totals.update(
-                    steps=totals["steps"] + 1,
-                    tokens=chunk.prompt_tokens + chunk.completion_tokens,
-                    cost_usd=chunk.cost_usd,
-                    prompt=chunk.prompt_tokens,
-                    completion=chunk.completion_tokens,
-                    cached=chunk.cached_tokens,
-                )
-                update("running")
-    except Exception as exc:  # noqa: BLE001 - one failed sub-agent must not sink the others: it is reported
-        status, error = "failed", f"{type(exc).__name__}: {exc}"
-    if final.get("stop_reason"):
-        status, error = {"budget": "budget", "loop": "loop"}.get(final["stop_reason"], "failed"), final.get("error")
-    answer = next(
-        (m.get("content") or "" for m in reversed(final.get("messages", [])) if m.get("role") == "assistant"), ""
-    )
-    await asyncio.to_thread(
-        repo.update_run,
-        parent.db,
-        run.id,
-        status=status,
-        error=error,
-        finished_at=utcnow(),
-        steps=totals["steps"],
-        prompt_tokens=totals["prompt"],
-        completion_tokens=totals["completion"],
-        cached_tokens=totals["cached"],
-        cost_usd=totals["cost_usd"],
-    )
+
+
+async def _settle(fan: FanOutContext, branch: SwarmBranch, outcome: Outcome) -> Settled:
+    """A finished sub-agent: the ledger rows its run recorded, announced as its card's final state."""
+    parent, doc = fan.parent, (branch.task or {})["document"]
     rows = await asyncio.to_thread(ledger.rows, parent.db, parent.conversation_id, include_rejected=True)
-    mine = [r for r in rows if r.run_id == run.id]
+    mine = [r for r in rows if r.run_id == outcome.run_id]
     verified = sum(r.status != "rejected" for r in mine)
-    update(status, rows=verified, rejected=len(mine) - verified, error=error)
-    return {
-        "results": [
-            {
-                "doc": doc,
-                "run_id": run.id,
-                "status": status,
-                "error": error,
-                "answer": answer,
-                "started": started,
-                "finished": time.time(),
-                "rows": verified,
-                "rejected": len(mine) - verified,
-                **totals,
-            }
-        ]
-    }
+    run = await asyncio.to_thread(repo.get_run, parent.db, outcome.run_id)
+    seconds = (run.finished_at - run.started_at).total_seconds() if run is not None and run.finished_at else 0.0
+    fan.emit(SubagentUpdate(subagent_run_id=outcome.run_id, document_id=doc["id"], title=doc["title"],
+                            status=outcome.status, steps=outcome.steps, tokens=outcome.tokens,
+                            cost_usd=outcome.cost_usd, elapsed_s=seconds, rows=verified,
+                            rejected=len(mine) - verified, error=outcome.error))
+    return Settled(outcome.status, preview=outcome.answer[:200], error=outcome.error,
+                   result={"rows": verified, "rejected": len(mine) - verified, "seconds": seconds})
 
 
-def _updater(fan: FanOutContext, doc: dict[str, Any], run_id: str, started: float, totals: dict[str, Any]) -> Any:
-    def update(status: str, **extra: Any) -> None:
-        fan.emit(
-            SubagentUpdate(
-                subagent_run_id=run_id,
-                document_id=doc["id"],
-                title=doc["title"],
-                status=status,
-                steps=totals["steps"],
-                tokens=totals["tokens"],
-                cost_usd=totals["cost_usd"],
-                elapsed_s=time.time() - started,
-                **extra,
-            )
-        )
+def _relay(fan: FanOutContext, titles: dict[int, dict[str, Any]]) -> Any:
+    """The swarm's events as this workflow's cards: SubagentUpdate per report (the tree events stay inside)."""
 
-    return update
+    def emit(event: Any) -> None:
+        if isinstance(event, (SubagentStarted, SubagentProgress)):
+            doc = titles[event.index]
+            fan.emit(SubagentUpdate(subagent_run_id=event.subagent_run_id, document_id=doc["id"], title=doc["title"],
+                                    status="running", steps=event.steps, tokens=event.tokens,
+                                    cost_usd=event.cost_usd, elapsed_s=event.elapsed_s))
+        elif not isinstance(event, (SwarmStarted, SubagentFinished)):
+            fan.emit(event)
+
+    return emit
 
 
 def _prompt(doc: dict[str, Any], fan: FanOutContext, context_window: int, ratio: float = 1.0) -> str:
@@ -304,16 +209,21 @@ async def analyze_documents(
     fan = FanOutContext(
         parent, emit, reported, [str(p) for p in args.get("periods") or []], str(args.get("task") or ""), limits
     )
-    out = await build_fanout().ainvoke(
-        {"docs": docs, "results": []}, {"max_concurrency": limits.concurrency}, context=fan
-    )
-    results = sorted(out["results"], key=lambda r: r["doc"]["title"])
+    goals = [(f"Extract {', '.join(fan.metrics)} from {d['title']}.", {"document": d}) for d in docs]
+    swarm, branches = await asyncio.to_thread(
+        swarms.open_swarm, parent.db, parent.run_id, parent.conversation_id, swarm_key(parent.run_id, args),
+        "documents", fan.task, limits.concurrency, goals,
+    )  # fmt: skip
+    titles = {b.idx: (b.task or {})["document"] for b in branches}
+    stored = await run_swarm(parent, swarm, branches, _relay(fan, titles), limits,
+                             plan=lambda b, per: _branch_plan(fan, b, per), settle=lambda b, o: _settle(fan, b, o))
+    results = sorted((_result(b) for b in stored), key=lambda r: r["doc"]["title"])
     lines = ["Sub-agents (one per report):"]
     for r in results:
         lines.append(
             f"- {r['doc']['title']}: {r['status']}, {r['rows']} row(s) recorded, {r['rejected']} rejected, "
             f"{r['steps']} steps, {r['tokens']:,} tokens, ${r['cost_usd']:.4f}, "
-            f"{r['finished'] - r['started']:.1f} s" + (f" — {r['error']}" if r["error"] else "")
+            f"{r['seconds']:.1f} s" + (f" — {r['error']}" if r["error"] else "")
         )
         if r["answer"]:
             lines.append("  " + r["answer"].strip().replace("\n", "\n  ")[:1500])
@@ -349,6 +259,16 @@ async def analyze_documents(
         "cost_usd": sum(r["cost_usd"] for r in results),
     }
     return ToolResult("\n".join(lines), False, [], None, time.monotonic() - started), usage
+
+
+def _result(branch: SwarmBranch) -> dict[str, Any]:
+    """A stored branch as the reconciliation's line needs it."""
+    result = branch.result if isinstance(branch.result, dict) else {}
+    return {"doc": (branch.task or {})["document"], "run_id": branch.run_id, "status": branch.status,
+            "error": branch.error, "answer": branch.answer, "rows": result.get("rows", 0),
+            "rejected": result.get("rejected", 0), "seconds": result.get("seconds", 0.0), "steps": branch.steps,
+            "tokens": branch.prompt_tokens + branch.completion_tokens, "cost_usd": branch.cost_usd,
+            "prompt": branch.prompt_tokens, "completion": branch.completion_tokens, "cached": branch.cached_tokens}
 
 
 def _error(text: str, started: float) -> ToolResult:

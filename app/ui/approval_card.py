@@ -34,6 +34,7 @@ def approval_markdown(name: str, arguments: Any, risk: str, reason: str, footer:
 
 def approval_message(event: ApprovalRequested) -> ChatMessage:
     """The chat's record of a request (the buttons live in the panel under the chat)."""
-    text = approval_markdown(event.name, event.arguments, event.risk, event.reason,
-                             "<i>Approve or deny it below the chat.</i>")  # fmt: skip
+    where = (f"<i>Asked by {escape(event.subagent)}: only that sub-agent waits; approve or deny it below the chat."
+             "</i>" if event.subagent else "<i>Approve or deny it below the chat.</i>")
+    text = approval_markdown(event.name, event.arguments, event.risk, event.reason, where)
     return ChatMessage(content=text, metadata={"id": f"approval:{event.call_id}"})

@@ -20,6 +20,7 @@ from app.ui.images import (AttachBox, attach_button, chips_box, latest_user_imag
 from app.ui.questions import QuestionPanel, build_question_panel, question_updates
 from app.ui.render import RunView, notice_html, status_html
 from app.ui.reopen import restore
+from app.ui.swarm_tree import SwarmControls, build_swarm_controls, wire_swarm_controls
 from app.ui.sidebar import AUTO, Sidebar, tools_need_attention, tools_panel, wants_base_url
 from app.ui.stream import stream_run
 
@@ -44,6 +45,7 @@ class Chat:
     approval: ApprovalPanel | None = None  # Approve / Deny for risky calls waiting in this conversation
     question: QuestionPanel | None = None  # a server's question (elicitation) while its tool call waits
     attach: AttachBox | None = None  # images waiting to go with the next message (issue 21)
+    swarm: SwarmControls | None = None  # per-branch stop while an agent swarm runs
 
     def question_outputs(self) -> list[Any]:
         q = self.question
@@ -84,9 +86,10 @@ def build_chat(budget: str = "") -> Chat:
         send = gr.Button("Send", variant="primary", scale=0, min_width=88, elem_id="k2-send")
         stop = gr.Button("■ Stop", variant="stop", scale=0, min_width=88, visible=False, elem_id="k2-stop")
     attach = AttachBox(image_button, gr.State([]), chips_box())
+    swarm = build_swarm_controls()  # stop one sub-agent of a running swarm (app/ui/swarm_tree.py)
     if budget:
         gr.HTML(budget, elem_id="k2-budget")
-    return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval, question, attach)
+    return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval, question, attach, swarm)
 
 
 def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
@@ -213,6 +216,8 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
     opened = sb.conversations.input(open_conversation, sb.conversations, [chat.chatbot, chat.conversation_id, chat.status])
     refresh_approvals(chat, backend, opened)
     wire_approvals(chat, backend)
+    if chat.swarm is not None:
+        wire_swarm_controls(chat.swarm, backend)
 
 
 def wire_startup(demo: gr.Blocks, chat: Chat, sb: Sidebar, backend: Backend) -> None:

@@ -38,6 +38,7 @@ from app.ui.plain_error import in_user_words
 from app.ui.run_badge import badge
 from app.ui.evidence import subagent_card
 from app.ui.images import message_images
+from app.ui.swarm_tree import SwarmTree
 from app.ui.tool_activity import Activity
 from app.ui.markup import clip, escape, fence, shorten
 
@@ -243,6 +244,8 @@ class RunView:
                 cards[event.subagent_run_id] = subagent_card(event)
                 self.messages.append(cards[event.subagent_run_id])
             subagent_card(event, cards[event.subagent_run_id])
+        elif self.__dict__.setdefault("_swarms", SwarmTree()).apply(event, self.messages):
+            self._live("sub-agents at work…")  # the swarm tree (app/ui/swarm_tree.py)
         elif isinstance(event, ApprovalRequested):
             self._close_segment()
             self.messages.append(approval_message(event))
