@@ -27,6 +27,7 @@ from agents.models.providers import RetryPolicy
 from agents.planner.graph import build_graph
 from agents.planner.history import repaired
 from agents.planner.state import RunContext, appended
+from agents.planner.tool_needed import needs_tool
 from agents.planner.tools import PlannerTool, PlannerTools
 from agents.policy import context
 from agents.policy.budget import Limits
@@ -38,6 +39,8 @@ from storage.db import Database
 from storage.transcript import store_run_result
 
 SYSTEM_PROMPT = (Path(__file__).resolve().parents[1] / "prompts" / "system.md").read_text(encoding="utf-8")
+# Small local models: a short prompt with one worked call in the format they write (agents/models/presets small).
+SMALL_MODEL_PROMPT = (Path(__file__).resolve().parents[1] / "prompts" / "small_model.md").read_text(encoding="utf-8")
 _STATUS = {"done": "done", "budget": "budget", "loop": "loop", "error": "failed", "stopped": "stopped"}
 _END = object()
 # Checkpoints are written while the next step runs ("async"): every model and tool step is first recorded in its
@@ -211,7 +214,7 @@ class Agent:
         user = {"role": "user", "content": req.prompt}
         # Attached documents lead the run's messages: whole when they fit the window, else a note to search them.
         lead, plan = await asyncio.to_thread(context.prepare_run, self.db, run_id, conversation_id, chain[0],
-                                             [*history, user], SYSTEM_PROMPT, self.hub.tools())
+                                             [*history, user], _system_prompt(chain[0]), self.hub.tools())
         lead_messages = [lead] if lead else []
         for n, doc in enumerate(plan.documents):  # documents are written by strangers: the conversation is tainted
             await asyncio.to_thread(approvals.record_untrusted_read, self.db, conversation_id, run_id,
@@ -278,7 +281,7 @@ class Agent:
             hub=self.hub,
             chain=chain,
             limits=limits,
-            system_prompt=SYSTEM_PROMPT.format(today=date.today().isoformat()) + sections,
+            system_prompt=_system_prompt(chain[0]).format(today=date.today().isoformat()) + sections,
             tools=tools,
             planner_tools=self.planner_tools,
             subgraph=_subgraph,
@@ -346,9 +349,13 @@ class Agent:
         tokens = values.get("prompt_tokens", 0) + values.get("completion_tokens", 0)
         stored = await asyncio.to_thread(repo.get_run, self.db, run_id)
         skills = list(stored.skills_used or []) if stored is not None else []
+        calls = values.get("tool_calls", 0)
+        asked = messages[base - 1].get("content") if 0 < base <= len(messages) else ""
+        missed = (reason == "done" and not calls and bool(self.hub.tools()) and isinstance(asked, str)
+                  and needs_tool(asked))
         return RunFinished(run_id=run_id, answer=answer, steps=values.get("steps", 0), tokens=tokens,
                            cost_usd=values.get("cost_usd", 0.0), reason=reason, error=error, skills_used=skills,
-                           tool_calls=values.get("tool_calls", 0))
+                           tool_calls=calls, tool_not_called=missed)
 
 
     async def _pause(self, run_id: str, values: dict[str, Any]) -> RunFinished:
@@ -379,6 +386,10 @@ class Agent:
         # The interrupted tool calls run again from the top and find their decisions recorded.
         async for event in self.resume(run_id):
             yield event
+
+
+def _system_prompt(spec: providers.ModelSpec) -> str:
+    return SMALL_MODEL_PROMPT if spec.info.small else SYSTEM_PROMPT
 
 
 def _subgraph() -> Any:

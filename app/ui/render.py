@@ -63,6 +63,8 @@ def readable(error: str) -> str:
     return _OWN_ERROR_PREFIX.sub("", error.strip())
 
 
+# The run needed a tool (write, run, read, search ...) and the model only wrote prose: not a ✓.
+NO_CALL_NOTE = "no tool was called: nothing was run or written (try ▶ Run in sandbox on a code block, or ask again)"
 _STATUS_WORDS = {"error": "failed", "budget": "budget reached", "loop": "stopped (loop)", "stopped": "stopped",
                  "waiting": "waiting for your approval"}
 
@@ -363,7 +365,10 @@ class RunView:
                 self.messages.append(ChatMessage(content=notice_html(level, "", title)))
         self._answer = None
         done = event.reason == "done"
-        parts = [f"✓ {self.model}".strip() if done else f"■ {_STATUS_WORDS[event.reason]}", "" if done else self.model]
+        parts = [f"{'⚠' if event.tool_not_called else '✓'} {self.model}".strip() if done
+                 else f"■ {_STATUS_WORDS[event.reason]}", "" if done else self.model]
+        if done and event.tool_not_called:
+            parts.append(NO_CALL_NOTE)
         if event.steps:
             parts.append(f"{event.steps} step{'s' if event.steps != 1 else ''}")
         if event.tokens or event.cost_usd:
