@@ -113,14 +113,14 @@ def build_app(demo: Any, backend: Any, settings: Settings, host: str, port: int,
     from starlette.routing import Mount
 
     from app.perimeter import Perimeter, allowed_hosts
-    from app.ui import CSS_PATH, THEME, evidence, files
+    from app.ui import CSS_PATH, THEME, code_runner, evidence, files
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     # Our routes first: Gradio's mount at / would take every path.
     evidence.mount(app, lambda: backend.opened.db if backend.opened else None)  # a KPI number's page, highlighted
     files.mount(app)  # workspace files, served one by one from the conversation's own folder
     gr.mount_gradio_app(app, demo, path="/", auth=auth.gradio_auth, theme=THEME, css_paths=[CSS_PATH],
-                        footer_links=[], show_error=False)
+                        footer_links=[], show_error=False, js=code_runner.JS)
     gradio_app = next(r.app for r in app.routes if isinstance(r, Mount))
     # No origin is granted CORS; a parent app with this middleware also turns off Gradio's own (reflecting) CORS.
     app.add_middleware(CORSMiddleware, allow_origins=[])

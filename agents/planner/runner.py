@@ -29,7 +29,7 @@ from agents.planner.history import repaired
 from agents.planner.state import RunContext, appended
 from agents.planner.tool_needed import needs_tool
 from agents.planner.tools import PlannerTool, PlannerTools
-from agents.policy import context
+from agents.policy import context, pre_retrieval
 from agents.policy.budget import Limits
 from agents.privacy import detector as privacy_detector
 from agents.privacy.session import PrivacyConfig, open_session
@@ -46,6 +46,8 @@ _END = object()
 # Checkpoints are written while the next step runs ("async"): every model and tool step is first recorded in its
 # Step row, and a resumed run replays those instead of running them again, so no completed step is lost or repeated.
 DURABILITY = "async"
+SEARCH_TOOL = pre_retrieval.SEARCH_TOOL
+PRE_RETRIEVAL_TOKENS = 2000  # of a small model's 8K window: pages, beside the short prompt, tools and the answer
 
 
 @dataclass
@@ -106,6 +108,7 @@ class Agent:
         self.planner_tools = PlannerTools.of([*config.planner_tools, *context_tools.planner_tools()])
         self.servers = ConfigWatch(config.home)  # mcp.json and consent changes made while the agent runs
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._prefetched: set[str] = set()  # runs whose documents the app searched before the first model call
         self._stack = contextlib.AsyncExitStack()
 
     @classmethod
@@ -216,6 +219,14 @@ class Agent:
         lead, plan = await asyncio.to_thread(context.prepare_run, self.db, run_id, conversation_id, chain[0],
                                              [*history, user], _system_prompt(chain[0]), self.hub.tools())
         lead_messages = [lead] if lead else []
+        found = None
+        if plan.mode in ("retrieval", "sub_agents") and chain[0].info.small and _offers(self.hub, SEARCH_TOOL):
+            # A small model does not search by itself: the app searches with the question and sends the best pages.
+            found = await pre_retrieval.top_pages(self.hub, self.db, conversation_id, run_id, req.prompt,
+                                                  plan.documents, PRE_RETRIEVAL_TOKENS)
+            if found.message is not None:
+                lead_messages.append(found.message)
+                self._prefetched.add(run_id)
         for n, doc in enumerate(plan.documents):  # documents are written by strangers: the conversation is tainted
             await asyncio.to_thread(approvals.record_untrusted_read, self.db, conversation_id, run_id,
                                     f"document.{n}", "attached documents", f"document {doc.title!r} ({doc.id[:12]})")
@@ -226,6 +237,8 @@ class Agent:
             yield event
             if lead and isinstance(event, RunStarted):
                 yield context.plan_notice(plan, run_id)
+                if found is not None:
+                    yield Notice(run_id=run_id, level="info", message=found.describe())
         await asyncio.to_thread(context.calibrate, self.db, run_id)
 
     def _open_run(self, req: RunRequest, spec: providers.ModelSpec) -> tuple[str, str, list[dict[str, Any]]]:
@@ -349,7 +362,8 @@ class Agent:
         tokens = values.get("prompt_tokens", 0) + values.get("completion_tokens", 0)
         stored = await asyncio.to_thread(repo.get_run, self.db, run_id)
         skills = list(stored.skills_used or []) if stored is not None else []
-        calls = values.get("tool_calls", 0)
+        calls = values.get("tool_calls", 0) + (run_id in self._prefetched)  # the app's own search counts
+        self._prefetched.discard(run_id)
         asked = messages[base - 1].get("content") if 0 < base <= len(messages) else ""
         missed = (reason == "done" and not calls and bool(self.hub.tools()) and isinstance(asked, str)
                   and needs_tool(asked))
@@ -386,6 +400,10 @@ class Agent:
         # The interrupted tool calls run again from the top and find their decisions recorded.
         async for event in self.resume(run_id):
             yield event
+
+
+def _offers(hub: Hub, name: str) -> bool:
+    return any(t.get("function", {}).get("name") == name for t in hub.tools())
 
 
 def _system_prompt(spec: providers.ModelSpec) -> str:
