@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 SEARCH_TOOL = "pdf_reader__search"
 TOP_PAGES = 3
 CHARS_PER_TOKEN = 3.0  # the local adapter's cautious count
+_WORD = re.compile(r"[a-z0-9][a-z0-9&]{2,}")
 _HIT = re.compile(r"\((?P<doc>[0-9a-f]{6,})\) p\. (?P<page>\d+)")
 
 
@@ -65,9 +66,7 @@ async def top_pages(hub: Hub, db: Database, conversation_id: str, run_id: str, q
         page = next(iter(store.pages(db, doc.id, number, number)), None)
         if page is None or not page.text:
             continue
-        # The best page gets half the budget, the others share the rest: the answer is usually on the first.
-        share = chars // 2 if not blocks else chars // (2 * (TOP_PAGES - 1))
-        text = page.text if len(page.text) <= share else page.text[:share] + " […]"
+        text = excerpt(page.text, question, chars // TOP_PAGES)
         blocks.append(untrusted.fence(f"{doc.title}, page {number}:\n{text}", source=f"document {doc.id[:12]}"))
         pages.append((doc.title, number))
     seconds = time.perf_counter() - started
@@ -76,3 +75,24 @@ async def top_pages(hub: Hub, db: Database, conversation_id: str, run_id: str, q
     content = ("The app searched the attached documents for your question; these pages matched best (page numbers "
                "are 1-based). Answer from them and cite the page as (title, p. N).\n" + "\n".join(blocks))
     return Found({"role": "user", "content": content}, pages, seconds)
+
+
+def excerpt(text: str, question: str, chars: int) -> str:
+    """The page, or when longer than `chars` the run of lines around the line sharing most words with the question
+    (a 10-K page holds one table row that answers; its first 1,500 characters often do not)."""
+    if len(text) <= chars:
+        return text
+    asked = set(_WORD.findall(question.lower()))
+    lines = text.splitlines()
+    best = max(range(len(lines)), key=lambda i: len(asked & set(_WORD.findall(lines[i].lower()))), default=0)
+    first = last = best
+    size = len(lines[best]) if lines else 0
+    while size < chars and (first > 0 or last < len(lines) - 1):
+        if first > 0:
+            first -= 1
+            size += len(lines[first]) + 1
+        if last < len(lines) - 1 and size < chars:
+            last += 1
+            size += len(lines[last]) + 1
+    body = "\n".join(lines[first:last + 1])[:chars]
+    return ("[…] " if first > 0 else "") + body + (" […]" if last < len(lines) - 1 else "")
