@@ -47,7 +47,7 @@ _END = object()
 # Step row, and a resumed run replays those instead of running them again, so no completed step is lost or repeated.
 DURABILITY = "async"
 SEARCH_TOOL = pre_retrieval.SEARCH_TOOL
-PRE_RETRIEVAL_TOKENS = 1500  # of a small model's 8K window: pages, beside the short prompt, tools and the answer
+PRE_RETRIEVAL_TOKENS = 1200  # of a small model's 8K window: pages, beside the short prompt, tools and the answer
 
 
 @dataclass
