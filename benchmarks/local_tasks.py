@@ -183,7 +183,9 @@ async def run_all(n: int | None) -> None:
     data = next((d for d in (Path(__file__).resolve().parents[1].parent / "shared",
                              Path(__file__).resolve().parents[2].parent / "shared") if d.is_dir()),
                 Path("/nonexistent")) / "data" / "financebench" / "pdfs"
-    chosen = [t for t in TASKS if t.pdf != "3m" or (data / "3M_2018_10K.pdf").is_file()][: n or None]
+    usable = [t for t in TASKS if t.pdf != "3m" or (data / "3M_2018_10K.pdf").is_file()]
+    # --n N: an even spread over the kinds (every k-th task), not the first N (all of one kind).
+    chosen = [usable[i * len(usable) // n] for i in range(min(n, len(usable)))] if n else usable
     config = dataclasses.replace(agent_config(Settings(home=home, provider="local")),
                                  builtin=["workspace", "sandbox", "pdf_reader", "skills_hub"])
     agent = await Agent.open(config, database_url=f"sqlite:///{home}/k2hub.db")
