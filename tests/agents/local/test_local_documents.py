@@ -18,7 +18,7 @@ from storage import repo
 from tests.agents.conftest import FAST_RETRY, collect, of_type
 from tests.helpers import requires
 
-pytestmark = [pytest.mark.local_model, pytest.mark.slow]
+pytestmark = [pytest.mark.local_model, pytest.mark.slow, pytest.mark.timeout(900)]
 REPO = Path(__file__).resolve().parents[3]
 # ../shared beside the checkout (a worktree sits one level deeper: ../../shared).
 DATA = next((d for d in (REPO.parent / "shared", REPO.parent.parent / "shared") if d.is_dir()),
