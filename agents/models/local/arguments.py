@@ -6,7 +6,9 @@ decide deterministically it fixes here, against the schema and the user's own wo
 
 - a number or integer field holding text ("50 million", "1,200", "$3.5 billion", "twelve") becomes the number;
 - a number whose magnitude is off by a power of ten from a number the user wrote (and which the user did not write
-  itself) becomes the user's number;
+  itself) becomes the user's number (from 1,000 up: below, 0.5 and 5 are both plausible);
+- arguments wrapped in the schema's own shape (`{"properties": {...}, "type": "object"}`) are unwrapped, and a value
+  that is just its parameter's type name (`"string"`) is dropped;
 - then the arguments are checked against the schema; the first problem is named with its exact field, so the model
   can be asked once to fix it (adapter.review).
 """
@@ -22,6 +24,8 @@ from jsonschema.exceptions import SchemaError
 
 SCALES = {"hundred": 1e2, "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "mio": 1e6,
           "billion": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12}
+MAGNITUDE_FLOOR = 1000.0
+SCHEMA_WORDS = frozenset({"string", "integer", "number", "boolean", "object", "array", "str", "int", "float", "dict"})
 _UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
                                      "fourteen fifteen sixteen seventeen eighteen nineteen".split())}
 _TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split(), 0)
@@ -90,10 +94,10 @@ def _kinds(schema: dict[str, Any]) -> set[str]:
 
 def _fix_magnitude(value: float, said: list[float]) -> float:
     """The user's number when `value` is it times a power of ten (and the user never wrote `value` itself)."""
-    if value == 0 or any(math.isclose(value, s) for s in said):
-        return value
+    if abs(value) < MAGNITUDE_FLOOR or any(math.isclose(value, s) for s in said):
+        return value  # small numbers: 0.5 and 5 are both plausible, only big magnitudes get confused
     for s in said:
-        if s == 0:
+        if abs(s) < MAGNITUDE_FLOOR:
             continue
         ratio = math.log10(abs(value / s))
         if abs(ratio - round(ratio)) < 1e-9 and 1 <= abs(round(ratio)) <= 3:
@@ -104,6 +108,9 @@ def _fix_magnitude(value: float, said: list[float]) -> float:
 def repair(args: Any, schema: dict[str, Any], request: str = "") -> Any:
     """Arguments with numbers normalised where the schema says number/integer (see the module docstring)."""
     said = numbers_in(request)
+    props = schema.get("properties") or {}
+    if isinstance(args, dict) and isinstance(args.get("properties"), dict) and "properties" not in props:
+        args = args["properties"]  # the model wrote the schema's shape around its values: unwrap it
 
     def fix(value: Any, node: dict[str, Any]) -> Any:
         if not isinstance(node, dict):
@@ -118,7 +125,10 @@ def repair(args: Any, schema: dict[str, Any], request: str = "") -> Any:
                 return _as_type(_fix_magnitude(float(value), said), kinds)
         if isinstance(value, dict):
             props = node.get("properties") or {}
-            return {k: fix(v, props.get(k, {})) for k, v in value.items()}
+            # `"type": "string"` copied from the schema as a value says nothing: left out, so validation asks for it.
+            return {k: fix(v, props.get(k, {})) for k, v in value.items()
+                    if not (isinstance(v, str) and v.lower() in SCHEMA_WORDS and v.lower() == str(
+                        props.get(k, {}).get("type", "")).lower())}
         if isinstance(value, list) and isinstance(node.get("items"), dict):
             return [fix(v, node["items"]) for v in value]
         return value

@@ -52,3 +52,12 @@ def test_review_repairs_the_call_and_says_what_is_still_wrong():
 def test_enums_are_spelled_out_as_choose_one():
     tool = adapter.compact({"type": "function", "function": {"name": "convert", "parameters": SCHEMA}})
     assert 'choose one of: "km", "mi"' in tool["function"]["parameters"]["properties"]["unit"]["description"]
+
+
+def test_small_numbers_are_left_alone_and_copied_schema_shapes_are_undone():
+    schema = {"type": "object", "properties": {"p": {"type": "number"}, "trials": {"type": "integer"},
+                                                "name": {"type": "string"}}, "required": ["trials"]}
+    request = "Find the probability of getting exactly 5 heads in 10 fair coin tosses."
+    assert repair({"trials": 10, "p": 0.5}, schema, request) == {"trials": 10, "p": 0.5}  # not "5 times 0.1"
+    wrapped = {"properties": {"trials": 10, "name": "string"}, "required": ["trials"], "type": "object"}
+    assert repair(wrapped, schema, request) == {"trials": 10}
