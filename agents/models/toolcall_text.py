@@ -144,7 +144,9 @@ def resolve_name(name: Any, names: set[str]) -> str | None:
     if name in names:
         return name
     bare = re.sub(r"[^A-Za-z0-9_-]", "_", name)
-    matches = [n for n in names if n.partition("__")[2] in (name, bare)]
+    # ... or with the wrong server: "workspace__run_python" for the one offered "sandbox__run_python".
+    short = bare.partition("__")[2] or bare
+    matches = [n for n in names if n.partition("__")[2] in (name, bare, short)]
     return matches[0] if len(matches) == 1 else None
 
 
