@@ -210,6 +210,8 @@ class RunFinished(_Event):
     error: str | None = None
     skills_used: list[str] = Field(default_factory=list)  # Agent-Hub skills loaded, as "name@version"
     tool_calls: int = 0
+    # A tool was clearly needed (agents/planner/tool_needed.py) but the model answered in prose: the badge says so.
+    tool_not_called: bool = False
 
 
 Event = Annotated[

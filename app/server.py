@@ -113,7 +113,7 @@ def build_app(demo: Any, backend: Any, settings: Settings, host: str, port: int,
     from starlette.routing import Mount
 
     from app.perimeter import Perimeter, allowed_hosts
-    from app.ui import CSS_PATHS, THEME, evidence, files, images
+    from app.ui import CSS_PATHS, THEME, code_runner, evidence, files, images
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     # Our routes first: Gradio's mount at / would take every path.
@@ -121,7 +121,7 @@ def build_app(demo: Any, backend: Any, settings: Settings, host: str, port: int,
     files.mount(app)  # workspace files, served one by one from the conversation's own folder
     images.mount(app, lambda: backend.opened.db if backend.opened else None)  # images the model saw (issue 21)
     gr.mount_gradio_app(app, demo, path="/", auth=auth.gradio_auth, theme=THEME, css_paths=CSS_PATHS,
-                        footer_links=[], show_error=False)
+                        footer_links=[], show_error=False, js=code_runner.JS)
     gradio_app = next(r.app for r in app.routes if isinstance(r, Mount))
     # No origin is granted CORS; a parent app with this middleware also turns off Gradio's own (reflecting) CORS.
     app.add_middleware(CORSMiddleware, allow_origins=[])

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from agents.models.local import runtime, weights  # noqa: E402
-from agents.models.local.adapter import select_tools  # noqa: E402
+from agents.models.local.tool_select import select_tools  # noqa: E402
 from agents.models.local.installer import runtime_installed  # noqa: E402
 
 ROUNDS = 3
@@ -78,7 +78,7 @@ def gen_prompt(model: Path, tools: list[dict[str, Any]]) -> tuple[list[int], int
 
     messages = [{"role": "system", "content": SYSTEM_PROMPT.format(today=date.today().isoformat())},
                 {"role": "user", "content": GEN_PROMPT}]
-    chosen = [compact(t) for t in select_tools(messages, tools, 4)]
+    chosen = [compact(t) for t in select_tools(messages, tools, 2400)]
     return ChatTemplate(_raw_llm(model)).tokens(messages, chosen or None), len(chosen)
 
 

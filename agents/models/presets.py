@@ -54,10 +54,12 @@ class ModelInfo:
     price: Price | None = None
     temperature: float | None = None  # overrides the K2 rule (small local models)
     result_chars: int | None = None  # a harder cut of tool results than K2HUB_TOOL_RESULT_CHARS (small contexts)
-    max_tools: int | None = None  # send only this many tools, the ones most relevant to the request
-    # Only these servers' tools (None: all). A small model copies examples from unrelated tool descriptions.
+    max_tools: int | None = None  # at most this many tools (the local model's are chosen by relevance and budget)
+    # Only these servers' tools (None: all, every mcp.json server's included).
     tool_servers: tuple[str, ...] | None = None
     vision: Vision | None = None  # None: text only (images reach it as placeholders)
+    # A small model: the planner sends it the short system prompt with a worked call (agents/prompts/small_model.md).
+    small: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ LOCAL_NOTE = ("A small model running on this machine (Qwen2.5-Coder-0.5B, no key
               "questions and one simple tool call, not for real agent work. For Kimi K2, set GROQ_API_KEY or "
               "MOONSHOT_API_KEY, or point 'Local vLLM' / 'OpenAI-compatible URL' at a K2 server.")
 _LOCAL_INFO = ModelInfo(context_window=8192, price=Price(0.0, 0.0, 0.0, "local model (free)"), temperature=0.0,
-                        result_chars=2000, max_tools=4, tool_servers=("workspace", "sandbox", "pdf_reader"))
+                        result_chars=2000, small=True)
 
 PRESETS: dict[str, Preset] = {
     p.name: p

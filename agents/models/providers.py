@@ -223,13 +223,17 @@ async def _with_retries(
     for attempt in range(1, retry.attempts + 1):
         try:
             if gate is None:
-                return await _stream_once(spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy,
-                                          tool_choice=tool_choice, fold=fold)
-            async with gate.slot(spec.provider):
                 done = await _stream_once(spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy,
                                           tool_choice=tool_choice, fold=fold)
-            gate.succeeded(spec.provider, done.cost_usd, done.prompt_tokens + done.completion_tokens)
-            return done
+            else:
+                async with gate.slot(spec.provider):
+                    done = await _stream_once(spec, corrected, tools, emit=emit, timeout_s=timeout_s,
+                                              privacy=privacy, tool_choice=tool_choice, fold=fold)
+                gate.succeeded(spec.provider, done.cost_usd, done.prompt_tokens + done.completion_tokens)
+            if spec.provider != "local":
+                return done
+            return await _reviewed(done, spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy,
+                                   tool_choice=tool_choice, fold=fold)
         except BudgetExceeded:
             raise  # the gate refused the call: the swarm's shared budget is spent
         except Exception as exc:  # classified below; anything unexpected is reported, not swallowed
@@ -266,6 +270,26 @@ async def _with_retries(
             await asyncio.sleep(delay)
     assert last is not None
     raise ProviderError(_short(last), provider=spec.provider, status=_status(last), retryable=True) from last
+
+
+async def _reviewed(done: Completion, spec: ModelSpec, messages: list[dict[str, Any]],
+                    tools: list[dict[str, Any]] | None, **kwargs: Any) -> Completion:
+    """The local model's calls repaired by code, and, when a field is still wrong, the model asked once to fix it."""
+    from agents.models.local.adapter import REVIEW_STATS, correction, review
+
+    done.message, wrong = review(done.message, tools, messages)
+    if wrong is None:
+        return done
+    REVIEW_STATS["asked_again"] += 1
+    again = await _stream_once(spec, [*messages, *correction(done.message, wrong)], tools, **kwargs)
+    again.message, still = review(again.message, tools, messages)
+    if not again.message.get("tool_calls"):
+        return done  # it answered in prose instead: keep the call; the hub's error reaches it with the result
+    if still is None:
+        REVIEW_STATS["fixed_by_retry"] += 1
+    for name in ("prompt_tokens", "completion_tokens", "cached_tokens", "cost_usd"):
+        setattr(again, name, getattr(again, name) + getattr(done, name))
+    return again
 
 
 def _corrective_message(failed: str) -> dict[str, Any]:

@@ -120,19 +120,34 @@ def _json_call(body: str, names: set[str], parsed: Any = None) -> tuple[str, str
         except ValueError:
             obj = None
     if isinstance(obj, dict):
-        name = obj.get("name")
-        if not isinstance(name, str) or name not in names:
+        name = resolve_name(obj.get("name"), names)
+        if name is None:
             return None
         args = obj.get("arguments", obj.get("parameters", {}))
         return name, args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
     m = _NAME.search(body)
-    if m is None or m.group("name") not in names:
+    name = resolve_name(m.group("name"), names) if m is not None else None
+    if m is None or name is None:
         return None
     at = _ARGS.search(body, m.end()) or _ARGS.search(body)
     raw = body[at.end():].strip() if at else body.strip()
     if raw.endswith("}") and raw.count("}") > raw.count("{"):
         raw = raw[:-1].rstrip()  # the wrapper object's own closing brace
-    return m.group("name"), raw or body.strip()
+    return name, raw or body.strip()
+
+
+def resolve_name(name: Any, names: set[str]) -> str | None:
+    """The offered tool a written name means: itself, or the one tool whose name after the server prefix it is
+    (small models drop the `server__` part: "math_factorial" or "math.factorial" for "bfcl__math_factorial")."""
+    if not isinstance(name, str) or not name:
+        return None
+    if name in names:
+        return name
+    bare = re.sub(r"[^A-Za-z0-9_-]", "_", name)
+    # ... or with the wrong server: "workspace__run_python" for the one offered "sandbox__run_python".
+    short = bare.partition("__")[2] or bare
+    matches = [n for n in names if n.partition("__")[2] in (name, bare, short)]
+    return matches[0] if len(matches) == 1 else None
 
 
 def complete_call_end(text: str, names: Collection[str]) -> int | None:

@@ -32,8 +32,9 @@ from agents.planner.history import repaired
 from agents.planner.images import Attachment
 from agents.planner.partial import PartialAnswer
 from agents.planner.state import RunContext, appended
+from agents.planner.tool_needed import needs_tool
 from agents.planner.tools import PlannerTool, PlannerTools
-from agents.policy import context
+from agents.policy import context, pre_retrieval
 from agents.policy.budget import Limits
 from agents.privacy import detector as privacy_detector
 from agents.privacy.session import PrivacyConfig, open_session
@@ -44,11 +45,15 @@ from storage.db import Database
 from storage.transcript import store_run_result
 
 SYSTEM_PROMPT = (Path(__file__).resolve().parents[1] / "prompts" / "system.md").read_text(encoding="utf-8")
+# Small local models: a short prompt with one worked call in the format they write (agents/models/presets small).
+SMALL_MODEL_PROMPT = (Path(__file__).resolve().parents[1] / "prompts" / "small_model.md").read_text(encoding="utf-8")
 _STATUS = {"done": "done", "budget": "budget", "loop": "loop", "error": "failed", "stopped": "stopped"}
 _END = object()
 # Checkpoints are written while the next step runs ("async"): every model and tool step is first recorded in its
 # Step row, and a resumed run replays those instead of running them again, so no completed step is lost or repeated.
 DURABILITY = "async"
+SEARCH_TOOL = pre_retrieval.SEARCH_TOOL
+PRE_RETRIEVAL_TOKENS = 1200  # of a small model's 8K window: pages, beside the short prompt, tools and the answer
 
 
 @dataclass
@@ -113,6 +118,7 @@ class Agent:
         self.planner_tools = PlannerTools.of([*config.planner_tools, *context_tools.planner_tools()])
         self.servers = ConfigWatch(config.home)  # mcp.json and consent changes made while the agent runs
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._prefetched: set[str] = set()  # runs whose documents the app searched before the first model call
         self._stack = contextlib.AsyncExitStack()
 
     @classmethod
@@ -226,8 +232,16 @@ class Agent:
         conversation_id, run_id, history, user = await asyncio.to_thread(self._open_run, req, chain[0], prepared)
         # Attached documents lead the run's messages: whole when they fit the window, else a note to search them.
         lead, plan = await asyncio.to_thread(context.prepare_run, self.db, run_id, conversation_id, chain[0],
-                                             [*history, user], SYSTEM_PROMPT, self.hub.tools())
+                                             [*history, user], _system_prompt(chain[0]), self.hub.tools())
         lead_messages = [lead] if lead else []
+        found = None
+        if plan.mode in ("retrieval", "sub_agents") and chain[0].info.small and _offers(self.hub, SEARCH_TOOL):
+            # A small model does not search by itself: the app searches with the question and sends the best pages.
+            found = await pre_retrieval.top_pages(self.hub, self.db, conversation_id, run_id, req.prompt,
+                                                  plan.documents, PRE_RETRIEVAL_TOKENS)
+            if found.message is not None:
+                lead_messages.append(found.message)
+                self._prefetched.add(run_id)
         for n, doc in enumerate(plan.documents):  # documents are written by strangers: the conversation is tainted
             await asyncio.to_thread(approvals.record_untrusted_read, self.db, conversation_id, run_id,
                                     f"document.{n}", "attached documents", f"document {doc.title!r} ({doc.id[:12]})")
@@ -238,6 +252,8 @@ class Agent:
             yield event
             if lead and isinstance(event, RunStarted):
                 yield context.plan_notice(plan, run_id)
+                if found is not None:
+                    yield Notice(run_id=run_id, level="info", message=found.describe())
             if prepared and isinstance(event, RunStarted) and vision_of(chain[0]) is None:
                 yield Notice(level="warning", message=no_vision_notice(chain[0]))
         await asyncio.to_thread(context.calibrate, self.db, run_id)
@@ -306,7 +322,7 @@ class Agent:
             hub=self.hub,
             chain=chain,
             limits=limits,
-            system_prompt=SYSTEM_PROMPT.format(today=date.today().isoformat()) + sections,
+            system_prompt=_system_prompt(chain[0]).format(today=date.today().isoformat()) + sections,
             tools=tools,
             planner_tools=self.planner_tools,
             subgraph=_subgraph,
@@ -380,9 +396,14 @@ class Agent:
         tokens = values.get("prompt_tokens", 0) + values.get("completion_tokens", 0)
         stored = await asyncio.to_thread(repo.get_run, self.db, run_id)
         skills = list(stored.skills_used or []) if stored is not None else []
+        calls = values.get("tool_calls", 0) + (run_id in self._prefetched)  # the app's own search counts
+        self._prefetched.discard(run_id)
+        asked = messages[base - 1].get("content") if 0 < base <= len(messages) else ""
+        missed = (reason == "done" and not calls and bool(self.hub.tools()) and isinstance(asked, str)
+                  and needs_tool(asked))
         return RunFinished(run_id=run_id, answer=answer, steps=values.get("steps", 0), tokens=tokens,
                            cost_usd=values.get("cost_usd", 0.0), reason=reason, error=error, skills_used=skills,
-                           tool_calls=values.get("tool_calls", 0))
+                           tool_calls=calls, tool_not_called=missed)
 
 
     async def _pause(self, run_id: str, values: dict[str, Any]) -> RunFinished:
@@ -421,6 +442,14 @@ class Agent:
         # The interrupted tool calls run again from the top and find their decisions recorded.
         async for event in self.resume(run_id):
             yield event
+
+
+def _offers(hub: Hub, name: str) -> bool:
+    return any(t.get("function", {}).get("name") == name for t in hub.tools())
+
+
+def _system_prompt(spec: providers.ModelSpec) -> str:
+    return SMALL_MODEL_PROMPT if spec.info.small else SYSTEM_PROMPT
 
 
 def _subgraph() -> Any:

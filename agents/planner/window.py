@@ -53,9 +53,9 @@ def tools_sent(
     """The tool schemas a request to this model carries (the local model gets only a few: they count in its window)."""
     if spec.provider != "local" or not tools:
         return list(tools or [])
-    from agents.models.local.adapter import select_tools, usable_tools
+    from agents.models.local.adapter import tools_for
 
-    return select_tools(messages, usable_tools(spec.info, tools), spec.info.max_tools or 4)
+    return tools_for(spec.info, messages, tools)
 
 
 async def fit_async(

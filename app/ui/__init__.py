@@ -11,6 +11,7 @@ import gradio as gr
 from app.ui.backend import Backend
 from app.ui.chat import build_chat, wire_chat, wire_startup
 from app.ui.cobol import build_cobol, wire_cobol
+from app.ui.code_runner import build_code_runner, wire_code_runner
 from app.ui.documents import build_documents, wire_documents
 from app.ui.files import build_files, wire_files
 from app.ui.conversations import build_conversation_panel, wire_conversations
@@ -64,6 +65,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                         docs = build_documents()
                         privacy = build_privacy(settings.redact, settings.redact_kinds)
                         files = build_files()
+                        code_runner = build_code_runner()  # ▶ Run in sandbox on answers' code blocks
                     with gr.Tab("Skills", id="skills", elem_id="k2-skills-tab"):
                         skills_tab = build_skills()
                     with gr.Tab("COBOL", id="cobol", elem_id="k2-cobol-tab"):
@@ -79,6 +81,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_chat(chat, sb, backend)
         wire_documents(docs, chat.conversation_id, [chat.conversation_id, chat.status], backend)
         wire_files(files, chat.conversation_id, [chat.conversation_id, chat.status])
+        wire_code_runner(code_runner, chat.chatbot, chat.status, chat.conversation_id, backend)
         wire_privacy(privacy, chat.conversation_id, [chat.conversation_id, chat.status], backend)
         wire_startup(demo, chat, sb, backend)
         wire_skills(skills_tab, backend, chat.conversation_id, demo)

@@ -67,6 +67,10 @@ def readable(error: str) -> str:
     return _OWN_ERROR_PREFIX.sub("", error.strip())
 
 
+# The run needed a tool (write, run, read, search ...) and the model only wrote prose: not a ✓.
+NO_CALL_NOTE = "no tool was called: nothing was run or written (try ▶ Run in sandbox on a code block, or ask again)"
+
+
 def _parse_args(arguments: Any) -> Any:
     if isinstance(arguments, str):
         try:
@@ -365,10 +369,11 @@ class RunView:
             elif (not answer and not self._notices) or event.reason == "stopped":
                 self.messages.append(ChatMessage(content=notice_html(level, "", title)))
         self._answer = None
-        # The honest badge (app/ui/run_badge.py); tool_not_called is RunFinished's flag once issue 17 adds it.
-        mark = badge(event.reason, answer, documents=self.documents,
-                     tool_not_called=bool(getattr(event, "tool_not_called", False)))
+        # The honest badge (app/ui/run_badge.py).
+        mark = badge(event.reason, answer, documents=self.documents, tool_not_called=event.tool_not_called)
         parts = [mark, self.model]
+        if event.reason == "done" and event.tool_not_called:
+            parts.append(NO_CALL_NOTE)
         if event.steps:
             parts.append(f"{event.steps} step{'s' if event.steps != 1 else ''}")
         if event.tokens or event.cost_usd:

@@ -73,6 +73,18 @@ def test_only_offered_names_and_only_when_tools_were_offered():
     assert parse_text_tool_calls(plain, tool_names=NAMES) == (plain, [])
 
 
+def test_a_name_without_its_server_prefix_means_the_one_offered_tool_it_ends():
+    # The 0.5B model drops "bfcl__" / "toolbox__" from a tool name the template showed it.
+    text = '```json\n{"name": "math.factorial", "arguments": {"number": 5}}\n```'
+    _, calls = parse_text_tool_calls(text, tool_names={"bfcl__math_factorial", "bfcl__math_gcd"})
+    assert [c["function"]["name"] for c in calls] == ["bfcl__math_factorial"]
+    wrong_server = '{"name": "workspace__run_python", "arguments": {"code": "print(1)"}}'
+    assert parse_text_tool_calls(wrong_server, tool_names={"sandbox__run_python", "workspace__write_file"})[1][0][
+        "function"]["name"] == "sandbox__run_python"
+    ambiguous = '{"name": "read_file", "arguments": {"path": "a"}}'
+    assert parse_text_tool_calls(ambiguous, tool_names={"a__read_file", "b__read_file"})[1] == []
+
+
 def test_a_call_repeated_in_one_message_counts_once_and_ids_number_the_calls():
     _, calls = parse_text_tool_calls(REPEATED, tool_names=NAMES)
     assert len(calls) == 1

@@ -120,6 +120,14 @@ def test_usage_updates_the_status_line_and_finish_summarizes() -> None:
     assert [m.content for m in view.messages if not m.metadata] == ["ok"]  # the streamed answer is not repeated
 
 
+def test_a_run_that_needed_a_tool_but_got_prose_is_not_a_check_mark() -> None:
+    view = _view()
+    _started(view)
+    view.apply(RunFinished(answer="def sandbox__run_python(code): ...", steps=1, tokens=9, cost_usd=0.0,
+                           tool_not_called=True))
+    assert view.status.startswith("⚠ kimi-k2 · no tool was called") and "✓" not in view.status
+
+
 def test_format_usage_shows_cached_tokens_and_large_costs() -> None:
     assert format_usage(5_000, 1.5, cached=4_000) == "5,000 tokens (4,000 cached) · $1.50"
     assert format_usage(10, 0.0) == "10 tokens · $0"

@@ -1,29 +1,30 @@
 """What the provider layer does differently for the embedded local model: start its server, and send it a request
-that fits a small model with a small context.
+that fits a small model with a small context; check what it answers.
 
-- Tools: only the few relevant to the user's request (simple lexical relevance: words of the request against each
-  tool's name, description and parameter names, weighted by how rare the word is among the tools; a tool the user
-  names always goes, tools far below the best match do not). The choice is
-  made from the turn's user message, so it stays the same for every step of one run and the prompt prefix (system
-  prompt + tool list) stays cacheable.
-- Tool results are cut harder than for K2 (ModelInfo.result_chars), and JSON-schema noise (`title`) is dropped.
+- Tools: the few relevant to the user's request (tool_select: every enabled server's tools are candidates, as many
+  as fit TOOL_SHARE of the window), with JSON-schema noise (`title`) dropped, long descriptions cut and enums spelled
+  out as "choose one of".
+- Tool results are cut harder than for K2 (ModelInfo.result_chars).
 - After tool results, a short system note tells the model to answer from them: measured on the 0.5B model, it
   otherwise re-emits the call it just made far more often than it answers.
 - When the request still would not fit (the planner already fitted it to this model's window with the common policy,
   agents.policy.compaction; the cuts above are counted more cautiously here), the caller's fold function (that same
   policy, handed in through providers.complete: the model layer does not import the policy) folds the oldest step
   groups into records. Without one, the oldest turns are dropped.
+- The calls it writes are repaired where code can decide (arguments.repair: numbers written as words, magnitudes
+  off by a power of ten from the user's number) and checked against the schema; `review` names the first wrong field
+  so the provider asks the model once more (REVIEW_STATS counts how often that fixes it).
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
-import re
+import json
 from collections.abc import Callable
 from typing import Any
 
-from agents.models.local import runtime, weights
+from agents.models.local import arguments, runtime, weights
+from agents.models.local.tool_select import request_text, select_tools
 from agents.models.presets import ModelInfo
 
 Fold = Callable[[list[dict[str, Any]], float, Callable[[list[dict[str, Any]]], int]], list[dict[str, Any]]]
@@ -33,13 +34,11 @@ AFTER_TOOLS = ("Now answer the user's request in plain text, using the tool resu
                "again. If the result is an error, call the tool again with corrected arguments instead.")
 CHARS_PER_TOKEN = 3.0  # conservative for code and JSON; the server refuses (clearly) what still does not fit
 ANSWER_RESERVE_TOKENS = 1024
-RELATIVE_CUTOFF = 0.25  # send a tool only if it scores at least this share of the best tool's score
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("a about all also am an and any are as at be been both but by can could did do does each e g for "
-                  "from had has have he her his how i if in into is it its just like me more most my no not of on "
-                  "only or other our please same she should so some such than that the their them then there these "
-                  "they this those to too use using very was we were what when which who why will with would you "
-                  "your".split())
+TOOL_SHARE = 0.3  # of the window, for the tool schemas (8K: ~2,400 tokens, 6-10 typical tools)
+DESCRIPTION_CHARS = 300
+PARAM_DESCRIPTION_CHARS = 160
+REVIEW_STATS = {"reviewed": 0, "repaired": 0, "asked_again": 0, "fixed_by_retry": 0}
+"""Counters for benchmarks: calls checked, changed by code, sent back to the model once, and right the second time."""
 
 
 async def prepare(
@@ -48,69 +47,97 @@ async def prepare(
     """(base URL of the running local server, shaped messages, chosen tools); starts the server when needed."""
     model = await asyncio.to_thread(weights.model_for_use)  # the pinned file is hashed once per process
     url = await asyncio.to_thread(runtime.ensure_server, model)
-    chosen = select_tools(messages, usable_tools(info, tools or []), info.max_tools or 4)
+    chosen = tools_for(info, messages, tools or [])
     shaped = shrink_results(messages, info.result_chars or 2000)
     if shaped and shaped[-1].get("role") == "tool":
         shaped.append({"role": "system", "content": AFTER_TOOLS})
     budget = runtime.context_size() - ANSWER_RESERVE_TOKENS - _tokens(str(chosen))
-    return url, fit(shaped, budget, fold), [compact(t) for t in chosen] or None
+    return url, fit(shaped, budget, fold), chosen or None
+
+
+def tools_for(info: ModelInfo, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tool schemas a request to the local model carries: the relevant ones, shaped for a small model."""
+    usable = usable_tools(info, tools)
+    budget = int(runtime.context_size() * TOOL_SHARE)
+    return [compact(t) for t in select_tools(messages, [compact(t) for t in usable], budget, info.max_tools)]
 
 
 def usable_tools(info: ModelInfo, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The tools of the servers the model may use (ModelInfo.tool_servers; all when None)."""
+    """The tools of the servers the model may use (ModelInfo.tool_servers; None, the default: every server's)."""
     if info.tool_servers is None:
         return tools
     return [t for t in tools if t.get("function", {}).get("name", "").partition("__")[0] in info.tool_servers]
 
 
-def _words(text: str) -> set[str]:
-    # "workspace__write_file" -> {"workspace", "write", "file"}; "notes.txt" -> {"notes", "txt"}
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
-
-
-def _tool_words(tool: dict[str, Any]) -> tuple[set[str], set[str], str]:
-    fn = tool.get("function", {})
-    name = fn.get("name", "")
-    params = " ".join((fn.get("parameters") or {}).get("properties", {}))
-    return _words(name), _words(f"{fn.get('description', '')} {params}"), name
-
-
-def select_tools(messages: list[dict[str, Any]], tools: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    """The tools most relevant to the turn's user message (at most `limit`, in their original order)."""
-    request = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "") or ""
-    request = request if isinstance(request, str) else str(request)
-    asked = _words(request)
-    described = [_tool_words(t) for t in tools]
-    docs = len(tools) or 1
-    rarity: dict[str, float] = {}
-    for name_words, text_words, _ in described:
-        for w in name_words | text_words:
-            rarity[w] = rarity.get(w, 0) + 1
-    scores = []
-    for index, (name_words, text_words, name) in enumerate(described):
-        # A word every tool shares ("workspace", "path") says nothing: log(docs / count) is 0 for it.
-        score = sum(math.log(docs / rarity[w]) * (3 if w in name_words else 1)
-                    for w in asked & (name_words | text_words))
-        if name and name in request:
-            score += 100  # the user named the tool: always send it
-        scores.append((score, index))
-    top = max((s for s, _ in scores), default=0.0)
-    # Far weaker matches than the best one are noise for a small model (and prompt tokens it must read).
-    best = sorted((s for s in scores if s[0] > 0 and s[0] >= RELATIVE_CUTOFF * top), key=lambda s: (-s[0], s[1]))
-    return [tools[i] for i in sorted(i for _, i in best[:limit])]
-
-
 def compact(tool: dict[str, Any]) -> dict[str, Any]:
-    """The spec without JSON-schema `title`s (pydantic adds one per field; the model gains nothing from them)."""
+    """The spec for a small model: no JSON-schema `title`s (pydantic adds one per field), descriptions cut, and each
+    enum said in words ("choose one of: a, b"): the 0.5B model otherwise copies the whole list as the value."""
     def strip(node: Any, in_properties: bool = False) -> Any:
         if isinstance(node, dict):
             # Inside "properties" the keys are parameter names: a parameter called "title" must stay.
-            return {k: strip(v, k == "properties") for k, v in node.items() if in_properties or k != "title"}
+            out = {k: strip(v, k == "properties") for k, v in node.items() if in_properties or k != "title"}
+            if not in_properties and isinstance(out.get("description"), str):
+                out["description"] = _cut(out["description"], PARAM_DESCRIPTION_CHARS)
+            if not in_properties and isinstance(node.get("enum"), list) and "choose one of" not in str(
+                    out.get("description", "")):
+                options = ", ".join(json.dumps(v) for v in node["enum"][:12])
+                out["description"] = f"{out.get('description', '')} (choose one of: {options})".strip()
+            return out
         if isinstance(node, list):
             return [strip(v) for v in node]
         return node
 
-    return strip(tool)
+    fn = tool.get("function")
+    if not isinstance(fn, dict):
+        return strip(tool)
+    shaped = {**fn, "parameters": strip(fn.get("parameters") or {"type": "object", "properties": {}})}
+    if isinstance(fn.get("description"), str):
+        shaped["description"] = _cut(fn["description"], DESCRIPTION_CHARS)
+    return {**tool, "function": shaped}
+
+
+def _cut(text: str, chars: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= chars else text[: chars - 1].rsplit(" ", 1)[0] + "…"
+
+
+def review(message: dict[str, Any], tools: list[dict[str, Any]] | None,
+           messages: list[dict[str, Any]]) -> tuple[dict[str, Any], str | None]:
+    """The assistant message with its calls' arguments repaired, and what is still wrong (to ask once), or None."""
+    calls = message.get("tool_calls") or []
+    if not calls or not tools:
+        return message, None
+    schemas = {t["function"]["name"]: t["function"].get("parameters") or {} for t in tools if t.get("function")}
+    request = request_text(messages)
+    fixed, wrong = [], None
+    for call in calls:
+        fn = call.get("function") or {}
+        schema = schemas.get(fn.get("name", ""))
+        REVIEW_STATS["reviewed"] += 1
+        try:
+            args = json.loads(fn.get("arguments") or "{}")
+        except ValueError:
+            args = None
+        if schema is None or not isinstance(args, dict):
+            wrong = wrong or (None if schema is None else f"{fn.get('name')}: the arguments are not one JSON object")
+            fixed.append(call)
+            continue
+        repaired = arguments.repair(args, schema, request)
+        if repaired != args:
+            REVIEW_STATS["repaired"] += 1
+            call = {**call, "function": {**fn, "arguments": json.dumps(repaired, ensure_ascii=False)}}
+        issue = arguments.problem(repaired, schema)
+        if issue and wrong is None:
+            wrong = f"{fn.get('name')}: {issue}"
+        fixed.append(call)
+    return {**message, "tool_calls": fixed}, wrong
+
+
+def correction(message: dict[str, Any], wrong: str) -> list[dict[str, Any]]:
+    """The two messages that ask the model once to fix a call: its call as it wrote it, and the exact field."""
+    return [{"role": "assistant", "content": message.get("content") or "", "tool_calls": message["tool_calls"]},
+            {"role": "user", "content": f"That tool call is invalid: {wrong}. Write the corrected call now, with "
+                                        "values taken from my request."}]
 
 
 def shrink_results(messages: list[dict[str, Any]], chars: int) -> list[dict[str, Any]]:

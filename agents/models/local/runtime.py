@@ -8,6 +8,7 @@ exits by itself when its parent disappears (even after kill -9), and `stop_serve
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import subprocess
 import sys
@@ -18,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.errors import ProviderError
+from agents.models.local import catalog
 from agents.models.secrets import setting_value
 
+log = logging.getLogger(__name__)
 DEFAULT_CONTEXT = 8192
 START_TIMEOUT_S = 180.0  # loading a large user GGUF from a cold disk can take a while
 
@@ -129,6 +132,10 @@ def ensure_server(model: Path, context: int | None = None) -> str:
             return _server.url
         if _server is not None:
             _server.stop()
+        # A model that cannot fit in memory is refused with the figures, before a load that would swap or crash.
+        slow = catalog.check(model, key.context)
+        if slow:
+            log.warning(slow)
         server = LocalServer(key)
         server.start()
         _server = server

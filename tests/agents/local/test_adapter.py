@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from agents.models.local import adapter
-from agents.models.local.adapter import AFTER_TOOLS, compact, fit, select_tools, shrink_results
+from agents.models.local.adapter import AFTER_TOOLS, compact, fit, shrink_results
+from agents.models.local.tool_select import select_tools
 from agents.policy.compaction import fit_within
 
 
@@ -34,16 +35,16 @@ def ask(text: str) -> list[dict]:
 
 
 def test_only_tools_relevant_to_the_request_are_sent():
-    assert names(select_tools(ask("Create a file todo.md containing '- milk'"), TOOLS, 1)) == ["workspace__write_file"]
-    assert "browser__open_page" not in names(select_tools(ask("Create a file todo.md"), TOOLS, 4))
-    assert "browser__open_page" in names(select_tools(ask("open the page https://example.org"), TOOLS, 2))
-    assert select_tools(ask("What is the capital of France?"), TOOLS, 4) == []
-    search = names(select_tools(ask("search my files for TODO with a regex"), TOOLS, 1))
+    assert names(select_tools(ask("Create a file todo.md containing '- milk'"), TOOLS, 2400, 1)) == ["workspace__write_file"]
+    assert "browser__open_page" not in names(select_tools(ask("Create a file todo.md"), TOOLS, 2400, 4))
+    assert "browser__open_page" in names(select_tools(ask("open the page https://example.org"), TOOLS, 2400, 2))
+    assert select_tools(ask("What is the capital of France?"), TOOLS, 2400, 4) == []
+    search = names(select_tools(ask("search my files for TODO with a regex"), TOOLS, 2400, 1))
     assert search == ["workspace__grep"]
 
 
 def test_a_named_tool_is_always_sent_and_order_is_kept():
-    chosen = names(select_tools(ask("Use workspace__delete_path on old.txt, then list files"), TOOLS, 2))
+    chosen = names(select_tools(ask("Use workspace__delete_path on old.txt, then list files"), TOOLS, 2400, 2))
     assert "workspace__delete_path" in chosen and chosen == sorted(chosen, key=names(TOOLS).index)
 
 
@@ -55,7 +56,7 @@ def test_the_choice_stays_the_same_for_every_step_of_a_run():
                                                                  "name": "workspace__write_file", "arguments": "{}"}}]},
         {"role": "tool", "tool_call_id": "functions.workspace__write_file:0", "content": "grep browser page url"},
     ]
-    assert select_tools(first, TOOLS, 3) == select_tools(later, TOOLS, 3)  # tool results do not change it
+    assert select_tools(first, TOOLS, 2400, 3) == select_tools(later, TOOLS, 2400, 3)  # tool results do not change it
 
 
 def test_compact_drops_schema_titles_but_not_a_parameter_named_title():
@@ -117,16 +118,17 @@ async def test_prepare_starts_the_server_and_nudges_after_tool_results(monkeypat
     assert url == "http://127.0.0.1:1/v1" and started == [model]
     assert shaped[-1] == {"role": "system", "content": AFTER_TOOLS}
     assert len(shaped[-2]["content"]) < 2100 and "workspace__read_file" in names(tools)
-    assert len(tools) <= 4 and all("title" not in t["function"]["parameters"] for t in tools)
+    assert all("title" not in t["function"]["parameters"] for t in tools)
 
 
-def test_the_local_model_sees_only_its_servers_tools() -> None:
-    """The 0.5B model answered '3M' to a geography question after reading an unrelated finance tool's example."""
+def test_every_servers_tools_are_candidates_and_an_unrelated_one_stays_out() -> None:
+    """No server filter (an mcp.json server's tools reach the model), but a geography question gets no finance tool:
+    the 0.5B model answered '3M' to one after reading an unrelated tool's example."""
     from agents.models.presets import PRESETS
 
     info = PRESETS["local"].models["qwen2.5-coder-0.5b-instruct"]
     finance = spec("analysis__record_kpi", "Record a KPI, e.g. company '3M'.", company={"type": "string"})
-    usable = names(adapter.usable_tools(info, [*TOOLS, finance]))
-    assert "analysis__record_kpi" not in usable and "browser__open_page" not in usable
-    assert "workspace__write_file" in usable
-    assert adapter.usable_tools(info.__class__(), [finance]) == [finance]  # no list: every server
+    assert adapter.usable_tools(info, [*TOOLS, finance]) == [*TOOLS, finance]
+    assert adapter.tools_for(info, ask("What is the capital of France?"), [*TOOLS, finance]) == []
+    chosen = names(adapter.tools_for(info, ask("record the revenue KPI for company Acme"), [*TOOLS, finance]))
+    assert chosen == ["analysis__record_kpi"]

@@ -51,7 +51,7 @@ def test_while_installing_the_chat_says_what_happens_and_how_long(_isolated_home
 def test_a_user_gguf_gives_the_model_its_name(_isolated_home: Path, local_ready, monkeypatch, tmp_path):
     monkeypatch.setenv("K2HUB_LOCAL_MODEL", str(tmp_path / "Kimi-K2-Instruct-Q2_K.gguf"))
     spec = resolve("local", home=_isolated_home)
-    assert spec.model == "Kimi-K2-Instruct-Q2_K" and spec.info.max_tools == 4  # same small-model treatment
+    assert spec.model == "Kimi-K2-Instruct-Q2_K" and spec.info.small  # same small-model treatment
 
 
 async def test_models_of_the_local_preset(_isolated_home: Path):

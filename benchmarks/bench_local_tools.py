@@ -1,0 +1,171 @@
+"""Does the embedded local model do things? Tool calling measured two ways, through the app's own local path.
+
+    python benchmarks/bench_local_tools.py --bfcl DIR [--n N] [--split tune|heldout|all]
+    python benchmarks/bench_local_tools.py [--n N]
+
+(a) --bfcl: BFCL v4 simple_python and multiple questions (benchmarks/bfcl_scoring.py reads and scores them). Each
+    question's functions are offered as the tools of an MCP server (`bfcl__...`) through providers.complete with the
+    local preset: the small-model system prompt, tool selection, schema shaping, our server, the text-call parser,
+    argument repair and the one retry. Scored with BFCL's AST rules. The split: `tune` is the first 20 questions of
+    each subset (what the prompt and repairs were tuned on: in-sample), `heldout` every 7th question from index 100
+    (questions 100-128 were looked at while tuning the repairs, so held out starts at 151). Prints `bfcl_<subset>: x`, `bfcl_accuracy: x`, the median seconds per question
+    and, against raw llama-cpp-python generating from the very same prompt tokens in the same run,
+    `bfcl_seconds_vs_raw: ratio`.
+(b) without --bfcl: first tasks a new user tries with the built-in tools (benchmarks/local_tasks.py), each run as a
+    chat turn through the Agent and checked by its effect; prints `tasks_success: x` and the median seconds per task.
+
+Needs the installed local model (`python run.py local install`). Prints `name: value` lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from agents.models.local import adapter, runtime, weights  # noqa: E402
+from agents.models.local.installer import runtime_installed  # noqa: E402
+from benchmarks import bfcl_scoring  # noqa: E402
+
+TUNE = 20
+HELDOUT_START, HELDOUT_STRIDE = 151, 7  # questions 100-128 were looked at while tuning
+
+
+def pick(pairs: list[Any], split: str, n: int | None) -> list[Any]:
+    """The questions of a split (see the module docstring), at most n of them."""
+    if split == "tune":
+        chosen = pairs[:TUNE]
+    elif split == "heldout":
+        chosen = pairs[HELDOUT_START::HELDOUT_STRIDE]
+    else:
+        chosen = pairs
+    return chosen[:n] if n else chosen
+
+
+def _calls(message: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for call in message.get("tool_calls") or []:
+        fn = call.get("function") or {}
+        try:
+            args = json.loads(fn.get("arguments") or "{}")
+        except ValueError:
+            args = fn.get("arguments")
+        out.append({"name": fn.get("name", ""), "arguments": args})
+    return out
+
+
+class Raw:
+    """Raw llama-cpp-python in this process: the same model file, threads, template and greedy sampling."""
+
+    def __init__(self, model: Path) -> None:
+        from llama_cpp import Llama
+
+        from agents.models.local.server import ChatTemplate
+
+        threads = os.cpu_count() or 1
+        self.llm = Llama(model_path=str(model), n_ctx=runtime.context_size(), n_threads=threads,
+                         n_threads_batch=threads, verbose=False)
+        self.template = ChatTemplate(self.llm)
+
+    def seconds(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> float:
+        """Time to read the prompt and generate until the first complete call (or the end), as our server stops."""
+        from llama_cpp import StoppingCriteriaList
+
+        from agents.models.toolcall_text import complete_call_end
+
+        tokens = self.template.tokens(messages, tools or None)
+        names = {t["function"]["name"] for t in tools}
+        text: list[str] = []
+        self.llm.reset()  # no prefix cache on either side: our server's is off for this benchmark too
+
+        def done(_ids: Any, _logits: Any) -> bool:
+            return bool(names) and complete_call_end("".join(text), names) is not None
+
+        started = time.perf_counter()
+        for chunk in self.llm.create_completion(tokens, max_tokens=1024, temperature=0.0, stream=True,
+                                                stopping_criteria=StoppingCriteriaList([done]),
+                                                stop=[self.template.eos] if self.template.eos else None):
+            text.append(chunk["choices"][0]["text"])
+        return time.perf_counter() - started
+
+
+async def bfcl(directory: Path, split: str, n: int | None, with_raw: bool) -> None:
+    from agents.models import providers
+    from agents.planner.runner import SMALL_MODEL_PROMPT
+
+    runtime.set_prefix_cache(False)  # each question is new: compare like with like against raw llama.cpp
+    spec = providers.resolve("local", home=Path(os.environ["K2HUB_HOME"]))
+    system = {"role": "system", "content": SMALL_MODEL_PROMPT.format(today=date.today().isoformat())}
+    raw = Raw(weights.model_for_use()) if with_raw else None
+    total = right = 0
+    ours_s: list[float] = []
+    raw_s: list[float] = []
+    for subset in bfcl_scoring.SUBSETS:
+        pairs = pick(bfcl_scoring.load(directory, subset), split, n)
+        good = 0
+        for question, answer in pairs:
+            tools = bfcl_scoring.tools_of(question)
+            messages = [system, {"role": "user", "content": bfcl_scoring.user_text(question)}]
+            started = time.perf_counter()
+            done = await providers.complete([spec], messages, tools, emit=lambda _e: None)
+            ours_s.append(time.perf_counter() - started)
+            ok, why = bfcl_scoring.score(question, answer, _calls(done.message))
+            good += ok
+            if raw is not None:
+                chosen = adapter.tools_for(spec.info, messages, tools)
+                raw_s.append(await asyncio.to_thread(raw.seconds, messages, chosen))
+            print(f"  {question['id']}: {'ok' if ok else 'FAIL ' + why} ({ours_s[-1]:.1f}s)", file=sys.stderr)
+        total += len(pairs)
+        right += good
+        print(f"bfcl_{subset}: {good / max(1, len(pairs)):.3f} ({good}/{len(pairs)}, split {split})")
+    stats = adapter.REVIEW_STATS
+    print(f"bfcl_accuracy: {right / max(1, total):.3f} ({right}/{total}, split {split}"
+          f"{', in-sample' if split == 'tune' else ', held out' if split == 'heldout' else ''})")
+    print(f"bfcl_median_seconds_per_question: {statistics.median(ours_s):.2f}")
+    print(f"bfcl_calls_repaired_by_code: {stats['repaired']}/{stats['reviewed']}")
+    print(f"bfcl_retry_fixed: {stats['fixed_by_retry']}/{stats['asked_again']}")
+    if raw_s:
+        print(f"bfcl_raw_median_seconds: {statistics.median(raw_s):.2f}")
+        print(f"bfcl_seconds_vs_raw: {statistics.median(ours_s) / statistics.median(raw_s):.2f}")
+
+
+async def tasks(n: int | None) -> None:
+    from benchmarks import local_tasks
+
+    await local_tasks.run_all(n)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bfcl", type=Path, help="directory with BFCL_v4_<subset>.json and possible answers")
+    ap.add_argument("--n", type=int, default=None, help="at most N questions per subset (or N tasks)")
+    ap.add_argument("--split", choices=("tune", "heldout", "all"), default="heldout")
+    ap.add_argument("--no-raw", action="store_true", help="skip the raw llama-cpp-python baseline")
+    args = ap.parse_args()
+    if not runtime_installed():
+        raise SystemExit("llama-cpp-python is not installed: python run.py local install")
+    os.environ.setdefault("K2HUB_MODELS_DIR", str(weights.models_dir()))
+    os.environ["K2HUB_HOME"] = tempfile.mkdtemp(prefix="k2bench-")
+    try:
+        if args.bfcl:
+            asyncio.run(bfcl(args.bfcl, args.split, args.n, not args.no_raw))
+        else:
+            asyncio.run(tasks(args.n))
+    finally:
+        runtime.stop_server()
+
+
+if __name__ == "__main__":
+    main()
