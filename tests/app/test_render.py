@@ -125,7 +125,7 @@ def test_a_run_that_needed_a_tool_but_got_prose_is_not_a_check_mark() -> None:
     _started(view)
     view.apply(RunFinished(answer="def sandbox__run_python(code): ...", steps=1, tokens=9, cost_usd=0.0,
                            tool_not_called=True))
-    assert view.status.startswith("⚠ kimi-k2 · no tool was called") and "✓" not in view.status
+    assert view.status.startswith("⚠ no tool call · kimi-k2 · no tool was called") and "✓" not in view.status
 
 
 def test_format_usage_shows_cached_tokens_and_large_costs() -> None:

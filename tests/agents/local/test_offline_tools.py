@@ -81,7 +81,7 @@ async def test_prose_where_a_tool_was_needed_is_flagged(scripted_local):
     view = RunView()
     for event in events:
         view.apply(event)
-    assert view.status.startswith("⚠ qwen2.5-coder-0.5b-instruct") and NO_CALL_NOTE in view.status  # not ✓
+    assert view.status.startswith("⚠ no tool call · qwen2.5-coder-0.5b-instruct") and NO_CALL_NOTE in view.status
     fake.enqueue(text_turn("Paris."))
     plain = await collect(agent.run(RunRequest(prompt="What is the capital of France?")))
     assert plain[-1].reason == "done" and not plain[-1].tool_not_called  # no tool was needed
