@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         # `python run.py --port 8000` means `python run.py serve --port 8000`.
         argv.insert(0, "serve")
     trailing: list[str] | None = None
+    if argv[:1] == ["test"]:  # everything after `test` is pytest's, options first too (argparse's REMAINDER is not)
+        return run_tests(argv[1:])
     if argv[:2] == ["mcp", "add"] and "--" in argv:  # `mcp add NAME [options] -- COMMAND ARGS…`, taken verbatim
         cut = argv.index("--")
         argv, trailing = argv[:cut], argv[cut + 1:]
