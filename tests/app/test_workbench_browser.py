@@ -61,6 +61,8 @@ def test_a_key_entered_in_settings_reaches_the_run_and_never_the_database(
         page.get_by_role("tab", name="Chat").click()
         keyed_k2.enqueue(Turn(content=ANSWER))
         page.locator("#k2-new-chat").click()
+        # New chat clears the status and the message box: wait for it, or it may clear what is typed next.
+        expect(page.locator("#k2-status")).not_to_contain_text("failed", timeout=20_000)
         page.locator("#k2-prompt textarea").fill("hello with the key")
         page.locator("#k2-send").click()
         expect(chat.get_by_text(ANSWER)).to_be_visible(timeout=60_000)
