@@ -19,14 +19,20 @@ def trusted_toolbox() -> dict:
     return {**toolbox_server(), "trusted": True}
 
 
-@pytest.fixture
-async def swarm_agent(_isolated_home: Path, fake_k2: FakeK2Server, monkeypatch: pytest.MonkeyPatch
-                      ) -> AsyncIterator[Agent]:
-    monkeypatch.setenv("K2HUB_PRICES", '{"%s": [0.6, 0.15, 2.5]}' % MODEL)  # Moonshot's list prices
-    write_mcp_json(_isolated_home, {"toolbox": trusted_toolbox()})
-    config = agent_config(_isolated_home, fake_k2.url, model=MODEL, builtin=[])
-    opened = await Agent.open(config, database_url=f"sqlite:///{_isolated_home}/k2hub.db")
+async def toolbox_agent(home: Path, fake_k2: FakeK2Server, toolbox: dict) -> AsyncIterator[Agent]:
+    """An Agent whose only server is `toolbox` (as written into mcp.json), closed when the test ends."""
+    write_mcp_json(home, {"toolbox": toolbox})
+    config = agent_config(home, fake_k2.url, model=MODEL, builtin=[])
+    opened = await Agent.open(config, database_url=f"sqlite:///{home}/k2hub.db")
     try:
         yield opened
     finally:
         await opened.aclose()
+
+
+@pytest.fixture
+async def swarm_agent(_isolated_home: Path, fake_k2: FakeK2Server, monkeypatch: pytest.MonkeyPatch
+                      ) -> AsyncIterator[Agent]:
+    monkeypatch.setenv("K2HUB_PRICES", '{"%s": [0.6, 0.15, 2.5]}' % MODEL)  # Moonshot's list prices
+    async for opened in toolbox_agent(_isolated_home, fake_k2, trusted_toolbox()):
+        yield opened

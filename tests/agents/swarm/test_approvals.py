@@ -10,8 +10,8 @@ import pytest
 
 from agents.planner.runner import Agent, RunRequest
 from storage import approvals, repo, swarms
-from tests.agents.conftest import agent_config, collect, of_type, toolbox_server, write_mcp_json
-from tests.agents.swarm.conftest import MODEL
+from tests.agents.conftest import collect, of_type, toolbox_server
+from tests.agents.swarm.conftest import toolbox_agent
 from tests.agents.swarm.script import SwarmScript, spawn_args
 from tests.fakes.k2_server import FakeK2Server, ToolCall
 
@@ -20,13 +20,8 @@ from tests.fakes.k2_server import FakeK2Server, ToolCall
 async def wary_agent(_isolated_home: Path, fake_k2: FakeK2Server) -> AsyncIterator[Agent]:
     """The toolbox as an external server NOT marked trusted: what it returns taints the conversation, and its
     tools (whose annotations are not believed) then wait for the user's approval."""
-    write_mcp_json(_isolated_home, {"toolbox": toolbox_server()})
-    config = agent_config(_isolated_home, fake_k2.url, model=MODEL, builtin=[])
-    opened = await Agent.open(config, database_url=f"sqlite:///{_isolated_home}/k2hub.db")
-    try:
+    async for opened in toolbox_agent(_isolated_home, fake_k2, toolbox_server()):
         yield opened
-    finally:
-        await opened.aclose()
 
 
 def calls(goal: str) -> list[ToolCall]:
