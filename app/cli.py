@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     from app.mcp_cli import add_parser as add_mcp_parser
 
     add_mcp_parser(sub)
+    # Listed for --help only: main() hands everything after `test` to pytest before parsing.
     test = sub.add_parser("test", help="run the test suite (pytest)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
     return p
@@ -86,8 +87,6 @@ def main(argv: list[str] | None = None) -> int:
     if trailing is not None:
         args.command = trailing
     verb = args.verb or "serve"
-    if verb == "test":
-        return run_tests(args.pytest_args)
     if verb == "cobol":
         from app.cobol_cli import cobol_verb
 
