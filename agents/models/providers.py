@@ -223,17 +223,14 @@ async def _with_retries(
     for attempt in range(1, retry.attempts + 1):
         try:
             if gate is None:
-                done = await _stream_once(spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy,
-                                          tool_choice=tool_choice, fold=fold)
-            else:
-                async with gate.slot(spec.provider):
-                    done = await _stream_once(spec, corrected, tools, emit=emit, timeout_s=timeout_s,
-                                              privacy=privacy, tool_choice=tool_choice, fold=fold)
-                gate.succeeded(spec.provider, done.cost_usd, done.prompt_tokens + done.completion_tokens)
-            if spec.provider != "local":
-                return done
-            return await _reviewed(done, spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy,
+                return await _call(spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy,
                                    tool_choice=tool_choice, fold=fold)
+            # The local model's corrective call runs inside the same slot and is billed with the call it corrects.
+            async with gate.slot(spec.provider):
+                done = await _call(spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy,
+                                   tool_choice=tool_choice, fold=fold)
+            gate.succeeded(spec.provider, done.cost_usd, done.prompt_tokens + done.completion_tokens)
+            return done
         except BudgetExceeded:
             raise  # the gate refused the call: the swarm's shared budget is spent
         except Exception as exc:  # classified below; anything unexpected is reported, not swallowed
@@ -270,6 +267,13 @@ async def _with_retries(
             await asyncio.sleep(delay)
     assert last is not None
     raise ProviderError(_short(last), provider=spec.provider, status=_status(last), retryable=True) from last
+
+
+async def _call(spec: ModelSpec, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
+                **kwargs: Any) -> Completion:
+    """One model call; the local model's answer is then reviewed (see `_reviewed`)."""
+    done = await _stream_once(spec, messages, tools, **kwargs)
+    return done if spec.provider != "local" else await _reviewed(done, spec, messages, tools, **kwargs)
 
 
 async def _reviewed(done: Completion, spec: ModelSpec, messages: list[dict[str, Any]],
