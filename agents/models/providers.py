@@ -181,13 +181,15 @@ async def complete(
     privacy: PrivacySession | None = None,
     tool_choice: str = "auto",
     fold: Fold | None = None,
+    stream: bool = True,
 ) -> Completion:
     """One model call with K2 rules, retries (Retry-After honoured) and the fallback chain; streams deltas to emit.
 
     With `privacy`, what leaves for each provider of the chain is redacted as its policy says, and the answer
     comes back with the real values (agents/privacy). tool_choice is "auto" or "none" (the only values thinking models
     accept); "none" asks for an answer. `fold` is the caller's context policy (agents.policy.compaction.fit_within)
-    for the local model's last fitting step.
+    for the local model's last fitting step. `stream=False` asks for one JSON answer (sub-agents, whose text no one
+    watches arrive): the same events follow, each in one piece, for about a third of litellm's CPU.
     """
     errors: list[str] = []
     for position, spec in enumerate(chain):
@@ -195,7 +197,7 @@ async def complete(
             emit(Notice(level="warning", message=f"Falling back to {spec.label}: {errors[-1]}"))
         try:
             return await _with_retries(spec, messages, tools, emit=emit, retry=retry, timeout_s=timeout_s,
-                                       privacy=privacy, tool_choice=tool_choice, fold=fold)
+                                       privacy=privacy, tool_choice=tool_choice, fold=fold, stream=stream)
         except (AuthError, ContextLengthError):
             raise
         except ProviderError as exc:
@@ -216,6 +218,7 @@ async def _with_retries(
     privacy: PrivacySession | None = None,
     tool_choice: str = "auto",
     fold: Fold | None = None,
+    stream: bool = True,
 ) -> Completion:
     corrected = messages
     last: BaseException | None = None
@@ -224,11 +227,11 @@ async def _with_retries(
         try:
             if gate is None:
                 return await _call(spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy,
-                                   tool_choice=tool_choice, fold=fold)
+                                   tool_choice=tool_choice, fold=fold, stream=stream)
             # The local model's corrective call runs inside the same slot and is billed with the call it corrects.
             async with gate.slot(spec.provider):
                 done = await _call(spec, corrected, tools, emit=emit, timeout_s=timeout_s, privacy=privacy,
-                                   tool_choice=tool_choice, fold=fold)
+                                   tool_choice=tool_choice, fold=fold, stream=stream)
             gate.succeeded(spec.provider, done.cost_usd, done.prompt_tokens + done.completion_tokens)
             return done
         except BudgetExceeded:
@@ -348,6 +351,7 @@ async def _stream_once(
     privacy: PrivacySession | None = None,
     tool_choice: str = "auto",
     fold: Fold | None = None,
+    stream: bool = True,
 ) -> Completion:
     litellm = litellm_module()
     # The privacy boundary: placeholders out, values back in (deltas, final message, tool-call arguments).
@@ -367,12 +371,12 @@ async def _stream_once(
         "messages": [{k: v for k, v in m.items() if not k.startswith("_")} for m in messages],
         "api_base": api_base,
         "api_key": spec.api_key,
-        "stream": True,
-        "stream_options": {"include_usage": True},
         "timeout": timeout_s,
         "num_retries": 0,  # retries are ours: they honour Retry-After and feed the fallback chain
         **spec.sampling(),
     }
+    if stream:
+        kwargs.update(stream=True, stream_options={"include_usage": True})
     if tools:
         kwargs["tools"] = tools
         # Forced tool_choice is rejected while thinking; "auto" and "none" are valid everywhere.
@@ -382,8 +386,11 @@ async def _stream_once(
     # While tools are offered, JSON that may be a call is held back too; what turns out not to be one follows below.
     shown = MarkerFilter(MARKERS + JSON_MARKERS if names else MARKERS)
     response = await litellm.acompletion(**kwargs)
-    async for chunk in response:
-        _absorb(chunk, acc, shown, emit)
+    if stream:
+        async for chunk in response:
+            _absorb(chunk, acc, shown, emit)
+    else:
+        _absorb(response, acc, shown, emit, whole=True)
     tail = shown.flush()
     if tail:
         emit(TextDelta(text=tail))
@@ -396,12 +403,14 @@ async def _stream_once(
     return done
 
 
-def _absorb(chunk: Any, acc: _Assembly, shown: MarkerFilter, emit: Callable[[Event], None]) -> None:
+def _absorb(chunk: Any, acc: _Assembly, shown: MarkerFilter, emit: Callable[[Event], None], *,
+            whole: bool = False) -> None:
+    """One streamed chunk, or (whole) a complete answer read as a single chunk whose message is its delta."""
     usage = getattr(chunk, "usage", None)
     if usage:
         acc.usage = usage
     for choice in getattr(chunk, "choices", None) or []:
-        delta = choice.delta
+        delta = choice.message if whole else choice.delta
         reasoning = getattr(delta, "reasoning_content", None)
         if reasoning:
             acc.reasoning.append(reasoning)
@@ -411,8 +420,9 @@ def _absorb(chunk: Any, acc: _Assembly, shown: MarkerFilter, emit: Callable[[Eve
             visible = shown.feed(delta.content)
             if visible:
                 emit(TextDelta(text=visible))
-        for tc in getattr(delta, "tool_calls", None) or []:
-            slot = acc.calls.setdefault(tc.index or 0, {"id": None, "name": "", "arguments": ""})
+        for position, tc in enumerate(getattr(delta, "tool_calls", None) or []):
+            index = position if whole else tc.index or 0  # a complete answer's calls carry no index
+            slot = acc.calls.setdefault(index, {"id": None, "name": "", "arguments": ""})
             if tc.id:
                 slot["id"] = tc.id
             if tc.function is not None:

@@ -74,7 +74,8 @@ async def call_model(state: RunState, runtime: Runtime[RunContext]) -> dict[str,
         try:
             sent = await images.request_messages(ctx, fitted.messages)  # the chosen images' data URLs (issue 21)
             done = await providers.complete(ctx.chain, sent, ctx.tools or None, emit=emit, retry=ctx.retry,
-                                            privacy=ctx.privacy, tool_choice=choice, fold=compaction.fit_within)
+                                            privacy=ctx.privacy, tool_choice=choice, fold=compaction.fit_within,
+                                            stream=ctx.stream)
         except ContextLengthError as exc:
             # Our count was off (or the provider counts differently): fold harder and try once more.
             fitted = await window.fit_async(ctx, [*state["messages"], *extra], fitted.upto, exc)
@@ -82,7 +83,7 @@ async def call_model(state: RunState, runtime: Runtime[RunContext]) -> dict[str,
             sent = await images.request_messages(ctx, fitted.messages)
             done = await providers.complete(ctx.chain, sent, ctx.tools or None, emit=emit,
                                             retry=ctx.retry, privacy=ctx.privacy, tool_choice=choice,
-                                            fold=compaction.fit_within)
+                                            fold=compaction.fit_within, stream=ctx.stream)
     except AppError as exc:
         return {"stop_reason": "error", "error": str(exc), "messages": appended(extra)}
     window.observe(ctx, fitted, done.prompt_tokens)

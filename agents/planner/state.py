@@ -103,3 +103,6 @@ class RunContext:
     # A swarm's sub-agent (agents/workflows/swarm) asks anyway: the request is shown in the parent's view and the
     # branch waits here until the user decides (the row's decision); None: denied as above.
     await_decision: Callable[[Any], Awaitable[Any]] | None = None
+    # False in sub-agents: no one watches their text arrive, so each model call is one JSON answer instead of a
+    # stream (litellm's per-chunk work was most of a swarm's CPU); the same events follow, in one piece each.
+    stream: bool = True
