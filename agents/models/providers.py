@@ -91,18 +91,24 @@ def _prices_override() -> dict[str, Price]:
         raise ConfigError(f'K2HUB_PRICES must be JSON like {{"model": [input, cached, output]}}: {exc}') from exc
 
 
+# Models litellm's cost map does not price. The map is loaded once (a local file) and never changed here, so one
+# refusal holds for the process; asking again costs ~0.3 ms of CPU per call in its fallback-name search.
+_UNMAPPED: set[str] = set()
+
+
 def cost_of(spec: ModelSpec, prompt: int, completion: int, cached: int) -> tuple[float, str]:
     """Dollar cost of one call and the figure it was computed with (override, litellm's map, or the preset)."""
     override = _prices_override().get(spec.model)
-    if override is None:
+    if override is None and spec.litellm_model not in _UNMAPPED:
         try:
             inp, out = litellm_module().cost_per_token(
                 model=spec.litellm_model, prompt_tokens=prompt, completion_tokens=completion, cache_read_input_tokens=cached
             )
             if inp or out:
                 return inp + out, "litellm cost map"
-        except Exception:  # litellm raises several types for unmapped models; the preset covers them
-            pass
+        except Exception as exc:  # litellm raises several types for unmapped models; the preset covers them
+            if type(exc).__name__ == "ModelNotMappedError":  # only this one says the map has no such model
+                _UNMAPPED.add(spec.litellm_model)
     price = override or spec.info.price
     if price is None:
         return 0.0, "no price known"

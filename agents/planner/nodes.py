@@ -24,6 +24,8 @@ PREVIEW_CHARS = 400
 
 
 def _emit(runtime: Runtime[RunContext]):  # noqa: ANN202 - LangGraph's writer type is private
+    if runtime.context.sink is not None:
+        return runtime.context.sink
     writer = runtime.stream_writer
     return writer if writer is not None else (lambda _event: None)
 

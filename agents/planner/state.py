@@ -106,3 +106,6 @@ class RunContext:
     # False in sub-agents: no one watches their text arrive, so each model call is one JSON answer instead of a
     # stream (litellm's per-chunk work was most of a swarm's CPU); the same events follow, in one piece each.
     stream: bool = True
+    # Where the nodes' events go instead of LangGraph's custom stream (sub-agents: their branch reads them at once;
+    # LangGraph hands each custom event over with call_soon_threadsafe, a socket write per event).
+    sink: Callable[[Any], None] | None = None

@@ -85,6 +85,30 @@ async def run_branch(parent: RunContext, graph: Any, plan: BranchPlan, report: R
                      await_decision: Callable[[Any], Awaitable[Any]] | None = None) -> Outcome:
     """Run one sub-agent (its run row exists) to its end in `graph` (a planner graph without checkpoints, shared
     by the swarm's branches); with `previous`, continue it once with a correction."""
+    outcome = Outcome(run_id=run_id, status="done")
+    state: dict[str, Any] = {"messages": appended([{"role": "user", "content": plan.user_message}]), "base": 1,
+                             "started_at": time.time()}
+    if previous is not None:  # the same run, told what was wrong with its answer; its totals carry on
+        state = {"messages": appended([*previous.messages, {"role": "user", "content": correction}]), "base": 1,
+                 "started_at": time.time(), "steps": previous.steps, "tool_calls": previous.tool_calls,
+                 "prompt_tokens": previous.prompt_tokens, "completion_tokens": previous.completion_tokens,
+                 "cached_tokens": previous.cached_tokens, "cost_usd": previous.cost_usd}
+        outcome.steps, outcome.tool_calls, outcome.last_tool = previous.steps, previous.tool_calls, previous.last_tool
+        outcome.prompt_tokens, outcome.completion_tokens = previous.prompt_tokens, previous.completion_tokens
+        outcome.cached_tokens, outcome.cost_usd = previous.cached_tokens, previous.cost_usd
+
+    def absorb(event: Any) -> None:
+        if isinstance(event, Usage):
+            outcome.steps += 1
+            outcome.prompt_tokens, outcome.completion_tokens = event.prompt_tokens, event.completion_tokens
+            outcome.cached_tokens, outcome.cost_usd = event.cached_tokens, event.cost_usd
+        elif isinstance(event, ToolCallStarted):
+            outcome.tool_calls += 1
+            outcome.last_tool = event.name
+        elif not isinstance(event, (Notice, ApprovalRequested)):
+            return
+        report(event, outcome)
+
     ctx = dataclasses.replace(
         parent,
         run_id=run_id,
@@ -99,36 +123,14 @@ async def run_branch(parent: RunContext, graph: Any, plan: BranchPlan, report: R
         preapproved=plan.preapproved,
         can_ask=False,
         await_decision=await_decision if plan.ask_user else None,
-        stream=False,  # its text deltas are dropped below: a whole answer per call costs a third of the CPU
+        stream=False,  # its text deltas are dropped (absorb): a whole answer per call costs a third of the CPU
+        sink=absorb,  # its events come straight here, not through LangGraph's custom stream
     )
-    outcome = Outcome(run_id=run_id, status="done")
-    state: dict[str, Any] = {"messages": appended([{"role": "user", "content": plan.user_message}]), "base": 1,
-                             "started_at": time.time()}
-    if previous is not None:  # the same run, told what was wrong with its answer; its totals carry on
-        state = {"messages": appended([*previous.messages, {"role": "user", "content": correction}]), "base": 1,
-                 "started_at": time.time(), "steps": previous.steps, "tool_calls": previous.tool_calls,
-                 "prompt_tokens": previous.prompt_tokens, "completion_tokens": previous.completion_tokens,
-                 "cached_tokens": previous.cached_tokens, "cost_usd": previous.cost_usd}
-        outcome.steps, outcome.tool_calls, outcome.last_tool = previous.steps, previous.tool_calls, previous.last_tool
-        outcome.prompt_tokens, outcome.completion_tokens = previous.prompt_tokens, previous.completion_tokens
-        outcome.cached_tokens, outcome.cost_usd = previous.cached_tokens, previous.cost_usd
     final: dict[str, Any] = {}
     try:
-        async for mode, chunk in graph.astream(state, {"configurable": {"thread_id": run_id}}, context=ctx,
-                                               stream_mode=["custom", "values"]):
-            if mode == "values":
-                final = chunk
-                continue
-            if isinstance(chunk, Usage):
-                outcome.steps += 1
-                outcome.prompt_tokens, outcome.completion_tokens = chunk.prompt_tokens, chunk.completion_tokens
-                outcome.cached_tokens, outcome.cost_usd = chunk.cached_tokens, chunk.cost_usd
-            elif isinstance(chunk, ToolCallStarted):
-                outcome.tool_calls += 1
-                outcome.last_tool = chunk.name
-            elif not isinstance(chunk, (Notice, ApprovalRequested)):
-                continue
-            report(chunk, outcome)
+        async for chunk in graph.astream(state, {"configurable": {"thread_id": run_id}}, context=ctx,
+                                         stream_mode="values"):
+            final = chunk
     except asyncio.CancelledError:
         outcome.status, outcome.error = "stopped", "Stopped by the user."
         await asyncio.shield(_close_run(parent, outcome))
