@@ -32,6 +32,8 @@ async def test_fifty_sub_agents_run_concurrently_within_the_cap(swarm_agent: Age
     assert events[-1].reason == "done" and events[-1].answer == "Swarm finished."
     assert script.peak <= cap  # never more sub-agent model calls at once than the cap
     assert script.peak >= cap * 0.8  # and they did run side by side
+    # No one watches a sub-agent's text arrive: its calls ask for whole answers; the parent's stream.
+    assert all(("stream" in b) == (goal_of(b) is None) for b in fake_k2.requests)
     serial = sum(script.served.values()) * LATENCY  # the same model time, one call after another
     assert wall < serial / 1.5  # (measured 3-4x faster on a loaded 2-core machine)
     tree = of_type(events, "swarm_started")[0]
