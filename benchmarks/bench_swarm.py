@@ -55,7 +55,8 @@ def serve() -> None:
     server = FakeK2Server(models=[MODEL], responder=script).start()
     print(f"fake K2 serving at {server.url}", flush=True)
     for line in sys.stdin:  # the benchmark asks for the peak of in-flight sub-agent calls, then closes stdin
-        print(json.dumps({"peak": script.peak, "calls": sum(script.served.values())}), flush=True)
+        print(json.dumps({"peak": script.peak, "calls": sum(script.served.values()), "cpu_s": time.process_time()}),
+              flush=True)
     server.stop()
 
 
@@ -152,6 +153,7 @@ async def main() -> None:
     print(f"process_cpu_s_during_swarm: {cpu['subagent_finished'][-1] - cpu['swarm_started'][0]:.2f}")
     print(f"loop_thread_cpu_s_during_swarm: {cpu['loop subagent_finished'][-1] - cpu['loop swarm_started'][0]:.2f}")
     print(f"process_cpu_ms_per_call: {1000 * (cpu['subagent_finished'][-1] - cpu['swarm_started'][0]) / (stats['calls'] + sum(e.tool_calls for e in finished)):.2f}")
+    print(f"fake_k2_process_cpu_s: {stats['cpu_s']:.2f}")  # another process, but the same cores
     print(f"lock_errors: {locked}")
     print(f"rss_growth_mb: {rss_after - rss_before:.1f}")
 

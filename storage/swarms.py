@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, select
 
 from storage.db import Database
 from storage.models import UTCDateTime, _json, new_id, utcnow
@@ -127,3 +127,15 @@ def swarms_for_run(db: Database, run_id: str) -> list[Swarm]:
     """The swarms a run started, oldest first (the chat's swarm tree)."""
     with db.session(write=False) as s:
         return list(s.exec(select(Swarm).where(Swarm.run_id == run_id).order_by(Swarm.created_at)))
+
+
+def trees_for_conversation(db: Database, conversation_id: str) -> list[tuple[Swarm, list[SwarmBranch]]]:
+    """Every swarm of a conversation with its branches in plan order, oldest first (a reopened chat's trees)."""
+    with db.session(write=False) as s:
+        found = list(s.exec(select(Swarm).where(Swarm.conversation_id == conversation_id).order_by(Swarm.created_at)))
+        rows = list(s.exec(select(SwarmBranch).where(col(SwarmBranch.swarm_id).in_([w.id for w in found]))
+                           .order_by(SwarmBranch.swarm_id, SwarmBranch.idx))) if found else []
+    by_swarm: dict[str, list[SwarmBranch]] = {}
+    for row in rows:
+        by_swarm.setdefault(row.swarm_id, []).append(row)
+    return [(w, by_swarm.get(w.id, [])) for w in found]

@@ -107,6 +107,14 @@ class Backend:
         steps = [s for r in runs for s in repo.steps_for_run(db, r.id)]
         return repo.get_messages(db, conversation_id), steps, runs
 
+    def swarm_trees(self, conversation_id: str) -> list[tuple[Any, list[Any]]]:
+        """The conversation's swarms with their branches (the trees a reopened chat shows)."""
+        if self._agent is None:
+            return []
+        from storage import swarms
+
+        return swarms.trees_for_conversation(self._agent.db, conversation_id)
+
     def has_documents(self, conversation_id: str) -> bool:
         """Whether documents are attached to the conversation (the run badge then checks citations)."""
         if self._agent is None:

@@ -20,6 +20,7 @@ from app.ui.images import (AttachBox, attach_button, chips_box, latest_user_imag
 from app.ui.questions import QuestionPanel, build_question_panel, question_updates
 from app.ui.render import RunView, notice_html, status_html
 from app.ui.reopen import restore
+from app.ui.swarm_history import running_here
 from app.ui.swarm_tree import SwarmControls, build_swarm_controls, wire_swarm_controls
 from app.ui.sidebar import AUTO, Sidebar, tools_need_attention, tools_panel, wants_base_url
 from app.ui.stream import stream_run
@@ -205,12 +206,13 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             return gr.update(), gr.update(), gr.update()
         try:
             rows, steps, runs = await asyncio.to_thread(backend.conversation, conversation_id)
+            trees = await asyncio.to_thread(backend.swarm_trees, conversation_id)
         except Exception as exc:
             log.exception("loading conversation %s failed", conversation_id)
             error = notice_html("error", readable_error(exc), "Cannot open this conversation.")
             return [gr.ChatMessage(content=error)], None, ""
         # Partial answers, stop reasons and errors included; workflow prompts shown as the step they ran.
-        history, summary = restore(rows, steps, runs)
+        history, summary = restore(rows, steps, runs, trees, running_here)
         return show_images(history, conversation_id), conversation_id, status_html(summary)
 
     opened = sb.conversations.input(open_conversation, sb.conversations, [chat.chatbot, chat.conversation_id, chat.status])

@@ -123,7 +123,11 @@ def opened(backend: Backend, conversation_id: str) -> tuple[list[Any], str, str]
     db = _db(backend)
     runs = repo.list_runs(db, conversation_id)
     steps = [s for r in runs for s in repo.steps_for_run(db, r.id)]
-    history, summary = restore(repo.get_messages(db, conversation_id), steps, runs)
+    from app.ui.swarm_history import running_here
+    from storage import swarms
+
+    history, summary = restore(repo.get_messages(db, conversation_id), steps, runs,
+                               swarms.trees_for_conversation(db, conversation_id), running_here)
     conv = repo.get_conversation(db, conversation_id)
     return show_images(history, conversation_id), status_html(summary), conv.title if conv else ""
 

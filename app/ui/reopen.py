@@ -3,7 +3,7 @@ the user's words), and the status line carries the last run's honest badge."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gradio import ChatMessage
@@ -11,6 +11,7 @@ from gradio import ChatMessage
 from app.ui.plain_error import in_user_words
 from app.ui.render import format_usage, history_from_messages, notice_html
 from app.ui.run_badge import REASON_OF_STATUS, badge, documents_attached
+from app.ui.swarm_history import place_trees
 
 _ENDINGS = {"failed": ("error", "The run failed."), "stopped": ("info", ""), "budget": ("error", "Budget reached."),
             "loop": ("error", "Stopped: the agent kept repeating the same tool call."),
@@ -52,8 +53,12 @@ def summary(runs: Sequence[Any], last_badge: str = "") -> str:
     return " · ".join(p for p in parts if p)
 
 
-def restore(rows: Sequence[Any], steps: Sequence[Any], runs: Sequence[Any]) -> tuple[list[ChatMessage], str]:
-    """(chat history, status line) of a stored conversation."""
+def restore(rows: Sequence[Any], steps: Sequence[Any], runs: Sequence[Any],
+            trees: Sequence[tuple[Any, Sequence[Any]]] = (),
+            running: Callable[[str], bool] = lambda swarm_id: False) -> tuple[list[ChatMessage], str]:
+    """(chat history, status line) of a stored conversation; `trees` are its swarms with their branches
+    (storage/swarms.trees_for_conversation), each shown under its agents__spawn card; `running` tells a swarm this
+    process is running."""
     by_run: dict[str | None, list[Any]] = {}
     for row in rows:
         by_run.setdefault(row.run_id, []).append(row)
@@ -61,7 +66,7 @@ def restore(rows: Sequence[Any], steps: Sequence[Any], runs: Sequence[Any]) -> t
     last_badge = ""
     for run in runs:
         own = by_run.pop(run.id, [])
-        history += history_from_messages(own, steps)
+        history += place_trees(history_from_messages(own, steps), run.id, own, trees, running)
         ending = _ending(run)
         if ending is not None:
             history.append(ending)
