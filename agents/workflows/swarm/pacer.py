@@ -2,7 +2,9 @@
 
 Concurrency per provider is AIMD, as TCP does it: a 429 halves the provider's limit (once per storm: the 429s of
 calls that started before the cut do not cut again) and blocks new calls for its Retry-After; each success adds
-1/limit, so the limit grows by one per window of successes, up to the swarm's cap.
+1/limit, so the limit grows by one per window of successes, up to the swarm's cap. Swarms running at once in one
+process share their provider's limit (rate limits are per account): a 429 one of them meets slows them all, its
+Retry-After holds them all, and the shared ceiling is the sum of their caps (so without 429s each keeps its own cap).
 
 The shared budget: the swarm may spend what the parent run has left (dollars and tokens), never more. A call
 reserves the most any call of this swarm has cost so far, doubled (prompts grow as a sub-agent works); until one
@@ -37,6 +39,8 @@ class Aimd:
     cuts: int = 0
     lowest: float = 0.0
     peak_in_flight: int = 0
+    # The swarms sharing this provider's limit (not compared or shown: each pacer holds this state in turn).
+    pacers: list[Pacer] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.limit = self.lowest = float(self.ceiling)
@@ -52,6 +56,36 @@ class Aimd:
 
     def succeeded(self) -> None:
         self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
+
+
+# One AIMD state per event loop and provider, shared by the swarms running at once.
+_SHARED: dict[tuple[int, str], Aimd] = {}
+
+
+def _attach(pacer: Pacer, provider: str) -> Aimd:
+    """The provider's shared limit with this swarm's cap added to its ceiling (a cut limit stays cut)."""
+    key = (id(asyncio.get_running_loop()), provider)
+    aimd = _SHARED.get(key)
+    if aimd is None:
+        aimd = _SHARED[key] = Aimd(pacer.cap)
+    else:
+        uncut = aimd.limit >= aimd.ceiling
+        aimd.ceiling += pacer.cap
+        if uncut:
+            aimd.limit = float(aimd.ceiling)
+    aimd.pacers.append(pacer)
+    return aimd
+
+
+def _detach(pacer: Pacer, aimd: Aimd) -> None:
+    if pacer in aimd.pacers:
+        aimd.pacers.remove(pacer)
+        aimd.ceiling -= pacer.cap
+        aimd.limit = min(aimd.limit, float(max(aimd.ceiling, 1)))
+    if not aimd.pacers:
+        for key, found in list(_SHARED.items()):
+            if found is aimd:
+                del _SHARED[key]
 
 
 @dataclass
@@ -79,7 +113,7 @@ class Pool:
         return None
 
 
-@dataclass
+@dataclass(eq=False)  # one per swarm: found in a provider's list by identity
 class Pacer:
     """The CallGate a swarm's sub-agents run under: AIMD per provider plus the shared budget."""
 
@@ -94,8 +128,13 @@ class Pacer:
 
     def provider(self, name: str) -> Aimd:
         if name not in self.limits:
-            self.limits[name] = Aimd(self.cap)
+            self.limits[name] = _attach(self, name)
         return self.limits[name]
+
+    def close(self) -> None:
+        """The swarm ended: its cap leaves the providers' shared ceilings."""
+        for aimd in self.limits.values():
+            _detach(self, aimd)
 
     @asynccontextmanager
     async def slot(self, provider: str) -> AsyncIterator[None]:
@@ -130,6 +169,9 @@ class Pacer:
                 aimd.in_flight -= 1
                 self.pool.reserved -= 1
                 self._cond.notify_all()
+            for other in aimd.pacers:  # another swarm's call may wait for this provider's slot
+                if other is not self:
+                    other._wake_soon()
             self.scheduler_cpu_s += time.thread_time() - cpu
 
     def throttled(self, provider: str, retry_after: float | None) -> None:
@@ -150,11 +192,16 @@ class Pacer:
         pool.spent_tokens += tokens
         pool.est_cost = max(pool.est_cost or 0.0, cost_usd)
         pool.est_tokens = max(pool.est_tokens, tokens)
-        # The probe came back (or the limit grew): waiting calls may start. notify needs the lock: a task does it.
+        # The probe came back (or the limit grew): waiting calls may start, in every swarm sharing the provider.
+        for pacer in self.limits[provider].pacers:
+            pacer._wake_soon()
+        self.scheduler_cpu_s += time.thread_time() - cpu
+
+    def _wake_soon(self) -> None:
+        """Wake this swarm's waiting calls (notify needs the lock: a task does it)."""
         waker = asyncio.get_running_loop().create_task(self._wake())
         self._wakers.add(waker)
         waker.add_done_callback(self._wakers.discard)
-        self.scheduler_cpu_s += time.thread_time() - cpu
 
     async def _wake(self) -> None:
         async with self._cond:

@@ -120,6 +120,7 @@ async def run(job: Job) -> list[SwarmBranch]:
     finally:
         CALL_GATE.reset(token)
         _ACTIVE.pop(job.swarm.id, None)
+        job.pacer.close()  # its cap leaves the providers' limits it shared with other swarms
     return await asyncio.to_thread(swarms.branches, job.parent.db, job.swarm.id)
 
 
