@@ -14,6 +14,7 @@ from app.ui.cobol import build_cobol, wire_cobol
 from app.ui.code_runner import build_code_runner, wire_code_runner
 from app.ui.documents import build_documents, wire_documents
 from app.ui.files import build_files, wire_files
+from app.ui.continue_run import wire_continue
 from app.ui.conversations import build_conversation_panel, wire_conversations
 from app.ui.layout import LAYOUT_CSS, build_header, wire_layout
 from app.ui.runs_tab import build_runs, wire_runs
@@ -89,6 +90,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_mcp(mcp_tab, backend)
         wire_mcp_load(demo, mcp_tab, backend)
         wire_conversations(conversation, chat, sb, header, backend, demo)
+        wire_continue(chat, sb, backend, chat.resume, chat.ended)
         wire_runs(runs_tab, backend, runs_page)
         wire_settings(settings_tab, settings, backend, sb, demo)
     return demo, backend
