@@ -63,7 +63,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                             gr.HTML(notice_html("error", UNSAFE_SANDBOX, title="Sandbox off."), elem_id="k2-unsafe-banner")
                         chat = build_chat(budget_html(settings.max_cost_usd, settings.max_steps,
                                                       settings.max_wall_s))
-                        docs = build_documents()
+                        docs = build_documents(chat.doc_chips)
                         privacy = build_privacy(settings.redact, settings.redact_kinds)
                         files = build_files()
                         code_runner = build_code_runner()  # ▶ Run in sandbox on answers' code blocks

@@ -14,6 +14,8 @@ from agents.errors import AppError
 from app.ui.approvals import ApprovalPanel, build_approval_panel, wire_approvals
 from app.ui.approvals import refresh_after as refresh_approvals
 from app.ui.backend import Backend, readable_error
+from app.ui.doc_chips import INGESTS
+from app.ui.documents import build_doc_chips
 from app.ui.files import show_images
 from app.ui.images import (AttachBox, attach_button, chips_box, latest_user_images, read_attachments,
                            show_step_images, step_images_html, wire_attach)
@@ -48,6 +50,7 @@ class Chat:
     swarm: SwarmControls | None = None  # per-branch stop while an agent swarm runs
     resume: gr.Button | None = None  # ▶ Continue a stopped partial answer (app/ui/continue_run.py)
     ended: list[Any] = field(default_factory=list)  # events after which a run may have ended or a chat was opened
+    doc_chips: gr.HTML | None = None  # the chat's documents above the composer (app/ui/documents.py fills it)
 
     def question_outputs(self) -> list[Any]:
         q = self.question
@@ -74,6 +77,7 @@ def build_chat(budget: str = "") -> Chat:
     resume = gr.Button("▶ Continue", visible=False, size="sm", elem_id="k2-continue")
     approval = build_approval_panel()
     question = build_question_panel()
+    doc_chips = build_doc_chips()
     with gr.Row(elem_id="k2-composer", equal_height=True):
         image_button = attach_button()
         prompt = gr.Textbox(
@@ -92,7 +96,8 @@ def build_chat(budget: str = "") -> Chat:
     swarm = build_swarm_controls()  # stop one sub-agent of a running swarm (app/ui/swarm_tree.py)
     if budget:
         gr.HTML(budget, elem_id="k2-budget")
-    return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval, question, attach, swarm, resume)
+    return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval, question, attach, swarm, resume,
+                doc_chips=doc_chips)
 
 
 def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
@@ -131,6 +136,10 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             chat.send: gr.update(visible=False),
             chat.stop: gr.update(visible=True, interactive=True),
         }
+        # A PDF still being read goes with this message: wait for it (into the chat its upload created, if new).
+        conversation_id = conversation_id or INGESTS.conversation(session)
+        async for waiting in INGESTS.wait(session, conversation_id):
+            yield {chat.status: status_html(f"● {waiting}")}
         from agents.planner.runner import RunRequest
 
         auto = provider == AUTO  # let the planner pick the first preset with a key
