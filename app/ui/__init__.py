@@ -23,6 +23,7 @@ from app.ui.mcp import build_mcp, wire_mcp, wire_mcp_load
 from app.ui.privacy import build_privacy, wire_privacy
 from app.ui.render import budget_html, notice_html
 from app.ui.sidebar import build_sidebar, wire_sidebar
+from app.ui.tool_clock import wire_tool_clock
 from app.ui.skills import build_skills, wire_skills
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_mcp_load(demo, mcp_tab, backend)
         wire_conversations(conversation, chat, sb, header, backend, demo)
         wire_continue(chat, sb, backend, chat.resume, chat.ended)
+        wire_tool_clock(demo)
         wire_runs(runs_tab, backend, runs_page)
         wire_settings(settings_tab, settings, backend, sb, demo)
     return demo, backend
