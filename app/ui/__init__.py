@@ -17,6 +17,7 @@ from app.ui.files import build_files, wire_files
 from app.ui.continue_run import wire_continue
 from app.ui.conversations import build_conversation_panel, wire_conversations
 from app.ui.layout import LAYOUT_CSS, build_header, wire_layout
+from app.ui.live_list import wire_live_list
 from app.ui.runs_tab import build_runs, wire_runs
 from app.ui.settings_tab import build_settings, wire_settings
 from app.ui.mcp import build_mcp, wire_mcp, wire_mcp_load
@@ -93,6 +94,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_conversations(conversation, chat, sb, header, backend, demo)
         wire_continue(chat, sb, backend, chat.resume, chat.ended)
         wire_tool_clock(demo)
+        wire_live_list(sb, chat.conversation_id, backend)
         wire_runs(runs_tab, backend, runs_page)
         wire_settings(settings_tab, settings, backend, sb, demo)
     return demo, backend

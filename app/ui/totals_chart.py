@@ -50,7 +50,8 @@ def bars_svg(title: str, totals: list[dict[str, Any]], element_id: str) -> str:
 
 def totals_charts(per_day: list[dict[str, Any]], per_provider: list[dict[str, Any]]) -> str:
     """Both charts: the last DAYS_SHOWN days with runs, then every provider (light part of a bar: cached tokens)."""
-    days = bars_svg(f"Tokens per day (last {min(DAYS_SHOWN, len(per_day))} days with runs)", per_day[-DAYS_SHOWN:],
+    shown = min(DAYS_SHOWN, len(per_day))
+    days = bars_svg(f"Tokens per day (last {shown} day{'s' if shown != 1 else ''} with runs)", per_day[-DAYS_SHOWN:],
                     "k2-chart-day")
     providers = bars_svg("Tokens per provider", per_provider, "k2-chart-provider")
     if not days and not providers:
