@@ -94,7 +94,8 @@ INGESTS = IngestJobs()
 def chips_html(documents: list[Any], reading: IngestJob | None = None) -> str:
     """The line above the composer: attached documents (title, pages, ✕) and the file being read with its bar."""
     chips = [
-        f"<span class='k2-doc-chip' title='{html.escape(d.title)} · {d.page_count:,} pages · {d.token_count:,} tokens'>"
+        f"<span class='k2-doc-chip' title='{html.escape(d.title)} · {d.page_count:,} pages · "
+        f"{d.token_count:,} tokens'>"
         f"<span class='k2-doc-chip-name'>{html.escape(d.title)}</span> <span class='k2-doc-chip-meta'>"
         f"{d.page_count:,} p.</span><button type='button' class='k2-doc-chip-x' data-doc='{html.escape(d.id)}' "
         f"aria-label='Remove {html.escape(d.title)} from this chat' title='Remove from this chat'>✕</button></span>"

@@ -100,7 +100,8 @@ def wire_replay(controls: ReplayControls, backend: Backend, run_id: gr.Textbox) 
                        if not m.metadata and m.content and "k2-notice" not in str(m.content)), "")
         shown = f"<blockquote>{html.escape(shorten(answer, ANSWER_CHARS))}</blockquote>" if answer else ""
         done = view.finished is not None and view.finished.reason == "done"
-        head = "✓ Replayed in a new conversation" if done else "The replay did not finish; it is kept in a new conversation"
+        head = ("✓ Replayed in a new conversation" if done
+                else "The replay did not finish; it is kept in a new conversation")
         yield f'{_line(view)}{shown}<p>{head}: {link}. The original is unchanged.</p>'
 
     controls.button.click(replay, [run_id, controls.provider, controls.model], controls.result,

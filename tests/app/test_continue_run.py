@@ -25,7 +25,9 @@ async def _stopped(agent: Agent) -> str:  # noqa: F811
     return cid
 
 
-async def test_only_a_stopped_partial_answer_can_be_continued(agent: Agent, fake_k2: FakeK2Server) -> None:  # noqa: F811
+async def test_only_a_stopped_partial_answer_can_be_continued(
+    agent: Agent, fake_k2: FakeK2Server  # noqa: F811
+) -> None:
     fake_k2.enqueue(Turn(content=PARTIAL + " and more " * 40, chunk_delay_s=0.05))
     cid = await _stopped(agent)
     assert can_continue(agent.db, cid)

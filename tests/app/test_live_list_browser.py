@@ -42,7 +42,8 @@ def test_a_rename_in_one_tab_appears_in_the_other(fake_k2: FakeK2Server, app_url
             two.screenshot(path=str(artifacts_dir / "ui_live_list.png"))
             # The live refresh keeps tab one's open conversation selected.
             one.wait_for_timeout(4_000)
-            expect(one.locator("#k2-conversations label", has_text="Renamed in tab one").locator("input")).to_be_checked()
+            picked = one.locator("#k2-conversations label", has_text="Renamed in tab one").locator("input")
+            expect(picked).to_be_checked()
             # The list in tab two is only refreshed, not opened: its chat stays empty.
             expect(two.get_by_text("Ask Kimi K2 anything")).to_be_visible()
         finally:

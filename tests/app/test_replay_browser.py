@@ -42,7 +42,8 @@ def test_totals_chart_and_replay_on_another_model(fake_k2: FakeK2Server, app_url
         assert by_provider.locator("rect.bar").count() == 1
         page.locator("#k2-runs-chart").screenshot(path=str(artifacts_dir / "ui_runs_chart.png"))
 
-        table.get_by_text("Hello", exact=True).filter(visible=True).first.click()  # the newest run: "What is 2+2?" in the chat "Hello"
+        # The newest run ("What is 2+2?") comes first; both runs are in the chat titled "Hello".
+        table.get_by_text("Hello", exact=True).filter(visible=True).first.click()
         expect(page.locator("#k2-runs-run-id textarea, #k2-runs-run-id input")).not_to_have_value("", timeout=20_000)
         page.locator("#k2-replay-provider input").click()
         page.get_by_role("option", name="OpenAI-compatible URL", exact=True).click()

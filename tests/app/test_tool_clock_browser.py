@@ -48,6 +48,7 @@ def test_a_running_tool_card_ticks_and_the_status_names_the_step(
         assert later >= first + 2, (first, later)
         page.screenshot(path=str(artifacts_dir / "ui_tool_clock.png"))
         # The quick call is done: no clock on its card.
-        expect(chat.locator(".thought-group .title", has_text="toolbox__ping").locator(".k2-tool-clock")).to_have_count(0)
+        quick = chat.locator(".thought-group .title", has_text="toolbox__ping")
+        expect(quick.locator(".k2-tool-clock")).to_have_count(0)
         expect(chat.get_by_text("Rested.")).to_be_visible(timeout=60_000)
         expect(chat.locator(".k2-tool-clock")).to_have_count(0, timeout=5_000)
