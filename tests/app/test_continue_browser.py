@@ -37,6 +37,11 @@ def test_stop_then_continue_appends_to_the_partial_answer(
         partial = chat.locator(".message-row", has_text="word5").last.inner_text()
         assert "word399" not in partial
 
+        # A reload (the ?c= link) reopens the stopped chat: its partial answer, and Continue still offered.
+        page.goto(page.url)
+        expect(chat.get_by_text("Stopped by the user")).to_be_visible(timeout=60_000)
+        expect(resume).to_be_visible(timeout=20_000)
+
         fake_k2.enqueue(Turn(content="and the END of the count."))
         resume.click()
         expect(chat.get_by_text("the END of the count", exact=False)).to_be_visible(timeout=60_000)
