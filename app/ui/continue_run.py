@@ -80,6 +80,14 @@ def split_partial(history: list[Any]) -> tuple[list[Any], int | None]:
     return shown, None
 
 
+def glued(before: str, after: str) -> str:
+    """The partial text and its continuation as one text: a stored partial lost its trailing space, and a model
+    going on usually starts a new word, so a space goes between two words that would otherwise touch."""
+    if before and after and not before[-1].isspace() and before[-1] != "-" and after[0].isalnum():
+        return f"{before} {after}"
+    return before + after
+
+
 def joined(base: list[Any], partial: int | None, messages: list[Any]) -> list[Any]:
     """The chat while the continuation streams: its first answer text grows the partial bubble; the rest follows."""
     if partial is None:
@@ -87,8 +95,8 @@ def joined(base: list[Any], partial: int | None, messages: list[Any]) -> list[An
     first = next((i for i, m in enumerate(messages) if _is_answer(m)), None)
     if first is None:
         return [*base, *messages]
-    before = _text(_field(base[partial], "content"))
-    grown = gr.ChatMessage(role="assistant", content=before + _text(messages[first].content))
+    grown = gr.ChatMessage(role="assistant", content=glued(_text(_field(base[partial], "content")),
+                                                           _text(messages[first].content)))
     return [*base[:partial], grown, *base[partial + 1:], *messages[:first], *messages[first + 1:]]
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,7 @@ def test_stop_then_continue_appends_to_the_partial_answer(
         # One bubble: the partial text, then the continuation (the stop notice is gone from the live view).
         bubble = chat.locator(".message-row", has_text="the END of the count").last.inner_text()
         assert "word5" in bubble and bubble.index("word5") < bubble.index("the END")
+        assert re.search(r"word\d+ and the END", bubble)  # one text, words not run together
         expect(chat.get_by_text("Stopped by the user")).to_have_count(0)
         page.screenshot(path=str(artifacts_dir / "ui_continue.png"))
 

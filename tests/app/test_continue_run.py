@@ -63,3 +63,13 @@ def test_the_continuation_grows_the_partial_bubble_and_the_stop_notice_goes() ->
     assert joined(base, partial, []) == base
     # No partial answer (a stop before any text): the continuation is simply appended.
     assert split_partial(history[:2])[1] is None
+
+
+def test_the_partial_and_its_continuation_do_not_run_words_together() -> None:
+    from app.ui.continue_run import glued
+
+    assert glued("word8", "and the end") == "word8 and the end"
+    assert glued("word8 ", "and the end") == "word8 and the end"
+    assert glued("word8", ", and the end") == "word8, and the end"
+    assert glued("well-", "known") == "well-known"
+    assert glued("", "start") == "start"
