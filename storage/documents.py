@@ -154,6 +154,16 @@ def attach(db: Database, conversation_id: str, document_id: str) -> bool:
     return True
 
 
+def detach(db: Database, conversation_id: str, document_id: str) -> bool:
+    """Remove a document from a conversation (the document stays in the store); False when it was not attached."""
+    with db.session() as s:
+        row = s.get(ConversationDocument, (conversation_id, document_id))
+        if row is None:
+            return False
+        s.delete(row)
+    return True
+
+
 def save_document(
     db: Database, document: Document, page_rows: Iterable[tuple[int, str, int, str]], original: Path | None = None
 ) -> Document:

@@ -135,3 +135,18 @@ def fork_summary(run: Any) -> str:
     """'forked from step 3 of run 1a2b…' for a run made by fork_from_step, '' otherwise."""
     info = (run.meta or {}).get("forked_from") if run is not None else None
     return f"forked from step {info['step']} of run {info['run_id'][:12]}" if info else ""
+
+
+def replay_source(db: Database, run_id: str) -> tuple[str, int, str, str | None]:
+    """(conversation id, seq, text, label) of the prompt that started a run: a replay copies the messages before
+    that seq into a new conversation and sends the prompt again there."""
+    with db.session(write=False) as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise NotFound(f"no run {run_id!r}")
+        query = (select(Message).where(Message.run_id == run_id, Message.role == "user")
+                 .order_by(col(Message.seq)).limit(1))  # fmt: skip
+        prompt = s.exec(query).first()
+        if prompt is None:
+            raise NotFound(f"run {run_id[:12]} stored no prompt")
+        return run.conversation_id, prompt.seq, prompt.content or "", (prompt.extra or {}).get("_label")

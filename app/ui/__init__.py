@@ -14,14 +14,17 @@ from app.ui.cobol import build_cobol, wire_cobol
 from app.ui.code_runner import build_code_runner, wire_code_runner
 from app.ui.documents import build_documents, wire_documents
 from app.ui.files import build_files, wire_files
+from app.ui.continue_run import wire_continue
 from app.ui.conversations import build_conversation_panel, wire_conversations
 from app.ui.layout import LAYOUT_CSS, build_header, wire_layout
+from app.ui.live_list import wire_live_list
 from app.ui.runs_tab import build_runs, wire_runs
 from app.ui.settings_tab import build_settings, wire_settings
 from app.ui.mcp import build_mcp, wire_mcp, wire_mcp_load
 from app.ui.privacy import build_privacy, wire_privacy
 from app.ui.render import budget_html, notice_html
 from app.ui.sidebar import build_sidebar, wire_sidebar
+from app.ui.tool_clock import wire_tool_clock
 from app.ui.skills import build_skills, wire_skills
 
 if TYPE_CHECKING:
@@ -62,7 +65,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                             gr.HTML(notice_html("error", UNSAFE_SANDBOX, title="Sandbox off."), elem_id="k2-unsafe-banner")
                         chat = build_chat(budget_html(settings.max_cost_usd, settings.max_steps,
                                                       settings.max_wall_s))
-                        docs = build_documents()
+                        docs = build_documents(chat.doc_chips)
                         privacy = build_privacy(settings.redact, settings.redact_kinds)
                         files = build_files()
                         code_runner = build_code_runner()  # ▶ Run in sandbox on answers' code blocks
@@ -89,6 +92,9 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_mcp(mcp_tab, backend)
         wire_mcp_load(demo, mcp_tab, backend)
         wire_conversations(conversation, chat, sb, header, backend, demo)
+        wire_continue(chat, sb, backend, chat.resume, chat.ended)
+        wire_tool_clock(demo)
+        wire_live_list(sb, chat.conversation_id, backend)
         wire_runs(runs_tab, backend, runs_page)
         wire_settings(settings_tab, settings, backend, sb, demo)
     return demo, backend

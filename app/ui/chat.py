@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
@@ -14,6 +14,8 @@ from agents.errors import AppError
 from app.ui.approvals import ApprovalPanel, build_approval_panel, wire_approvals
 from app.ui.approvals import refresh_after as refresh_approvals
 from app.ui.backend import Backend, readable_error
+from app.ui.doc_chips import INGESTS
+from app.ui.documents import build_doc_chips
 from app.ui.files import show_images
 from app.ui.images import (AttachBox, attach_button, chips_box, latest_user_images, read_attachments,
                            show_step_images, step_images_html, wire_attach)
@@ -47,6 +49,9 @@ class Chat:
     question: QuestionPanel | None = None  # a server's question (elicitation) while its tool call waits
     attach: AttachBox | None = None  # images waiting to go with the next message (issue 21)
     swarm: SwarmControls | None = None  # per-branch stop while an agent swarm runs
+    resume: gr.Button | None = None  # ▶ Continue a stopped partial answer (app/ui/continue_run.py)
+    ended: list[Any] = field(default_factory=list)  # events after which a run may have ended or a chat was opened
+    doc_chips: gr.HTML | None = None  # the chat's documents above the composer (app/ui/documents.py fills it)
 
     def question_outputs(self) -> list[Any]:
         q = self.question
@@ -70,8 +75,10 @@ def build_chat(budget: str = "") -> Chat:
         min_height=360,
     )
     status = gr.HTML(status_html(""), elem_id="k2-status")
+    resume = gr.Button("▶ Continue", visible=False, size="sm", elem_id="k2-continue")
     approval = build_approval_panel()
     question = build_question_panel()
+    doc_chips = build_doc_chips()
     with gr.Row(elem_id="k2-composer", equal_height=True):
         image_button = attach_button()
         prompt = gr.Textbox(
@@ -90,7 +97,8 @@ def build_chat(budget: str = "") -> Chat:
     swarm = build_swarm_controls()  # stop one sub-agent of a running swarm (app/ui/swarm_tree.py)
     if budget:
         gr.HTML(budget, elem_id="k2-budget")
-    return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval, question, attach, swarm)
+    return Chat(chatbot, status, prompt, send, stop, gr.State(None), approval, question, attach, swarm, resume,
+                doc_chips=doc_chips)
 
 
 def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
@@ -129,6 +137,10 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
             chat.send: gr.update(visible=False),
             chat.stop: gr.update(visible=True, interactive=True),
         }
+        # A PDF still being read goes with this message: wait for it (into the chat its upload created, if new).
+        conversation_id = conversation_id or INGESTS.conversation(session)
+        async for waiting in INGESTS.wait(session, conversation_id):
+            yield {chat.status: status_html(f"● {waiting}")}
         from agents.planner.runner import RunRequest
 
         auto = provider == AUTO  # let the planner pick the first preset with a key
@@ -187,6 +199,7 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
     for trigger in (chat.prompt.submit, chat.send.click):
         sent = trigger(send, send_inputs, send_outputs, concurrency_limit=None, show_progress="hidden")
         refresh_approvals(chat, backend, sent)
+        chat.ended.append(sent)
 
     def stop(request: gr.Request) -> Any:
         backend.stop(request.session_hash or "")
@@ -198,8 +211,8 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
     def new_chat() -> tuple[list[Any], None, str, Any, str]:
         return [], None, status_html(""), gr.update(value=None), ""
 
-    sb.new_chat.click(new_chat, None, [chat.chatbot, chat.conversation_id, chat.status, sb.conversations, chat.prompt],
-                      queue=False)
+    chat.ended.append(sb.new_chat.click(new_chat, None, [chat.chatbot, chat.conversation_id, chat.status,
+                                                          sb.conversations, chat.prompt], queue=False))
 
     async def open_conversation(conversation_id: str | None) -> tuple[Any, Any, str]:
         if not conversation_id:
@@ -217,6 +230,7 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
 
     opened = sb.conversations.input(open_conversation, sb.conversations, [chat.chatbot, chat.conversation_id, chat.status])
     refresh_approvals(chat, backend, opened)
+    chat.ended.append(opened)
     wire_approvals(chat, backend)
     if chat.swarm is not None:
         wire_swarm_controls(chat.swarm, backend)

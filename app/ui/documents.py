@@ -1,5 +1,6 @@
-"""Documents of a chat: upload PDFs (ingested with a progress bar and attached to the conversation), list them,
-and show how the last run gave them to the model (whole, retrieval, sub-agents)."""
+"""Documents of a chat: upload PDFs (ingested with one progress bar per file, on its chip above the composer, and
+attached to the conversation), list them, remove one (✕ on its chip), and show how the last run gave them to the model
+(whole, retrieval, sub-agents)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import html
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import gradio as gr
 
 from app.ui.backend import Backend, readable_error
+from app.ui.doc_chips import INGESTS, REMOVE_JS, WAIT_TICK_S, chips_html
 from app.ui.render import notice_html
 
 log = logging.getLogger(__name__)
@@ -30,9 +33,15 @@ class DocumentsPanel:
 
     upload: gr.File
     listing: gr.HTML
+    chips: gr.HTML  # above the composer (build_doc_chips, placed by the chat column)
 
 
-def build_documents() -> DocumentsPanel:
+def build_doc_chips() -> gr.HTML:
+    """The line of the chat's documents above the composer (filled by wire_documents)."""
+    return gr.HTML("", elem_id="k2-doc-chips", js_on_load=REMOVE_JS)
+
+
+def build_documents(chips: gr.HTML) -> DocumentsPanel:
     """Lay out the panel (inside the chat column, under the composer)."""
     with gr.Accordion("Documents", open=False, elem_id="k2-docs"):
         upload = gr.File(
@@ -43,7 +52,7 @@ def build_documents() -> DocumentsPanel:
             height=130,
         )
         listing = gr.HTML(listing_html([], None), elem_id="k2-doc-list")
-    return DocumentsPanel(upload, listing)
+    return DocumentsPanel(upload, listing, chips)
 
 
 def listing_html(documents: list[Any], plan: dict[str, Any] | None) -> str:
@@ -67,33 +76,48 @@ def listing_html(documents: list[Any], plan: dict[str, Any] | None) -> str:
     )
 
 
+def _documents(backend: Backend, conversation_id: str | None) -> list[Any]:
+    agent = backend.opened
+    if agent is None or not conversation_id:
+        return []
+    from storage.documents import conversation_documents
+
+    return conversation_documents(agent.db, conversation_id)
+
+
 def _listing(backend: Backend, conversation_id: str | None) -> str:
     agent = backend.opened
     if agent is None or not conversation_id:
         return listing_html([], None)
     from agents.policy.context import last_plan
-    from storage.documents import conversation_documents
 
-    return listing_html(conversation_documents(agent.db, conversation_id), last_plan(agent.db, conversation_id))
+    return listing_html(_documents(backend, conversation_id), last_plan(agent.db, conversation_id))
+
+
+def _conversation_for(backend_db: Any, conversation_id: str | None, paths: list[str]) -> str:
+    """The chat the files go to: the open one, or a new one named after them."""
+    from storage import repo
+
+    if conversation_id:
+        return conversation_id
+    title = "Documents: " + ", ".join(Path(p).name for p in paths)
+    return repo.create_conversation(backend_db, title[:60]).id
 
 
 def _ingest(
-    backend_db: Any, conversation_id: str | None, paths: list[str], progress: gr.Progress
-) -> tuple[str, list[str]]:
-    """Ingest each file (the pdf_reader's own ingest: same store, same cache) and attach it; (conversation, errors)."""
+    backend_db: Any, conversation_id: str, paths: list[str], progress: Callable[[int, int, int], None]
+) -> list[str]:
+    """Ingest each file (the pdf_reader's own ingest: same store, same cache) and attach it; the errors.
+    `progress(file index, pages done, pages)` follows the pages."""
     from mcp_servers.pdf_reader.ingest import IngestError, ingest_pdf
     from storage import documents as store
-    from storage import repo
 
-    if not conversation_id:
-        title = "Documents: " + ", ".join(Path(p).name for p in paths)
-        conversation_id = repo.create_conversation(backend_db, title[:60]).id
     errors: list[str] = []
     for index, path in enumerate(paths):
         name = Path(path).name
 
-        def report(done: int, total: int, name: str = name, index: int = index) -> None:
-            progress((index + done / max(total, 1)) / len(paths), desc=f"{name}: page {done} of {total}")
+        def report(done: int, total: int, index: int = index) -> None:
+            progress(index, done, total)
 
         try:
             result = ingest_pdf(backend_db, path, progress=report, filename=name)
@@ -101,35 +125,64 @@ def _ingest(
             errors.append(f"{name}: {exc}")
             continue
         store.attach(backend_db, conversation_id, result.document.id)
-    return conversation_id, errors
+    return errors
 
 
 def wire_documents(panel: DocumentsPanel, conversation_id: gr.State, refresh_on: list[Any], backend: Backend) -> None:
-    """Upload ingests into the conversation; the list follows the conversation and refreshes after runs."""
+    """Upload ingests into the conversation (a send meanwhile waits for it: doc_chips.INGESTS); the list and the
+    chips follow the conversation and refresh after runs; ✕ on a chip detaches that document."""
+    chips = panel.chips
 
-    async def upload(
-        files: list[Any] | None,
-        cid: str | None,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's idiom
-    ) -> tuple[Any, ...]:
+    async def upload(files: list[Any] | None, cid: str | None, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in files or []]
         if not paths:
-            return gr.update(), cid, gr.update()
+            yield gr.update(), cid, gr.update(), gr.update()
+            return
+        session = request.session_hash or ""
         try:
             agent = await backend.agent()
-            cid, errors = await asyncio.to_thread(_ingest, agent.db, cid, paths, progress)
-        except Exception as exc:  # the boundary: a broken file or store becomes a message, never a toast
+            cid = await asyncio.to_thread(_conversation_for, agent.db, cid, paths)
+        except Exception as exc:  # the boundary: a broken store becomes a message, never a toast
             log.exception("document upload failed")
-            return None, cid, notice_html("error", readable_error(exc), "Upload failed.")
+            yield None, cid, notice_html("error", readable_error(exc), "Upload failed."), gr.update()
+            return
+        job = INGESTS.start(session, cid, [Path(p).name for p in paths])
+        try:
+            attached = await asyncio.to_thread(_documents, backend, cid)
+            task = asyncio.ensure_future(asyncio.to_thread(_ingest, agent.db, cid, paths, job.report))
+            while not task.done():  # one bar: the chip of the file being read (Gradio draws none of its own)
+                yield gr.update(), cid, gr.update(), chips_html(attached, job)
+                await asyncio.wait([task], timeout=WAIT_TICK_S)
+            errors = task.result()
+        except Exception as exc:
+            log.exception("document upload failed")
+            yield None, cid, notice_html("error", readable_error(exc), "Upload failed."), gr.update()
+            return
+        finally:
+            INGESTS.end(session, job)
         listing = await asyncio.to_thread(_listing, backend, cid)
         if errors:
             listing = notice_html("error", "; ".join(errors), "Not added:") + listing
-        return None, cid, listing
+        yield None, cid, listing, chips_html(await asyncio.to_thread(_documents, backend, cid))
 
-    panel.upload.upload(upload, [panel.upload, conversation_id], [panel.upload, conversation_id, panel.listing])
+    panel.upload.upload(upload, [panel.upload, conversation_id], [panel.upload, conversation_id, panel.listing, chips],
+                        show_progress="hidden", concurrency_limit=None)
 
-    async def refresh(cid: str | None) -> str:
-        return await asyncio.to_thread(_listing, backend, cid)
+    async def refresh(cid: str | None) -> tuple[str, str]:
+        return (await asyncio.to_thread(_listing, backend, cid),
+                chips_html(await asyncio.to_thread(_documents, backend, cid)))
 
     for component in refresh_on:
-        component.change(refresh, conversation_id, panel.listing, queue=False, show_progress="hidden")
+        component.change(refresh, conversation_id, [panel.listing, chips], queue=False,
+                         show_progress="hidden")
+
+    async def remove(cid: str | None, event: gr.EventData) -> tuple[str, str]:
+        document_id = str((getattr(event, "_data", None) or {}).get("doc") or "")
+        agent = backend.opened
+        if agent is not None and cid and document_id:
+            from storage.documents import detach
+
+            await asyncio.to_thread(detach, agent.db, cid, document_id)
+        return await refresh(cid)
+
+    chips.click(remove, conversation_id, [panel.listing, chips], show_progress="hidden")

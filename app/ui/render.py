@@ -267,9 +267,19 @@ class RunView:
             self._finish(event)
 
     def _live(self, phase: str) -> None:
-        """The status line while the run streams: model · what it is doing · tokens and cost so far."""
+        """The status line while the run streams: model · current step · what it is doing · tokens and cost so far."""
         self._phase = phase
-        self.status = " · ".join(p for p in (f"● {self.model}" if self.model else "●", phase, self._usage) if p)
+        self.status = " · ".join(p for p in (f"● {self.model}" if self.model else "●", self._step(), phase,
+                                             self._usage) if p)
+
+    def _step(self) -> str:
+        """'step 3' while the third tool call runs, 'after step 3' once it is back (a step is one tool call, as in
+        RunFinished.steps and the step budget)."""
+        count = len(self._cards)
+        if not count:
+            return ""
+        running = any(card.metadata.get("status") == "pending" for card, _ in self._cards.values())
+        return f"step {count}" if running else f"after step {count}"
 
     def _reason(self, text: str) -> None:
         if self._thinking is None:

@@ -1,5 +1,6 @@
 """The Runs tab: every run with status, model, steps, tokens (cached), cost and duration, filtered and paged; a
-run's step timeline; fork from any step into a new conversation; totals per day and per provider."""
+run's step timeline; fork from any step into a new conversation; replay a run on another model (app/ui/replay.py);
+totals per day and per provider, as charts and tables."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from app.ui import selfhost
 from app.ui.backend import Backend
 from app.ui.markup import shorten
 from app.ui.render import format_usage
+from app.ui.replay import ReplayControls, build_replay, wire_replay
+from app.ui.totals_chart import totals_charts
 from storage import forks, workbench
 
 PAGE = 50
@@ -87,6 +90,8 @@ class RunsTab:
     calc_run: gr.Button
     calc_result: gr.HTML
     calc_plot: gr.HTML
+    totals_chart: gr.HTML | None = None  # tokens per day and per provider (app/ui/totals_chart.py)
+    replay: ReplayControls | None = None
 
 
 def build_runs() -> RunsTab:
@@ -110,7 +115,9 @@ def build_runs() -> RunsTab:
         fork_step = gr.Number(label="Fork from step", value=1, precision=0, minimum=1, elem_id="k2-fork-step")
         fork = gr.Button("Fork into a new conversation", size="sm", elem_id="k2-fork", scale=0, min_width=220)
     fork_result = gr.HTML("", elem_id="k2-fork-result")
+    replay = build_replay()
     with gr.Accordion("Totals", open=False, elem_id="k2-runs-totals"):
+        totals_chart = gr.HTML("", elem_id="k2-runs-chart")
         totals_day = gr.Dataframe(headers=["Day", "Runs", "Tokens", "Cached", "Cost $"], value=[], interactive=False)
         totals_provider = gr.Dataframe(headers=["Provider", "Runs", "Tokens", "Cached", "Cost $"], value=[],
                                        interactive=False)
@@ -128,7 +135,7 @@ def build_runs() -> RunsTab:
         calc_plot = gr.HTML("", elem_id="k2-calc-plot")
     return RunsTab(provider, model, status, day, refresh, prev, nxt, page_info, page, table, run_id, timeline,
                    fork_step, fork, fork_result, totals_day, totals_provider, calc_model, calc_gpu, calc_speed,
-                   calc_volume, calc_run, calc_result, calc_plot)
+                   calc_volume, calc_run, calc_result, calc_plot, totals_chart, replay)
 
 
 def _day(text: str) -> date | None:
@@ -149,7 +156,7 @@ def wire_runs(tab: RunsTab, backend: Backend, opened: gr.Tab) -> None:
 
     def listing(provider: str, model: str, status: str, day: str, page: int) -> tuple[Any, ...]:
         if backend.opened is None:
-            return [], "The agent is still starting.", 0, gr.update(), gr.update(), gr.update(), [], []
+            return [], "The agent is still starting.", 0, gr.update(), gr.update(), gr.update(), [], [], ""
         rows, more = workbench.runs_page(db(), provider=provider or "", model=model or "", status=status or "",
                                          day=_day(day), offset=page * PAGE, limit=PAGE)
         if not rows and page > 0:  # paged past the end: stay on the last page that had runs
@@ -157,17 +164,16 @@ def wire_runs(tab: RunsTab, backend: Backend, opened: gr.Tab) -> None:
         shown = f"runs {page * PAGE + 1:,}–{page * PAGE + len(rows):,}" if rows else "no runs match"
         info = f"{shown} · page {page + 1}{' · older runs follow' if more else ''}"
         found = workbench.run_filters(db())
-        totals = [[t["key"], t["runs"], t["tokens"], t["cached"], round(t["cost_usd"], 4)]
-                  for t in workbench.totals_by(db(), "day")]
-        per_provider = [[t["key"], t["runs"], t["tokens"], t["cached"], round(t["cost_usd"], 4)]
-                        for t in workbench.totals_by(db(), "provider")]
+        by_day, by_provider = workbench.totals_by(db(), "day"), workbench.totals_by(db(), "provider")
+        totals = [[t["key"], t["runs"], t["tokens"], t["cached"], round(t["cost_usd"], 4)] for t in by_day]
+        per_provider = [[t["key"], t["runs"], t["tokens"], t["cached"], round(t["cost_usd"], 4)] for t in by_provider]
         return (run_table(rows), info, page, gr.update(choices=["", *found["provider"]]),
                 gr.update(choices=["", *found["model"]]), gr.update(choices=["", *found["status"]]), totals,
-                per_provider)
+                per_provider, totals_charts(by_day, by_provider))
 
     filters = [tab.provider, tab.model, tab.status, tab.day]
     outputs = [tab.table, tab.page_info, tab.page, tab.provider, tab.model, tab.status, tab.totals_day,
-               tab.totals_provider]
+               tab.totals_provider, tab.totals_chart]
 
     async def first_page(*values: Any) -> tuple[Any, ...]:
         return await asyncio.to_thread(listing, *values, 0)
@@ -224,5 +230,7 @@ def wire_runs(tab: RunsTab, backend: Backend, opened: gr.Tab) -> None:
 
     tab.calc_run.click(compare, [tab.calc_model, tab.calc_gpu, tab.calc_speed, tab.calc_volume],
                        [tab.calc_result, tab.calc_plot])
+    if tab.replay is not None:
+        wire_replay(tab.replay, backend, tab.run_id)
     opened.select(first_page, filters, outputs)  # the list is read when the tab is opened, not on every page load
 

@@ -112,12 +112,24 @@ def test_usage_updates_the_status_line_and_finish_summarizes() -> None:
     view.apply(Usage(prompt_tokens=1000, completion_tokens=234, cached_tokens=0, cost_usd=0.0021))
     assert view.status == "● kimi-k2 · thinking… · 1,234 tokens · $0.0021"
     view.apply(ToolCallStarted(call_id="c0", name="workspace__grep", arguments={}))
-    assert view.status == "● kimi-k2 · running workspace__grep… · 1,234 tokens · $0.0021"
+    assert view.status == "● kimi-k2 · step 1 · running workspace__grep… · 1,234 tokens · $0.0021"
+    view.apply(ToolCallFinished(call_id="c0", name="workspace__grep", preview="ok", duration_s=0.1))
     view.apply(TextDelta(text="ok"))
-    assert view.status == "● kimi-k2 · writing… · 1,234 tokens · $0.0021"
+    assert view.status == "● kimi-k2 · after step 1 · writing… · 1,234 tokens · $0.0021"
     view.apply(RunFinished(answer="ok", steps=3, tokens=1234, cost_usd=0.0021))
     assert view.status == "✓ answered · kimi-k2 · 3 steps · 1,234 tokens · $0.0021"
     assert [m.content for m in view.messages if not m.metadata] == ["ok"]  # the streamed answer is not repeated
+
+
+def test_the_status_line_names_the_current_step() -> None:
+    view = _view()
+    _started(view)
+    for n in range(3):
+        view.apply(ToolCallStarted(call_id=f"c{n}", name="workspace__read_file", arguments={}))
+        assert view.status == f"● kimi-k2 · step {n + 1} · running workspace__read_file…"
+        view.apply(ToolCallFinished(call_id=f"c{n}", name="workspace__read_file", preview="ok", duration_s=0.1))
+        view.apply(ReasoningDelta(text="next"))
+        assert view.status == f"● kimi-k2 · after step {n + 1} · thinking…"
 
 
 def test_a_run_that_needed_a_tool_but_got_prose_is_not_a_check_mark() -> None:

@@ -99,3 +99,15 @@ def test_attach_to_conversations(db: Database) -> None:
     assert docs.conversation_documents(db, "no-such-conversation") == []
     docs.delete_document(db, other.id)
     assert [d.id for d in docs.conversation_documents(db, conv.id)] == [doc.id]
+
+
+def test_detach_removes_a_document_from_one_conversation_only(db: Database) -> None:
+    doc = docs.save_document(db, _doc(b"det"), PAGES)
+    one, two = repo.create_conversation(db, "one"), repo.create_conversation(db, "two")
+    docs.attach(db, one.id, doc.id)
+    docs.attach(db, two.id, doc.id)
+    assert docs.detach(db, one.id, doc.id)
+    assert not docs.detach(db, one.id, doc.id)  # already gone
+    assert docs.conversation_documents(db, one.id) == []
+    assert [d.id for d in docs.conversation_documents(db, two.id)] == [doc.id]
+    assert docs.get_document(db, doc.id) is not None  # the document stays in the store
