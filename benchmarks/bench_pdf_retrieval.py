@@ -10,7 +10,10 @@ read to write a rule). Three rankers, measured in the same run on the same pages
 Evidence pages in questions.jsonl are 0-based (`page_index0`); Page.number is 1-based, so gold = page_index0 + 1.
 
 Run: python benchmarks/bench_pdf_retrieval.py [--db sqlite:////tmp/x.db] [--part tuning|report|both] [-v] [--cv] [--fit]
+     [--extra DIR]
 (-v prints one line per TUNING question only: the report part is scored, never inspected question by question.)
+--extra DIR  more tuning data (benchmarks/financebench_extra.py makes it from the upstream repository): scored as
+      the `extra` part, and with --cv/--fit/--ablate fitted and cross-validated together with the tuning part.
 --cv  leave-one-company-out cross-validation on the tuning part (benchmarks/rank_fit.py): the feature weights are
       fitted on five companies and the sixth is ranked with them, in turn; prints cv_top1/3/5/10 and per company.
 --fit the weights fitted on the whole tuning part (what mcp_servers/pdf_reader/rank_weights.py holds, in-sample).
@@ -35,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text
 
 from benchmarks import rank_fit
-from benchmarks.financebench_split import DATA, PARTS, Question, load_questions
+from benchmarks.financebench_split import DATA, PARTS, Question, load_extra, load_questions
 from mcp_servers.pdf_reader import page_index
 from mcp_servers.pdf_reader.features import FEATURES, page_features
 from mcp_servers.pdf_reader.ingest import ingest_pdf
@@ -134,6 +137,7 @@ def main() -> None:
     parser.add_argument("--cv", action="store_true", help="leave-one-company-out cross-validation (tuning part)")
     parser.add_argument("--fit", action="store_true", help="print the weights fitted on the whole tuning part")
     parser.add_argument("--ablate", action="store_true", help="the CV again without each feature in turn")
+    parser.add_argument("--extra", type=Path, help="folder of extra tuning data (benchmarks/financebench_extra.py)")
     args = parser.parse_args()
     if not (DATA / "questions.jsonl").exists():
         sys.exit(f"FinanceBench data not found at {DATA}")
@@ -143,8 +147,14 @@ def main() -> None:
     if args.cv or args.fit or args.ablate:
         parts = ("tuning",)
     questions = [q for q in load_questions() if q.part in parts]
+    folder = {q.doc: DATA for q in questions}
+    if args.extra:
+        extra = load_extra(args.extra)
+        questions += extra
+        folder |= {q.doc: args.extra for q in extra}
+        parts = (*parts, "extra")
     started = time.perf_counter()
-    doc_ids = {name: ingest_pdf(db, DATA / "pdfs" / f"{name}.pdf").document.id for name in sorted({q.doc for q in questions})}
+    doc_ids = {name: ingest_pdf(db, folder[name] / "pdfs" / f"{name}.pdf").document.id for name in sorted(folder)}
     ingest_s = time.perf_counter() - started
     if args.cv or args.fit or args.ablate:
         print("\n".join(cross_validate(db, questions, doc_ids, args.fit, args.ablate)))
@@ -175,7 +185,7 @@ def main() -> None:
         for ranker, (pages, took) in results.items():
             ranks[(q.part, ranker)].append(rank_of(pages, q.gold))
             seconds[(q.part, ranker)].append(took)
-        if args.verbose and q.part == "tuning":
+        if args.verbose and q.part != "report":
             concepts = ", ".join(c.name for c in analyse(q.text).concepts)
             print(
                 f"{q.doc:23} gold={sorted(q.gold)} ours={ranks[(q.part, 'ours')][-1]} "
@@ -185,7 +195,7 @@ def main() -> None:
     for part in parts:
         n = len(ranks[(part, "ours")])
         docs = len({q.doc for q in questions if q.part == part})
-        label = "in-sample" if part == "tuning" else "held out"
+        label = {"tuning": "in-sample", "report": "held out", "extra": "more tuning data"}[part]
         print(f"\n{part} part ({label}): {n} questions, {docs} filings")
         print(f"{'ranker':16}" + "".join(f"{'top-' + str(c):>8}" for c in CUTS) + f"{'ms/q':>8}")
         for ranker in RANKERS:
