@@ -92,7 +92,7 @@ def timed(fn: Callable[[], list[int]]) -> tuple[list[int], float]:
 
 def company(doc: str) -> str:
     """'JOHNSON_JOHNSON_2022_10K' → 'JOHNSON_JOHNSON': the unit the split and the cross-validation hold out."""
-    return doc.split("_20")[0]
+    return doc.split("_20")[0].upper()  # upstream spells one company two ways ("Pfizer_2023Q2_10Q", "PFIZER_2021_10K")
 
 
 def cross_validate(
