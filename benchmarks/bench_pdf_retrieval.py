@@ -48,6 +48,8 @@ from mcp_servers.pdf_reader.sections import describe_pages
 from storage.db import Database
 
 CUTS = (1, 3, 5, 10)
+FOLDS = 5
+"""With more tuning companies than this (--extra), the CV holds companies out in FOLDS groups, not one by one."""
 STATEMENT_NAMES = {
     "income": r"income statements?|statements? of (?:income|operations)",
     "balance": r"balance sheets?",
@@ -105,9 +107,11 @@ def cross_validate(
         index = page_index.cached((db.url, doc_ids[q.doc]), lambda q=q: _load(db, doc_ids[q.doc]))
         pages = [(p.number, p.values) for p in page_features(analyse(q.text), [index])]
         samples.append(rank_fit.sample(company(q.doc), pages, q.gold))
-    ranks, per = rank_fit.leave_one_company_out(samples)
+    folds = FOLDS if len(per_company := {s.company for s in samples}) > FOLDS else 0
+    ranks, per = rank_fit.leave_one_company_out(samples, folds=folds)
     rates = rank_fit.rates(ranks)
-    print(f"\nleave-one-company-out CV on the tuning part ({len(samples)} questions, {len(per)} companies)")
+    held = f"{folds} groups of companies" if folds else "one company at a time"
+    print(f"\nleave-companies-out CV on the tuning side ({len(samples)} questions, {len(per_company)} companies, {held})")
     print(f"{'held out':16}" + "".join(f"{'top-' + str(c):>8}" for c in CUTS))
     for name, found in per.items():
         print(f"{name:16}" + "".join(f"{v:>8.0%}" for v in rank_fit.rates(found).values()))
@@ -117,11 +121,11 @@ def cross_validate(
     if ablate:
         print(f"\nCV without one feature{'':14}" + "".join(f"{'top-' + str(c):>8}" for c in CUTS) + "  objective")
         for feature in FEATURES:
-            dropped, _ = rank_fit.leave_one_company_out(samples, frozenset({feature}))
+            dropped, _ = rank_fit.leave_one_company_out(samples, frozenset({feature}), folds)
             print(f"  without {feature:27}" + "".join(f"{v:>8.0%}" for v in rank_fit.rates(dropped).values())
                   + f"{rank_fit.objective(dropped):>11.3f}")  # fmt: skip
     if fit_all:
-        weights = rank_fit.fit(samples)
+        weights = rank_fit.bagged(samples)
         fitted = [rank_fit.rank(s, rank_fit.vector(weights)) for s in samples]
         print("\nweights fitted on the whole tuning part (in-sample):")
         print("WEIGHTS = {" + ", ".join(f'"{k}": {v:g}' for k, v in weights.items()) + "}")

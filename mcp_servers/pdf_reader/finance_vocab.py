@@ -161,9 +161,11 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("equity", "balance-sheet total and ratio definitions ROE, book value (ASC 505)",
        r"shareholders'? equity|stockholders'? equity|book value|return on equity|roe",
        "total equity; shareholders equity; stockholders equity; net income@0.4", {"balance": 0.6, "equity": 0.5}),
-    _c("pension", "retirement-benefits note (ASC 715: benefit obligation, plan assets)",
-       r"pensions?|postretirement|defined benefit",
-       "pension; postretirement@0.8; benefit obligation@0.7; plan assets@0.6", {}, (r"pension|retirement",)),
+    _c("pension", "retirement-benefits note (ASC 715: benefit obligation, plan assets, and the benefit payments "
+       "expected in each of the next five years, ASC 715-20-50-1f)",
+       r"pensions?|postretirement|defined benefit|retirees?|retirement benefits?|opeb",
+       "pension; postretirement@0.8; benefit obligation@0.7; plan assets@0.6; benefit payments@0.6", {},
+       (r"pension|retirement",)),
     # --- segments, geography, customers (ASC 280 disclosures) ------------------------------------------------------
     _c("segment", "segment note (ASC 280-10-50: reportable segments, revenues by products and services)",
        r"segments?|business (?:units?|lines?)|reportable|product lines?|products and services",
