@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 DIM = 256
-KNOWN_WORDS = 200_000
-"""Word vectors kept between documents (filings share most of their vocabulary): ~200 MB at most."""
+KNOWN_WORDS = 50_000
+"""Word vectors kept between documents (filings share most of their vocabulary): ~55 MB at most."""
 _lock = threading.Lock()
 _known: dict[str, np.ndarray] = {}
 
