@@ -111,7 +111,8 @@ def cross_validate(
     ranks, per = rank_fit.leave_one_company_out(samples, folds=folds)
     rates = rank_fit.rates(ranks)
     held = f"{folds} groups of companies" if folds else "one company at a time"
-    print(f"\nleave-companies-out CV on the tuning side ({len(samples)} questions, {len(per_company)} companies, {held})")
+    size = f"{len(samples)} questions, {len(per_company)} companies"
+    print(f"\nleave-companies-out CV on the tuning side ({size}, {held})")
     print(f"{'held out':16}" + "".join(f"{'top-' + str(c):>8}" for c in CUTS))
     for name, found in per.items():
         print(f"{name:16}" + "".join(f"{v:>8.0%}" for v in rank_fit.rates(found).values()))

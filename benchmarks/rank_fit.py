@@ -3,9 +3,10 @@
 A sample is one question: the candidate pages of its filing with their feature values (features.page_features,
 which do not depend on the weights) and its evidence pages. A page's score is the weighted sum of its features,
 ties broken by page number as search_pages does. The fit is coordinate ascent over a fixed grid from a neutral start
-(every weight START, `words` held at 1 as the scale), maximising OBJECTIVE. One such fit on a few dozen questions is noisy (a question moves a weight a grid
-step), so `bagged` averages BAGS fits, each without a different share of the companies: on the 97 questions of the
-tuning side it raised the cross-validated objective from 1.43 to 1.47 (top-5 90 → 93 %). Cross-validation fits on
+(every weight START, `words` held at 1 as the scale), maximising OBJECTIVE. One such fit on a few dozen questions is
+noisy (a question moves a weight a grid step), so `bagged` averages BAGS fits, each without a different share of the
+companies: on the 97 questions of the tuning side it raised the cross-validated objective from 1.43 to 1.47 (top-5
+90 → 93 %). Cross-validation fits on
 all companies (or groups of them) but one and scores the one left out, in turn, so each question is ranked by
 weights fitted without its company.
 """
