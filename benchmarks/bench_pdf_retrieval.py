@@ -10,7 +10,10 @@ read to write a rule). Three rankers, measured in the same run on the same pages
 Evidence pages in questions.jsonl are 0-based (`page_index0`); Page.number is 1-based, so gold = page_index0 + 1.
 
 Run: python benchmarks/bench_pdf_retrieval.py [--db sqlite:////tmp/x.db] [--part tuning|report|both] [-v] [--cv] [--fit]
+     [--extra DIR]
 (-v prints one line per TUNING question only: the report part is scored, never inspected question by question.)
+--extra DIR  more tuning data (benchmarks/financebench_extra.py makes it from the upstream repository): scored as
+      the `extra` part, and with --cv/--fit/--ablate fitted and cross-validated together with the tuning part.
 --cv  leave-one-company-out cross-validation on the tuning part (benchmarks/rank_fit.py): the feature weights are
       fitted on five companies and the sixth is ranked with them, in turn; prints cv_top1/3/5/10 and per company.
 --fit the weights fitted on the whole tuning part (what mcp_servers/pdf_reader/rank_weights.py holds, in-sample).
@@ -35,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text
 
 from benchmarks import rank_fit
-from benchmarks.financebench_split import DATA, PARTS, Question, load_questions
+from benchmarks.financebench_split import DATA, PARTS, Question, load_extra, load_questions
 from mcp_servers.pdf_reader import page_index
 from mcp_servers.pdf_reader.features import FEATURES, page_features
 from mcp_servers.pdf_reader.ingest import ingest_pdf
@@ -45,6 +48,8 @@ from mcp_servers.pdf_reader.sections import describe_pages
 from storage.db import Database
 
 CUTS = (1, 3, 5, 10)
+FOLDS = 5
+"""With more tuning companies than this (--extra), the CV holds companies out in FOLDS groups, not one by one."""
 STATEMENT_NAMES = {
     "income": r"income statements?|statements? of (?:income|operations)",
     "balance": r"balance sheets?",
@@ -89,7 +94,7 @@ def timed(fn: Callable[[], list[int]]) -> tuple[list[int], float]:
 
 def company(doc: str) -> str:
     """'JOHNSON_JOHNSON_2022_10K' → 'JOHNSON_JOHNSON': the unit the split and the cross-validation hold out."""
-    return doc.split("_20")[0]
+    return doc.split("_20")[0].upper()  # upstream spells one company two ways ("Pfizer_2023Q2_10Q", "PFIZER_2021_10K")
 
 
 def cross_validate(
@@ -102,9 +107,12 @@ def cross_validate(
         index = page_index.cached((db.url, doc_ids[q.doc]), lambda q=q: _load(db, doc_ids[q.doc]))
         pages = [(p.number, p.values) for p in page_features(analyse(q.text), [index])]
         samples.append(rank_fit.sample(company(q.doc), pages, q.gold))
-    ranks, per = rank_fit.leave_one_company_out(samples)
+    folds = FOLDS if len(per_company := {s.company for s in samples}) > FOLDS else 0
+    ranks, per = rank_fit.leave_one_company_out(samples, folds=folds)
     rates = rank_fit.rates(ranks)
-    print(f"\nleave-one-company-out CV on the tuning part ({len(samples)} questions, {len(per)} companies)")
+    held = f"{folds} groups of companies" if folds else "one company at a time"
+    size = f"{len(samples)} questions, {len(per_company)} companies"
+    print(f"\nleave-companies-out CV on the tuning side ({size}, {held})")
     print(f"{'held out':16}" + "".join(f"{'top-' + str(c):>8}" for c in CUTS))
     for name, found in per.items():
         print(f"{name:16}" + "".join(f"{v:>8.0%}" for v in rank_fit.rates(found).values()))
@@ -114,11 +122,11 @@ def cross_validate(
     if ablate:
         print(f"\nCV without one feature{'':14}" + "".join(f"{'top-' + str(c):>8}" for c in CUTS) + "  objective")
         for feature in FEATURES:
-            dropped, _ = rank_fit.leave_one_company_out(samples, frozenset({feature}))
+            dropped, _ = rank_fit.leave_one_company_out(samples, frozenset({feature}), folds)
             print(f"  without {feature:27}" + "".join(f"{v:>8.0%}" for v in rank_fit.rates(dropped).values())
                   + f"{rank_fit.objective(dropped):>11.3f}")  # fmt: skip
     if fit_all:
-        weights = rank_fit.fit(samples)
+        weights = rank_fit.bagged(samples)
         fitted = [rank_fit.rank(s, rank_fit.vector(weights)) for s in samples]
         print("\nweights fitted on the whole tuning part (in-sample):")
         print("WEIGHTS = {" + ", ".join(f'"{k}": {v:g}' for k, v in weights.items()) + "}")
@@ -134,6 +142,7 @@ def main() -> None:
     parser.add_argument("--cv", action="store_true", help="leave-one-company-out cross-validation (tuning part)")
     parser.add_argument("--fit", action="store_true", help="print the weights fitted on the whole tuning part")
     parser.add_argument("--ablate", action="store_true", help="the CV again without each feature in turn")
+    parser.add_argument("--extra", type=Path, help="folder of extra tuning data (benchmarks/financebench_extra.py)")
     args = parser.parse_args()
     if not (DATA / "questions.jsonl").exists():
         sys.exit(f"FinanceBench data not found at {DATA}")
@@ -143,8 +152,14 @@ def main() -> None:
     if args.cv or args.fit or args.ablate:
         parts = ("tuning",)
     questions = [q for q in load_questions() if q.part in parts]
+    folder = {q.doc: DATA for q in questions}
+    if args.extra:
+        extra = load_extra(args.extra)
+        questions += extra
+        folder |= {q.doc: args.extra for q in extra}
+        parts = (*parts, "extra")
     started = time.perf_counter()
-    doc_ids = {name: ingest_pdf(db, DATA / "pdfs" / f"{name}.pdf").document.id for name in sorted({q.doc for q in questions})}
+    doc_ids = {name: ingest_pdf(db, folder[name] / "pdfs" / f"{name}.pdf").document.id for name in sorted(folder)}
     ingest_s = time.perf_counter() - started
     if args.cv or args.fit or args.ablate:
         print("\n".join(cross_validate(db, questions, doc_ids, args.fit, args.ablate)))
@@ -175,7 +190,7 @@ def main() -> None:
         for ranker, (pages, took) in results.items():
             ranks[(q.part, ranker)].append(rank_of(pages, q.gold))
             seconds[(q.part, ranker)].append(took)
-        if args.verbose and q.part == "tuning":
+        if args.verbose and q.part != "report":
             concepts = ", ".join(c.name for c in analyse(q.text).concepts)
             print(
                 f"{q.doc:23} gold={sorted(q.gold)} ours={ranks[(q.part, 'ours')][-1]} "
@@ -185,7 +200,7 @@ def main() -> None:
     for part in parts:
         n = len(ranks[(part, "ours")])
         docs = len({q.doc for q in questions if q.part == part})
-        label = "in-sample" if part == "tuning" else "held out"
+        label = {"tuning": "in-sample", "report": "held out", "extra": "more tuning data"}[part]
         print(f"\n{part} part ({label}): {n} questions, {docs} filings")
         print(f"{'ranker':16}" + "".join(f"{'top-' + str(c):>8}" for c in CUTS) + f"{'ms/q':>8}")
         for ranker in RANKERS:

@@ -7,6 +7,11 @@ tuning part holds the ten filings the page search was first developed on (its vo
 reading their questions, so they can only be in-sample) plus two filings of other kinds; the report part holds
 six filings nothing was tuned on: four 10-Ks, a 10-Q and an earnings release.
 
+More tuning data (`load_extra`): the upstream FinanceBench repository holds other filings with open-source questions
+(most of its PDFs are in git). `python benchmarks/financebench_extra.py UPSTREAM_CHECKOUT OUT_DIR` lays them out like
+the shared set; `bench_pdf_retrieval.py --extra OUT_DIR` adds them to the tuning side (scored as the `extra` part,
+fitted and cross-validated with the tuning part). A filing of a report-part company is refused there too.
+
 tests/benchmarks/test_financebench_split.py enforces it: a report-part question id, filing or company in the
 ranker's code, its vocabulary or any test fails the suite.
 """
@@ -66,6 +71,35 @@ def part_of(doc: str) -> str:
         if doc in docs:
             return name
     raise KeyError(f"{doc} is in neither part of the split: add it to benchmarks/financebench_split.py")
+
+
+def is_report_company(doc: str, company: str = "") -> bool:
+    """A filing of a report-part company (by its filing name's company part or the company's name)."""
+    names = {d.split("_20")[0].replace("_", " ").lower() for d in REPORT_DOCS}
+    names |= {c.lower() for c in REPORT_COMPANIES}
+    own = {doc.split("_20")[0].replace("_", " ").lower(), company.lower()}
+    return any(n in o or o in n for n in names for o in own if o)
+
+
+def load_extra(data: Path) -> list[Question]:
+    """The extra tuning questions of a folder laid out like DATA (part 'extra'); report-part companies refused."""
+    out = []
+    for line in (data / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        q = json.loads(line)
+        if q["doc_name"] in TUNING_DOCS:
+            continue  # already in the tuning part
+        if is_report_company(q["doc_name"], q.get("company", "")):
+            raise ValueError(f"{q['doc_name']} belongs to a report-part company: it cannot be tuning data")
+        gold = frozenset(e["page_index0"] + 1 for e in q["evidence"])
+        out.append(
+            Question(
+                q["financebench_id"], q["doc_name"], q["question"], q["answer"], gold, "extra",
+                q.get("question_type", ""), q,
+            )
+        )
+    return out
 
 
 def load_questions(data: Path = DATA) -> list[Question]:

@@ -3,8 +3,12 @@
 A sample is one question: the candidate pages of its filing with their feature values (features.page_features,
 which do not depend on the weights) and its evidence pages. A page's score is the weighted sum of its features,
 ties broken by page number as search_pages does. The fit is coordinate ascent over a fixed grid from a neutral start
-(every weight START, `words` held at 1 as the scale), maximising OBJECTIVE; cross-validation fits on all companies
-but one and scores the one left out, in turn, so each question is ranked by weights fitted without its company.
+(every weight START, `words` held at 1 as the scale), maximising OBJECTIVE. One such fit on a few dozen questions is
+noisy (a question moves a weight a grid step), so `bagged` averages BAGS fits, each without a different share of the
+companies: on the 97 questions of the tuning side it raised the cross-validated objective from 1.43 to 1.47 (top-5
+90 → 93 %). Cross-validation fits on
+all companies (or groups of them) but one and scores the one left out, in turn, so each question is ranked by
+weights fitted without its company.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ GRID = (-1.0, -0.5, -0.25, 0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
 START = 0.25
 ANCHOR = "words"
 PASSES = 3
+BAGS = 5
 MIN_GAIN = 1e-9
 """A weight moves only when the objective gains more than this. (Demanding a larger gain, 0.005, and allowing
 only positive weights except for contents pages both lowered the cross-validated objective: not kept.)"""
@@ -95,13 +100,29 @@ def fit(samples: Sequence[Sample], without: frozenset[str] = frozenset()) -> dic
     return {f: float(v) for f, v in zip(FEATURES, w, strict=True)}
 
 
-def leave_one_company_out(
-    samples: Sequence[Sample], without: frozenset[str] = frozenset()
-) -> tuple[list[int | None], dict[str, list[int | None]]]:
-    """Ranks of every question under weights fitted without its company; also per company."""
+def bagged(
+    samples: Sequence[Sample], without: frozenset[str] = frozenset(), bags: int = BAGS
+) -> dict[str, float]:
+    """The mean of `bags` fits, fit k leaving out every bags-th company from the k-th on (sorted by name)."""
     companies = sorted({s.company for s in samples})
+    if len(companies) < bags:
+        return fit(samples, without)
+    fits = [
+        vector(fit([s for s in samples if companies.index(s.company) % bags != k], without)) for k in range(bags)
+    ]
+    return {f: round(float(v), 2) for f, v in zip(FEATURES, np.mean(fits, axis=0), strict=True)}
+
+
+def leave_one_company_out(
+    samples: Sequence[Sample], without: frozenset[str] = frozenset(), folds: int = 0
+) -> tuple[list[int | None], dict[str, list[int | None]]]:
+    """Ranks of every question under weights fitted (bagged) without its company; also per company. With
+    `folds`, companies are held out in that many groups (sorted by name, dealt round-robin) instead of one by one."""
+    companies = sorted({s.company for s in samples})
+    group = {c: (i % folds if folds else i) for i, c in enumerate(companies)}
     per: dict[str, list[int | None]] = {}
-    for company in companies:
-        weights = vector(fit([s for s in samples if s.company != company], without))
-        per[company] = [rank(s, weights) for s in samples if s.company == company]
+    for held in sorted(set(group.values())):
+        weights = vector(bagged([s for s in samples if group[s.company] != held], without))
+        for company in (c for c in companies if group[c] == held):
+            per[company] = [rank(s, weights) for s in samples if s.company == company]
     return [r for c in companies for r in per[c]], per

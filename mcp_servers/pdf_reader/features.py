@@ -13,7 +13,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mcp_servers.pdf_reader import page_index, word_weights
+import numpy as np
+
+from mcp_servers.pdf_reader import page_index, semantic, word_weights
 from mcp_servers.pdf_reader.page_index import DocIndex, tokenize
 from mcp_servers.pdf_reader.query import Query
 
@@ -21,7 +23,7 @@ LEXICAL = {"word": "words", "pair": "pairs", "expansion": "concepts", "line_item
 """Query-term kind → the lexical feature its BM25 adds to."""
 FEATURES: tuple[str, ...] = (
     *LEXICAL.values(), "numbers", "coverage", "title", "rows", "row_item", "statement", "any_statement", "section",
-    "tabular", "prose", "year_header", "quarter", "contents",
+    "tabular", "prose", "year_header", "quarter", "contents", "semantic",
 )
 KEYNESS = True
 """Question words weigh by how much more the searched filings use them than English does (word_weights.py)."""
@@ -79,6 +81,7 @@ def page_features(query: Query, indexes: Sequence[DocIndex]) -> list[PageFeature
     # Word tokens as the index spells them ("pp&e" → "pp", "e"): a content word counts when all its parts are there.
     parts = {w: tuple(tokenize(w)) for w in content}
     row_phrases = [tuple(tokenize(t.label)) for t in query.terms if t.kind in ("line_item", "expansion")]
+    _semantic(query, content, pages, by_id)
     for (doc, number), page in pages.items():
         index, values = by_id[doc], page.values
         info = index.infos.get(number)
@@ -105,6 +108,21 @@ def page_features(query: Query, indexes: Sequence[DocIndex]) -> list[PageFeature
         values["tabular" if query.quantitative else "prose"] = tabular if query.quantitative else 1.0 - tabular
         values["contents"] = 1.0 if info.contents else 0.0
     return list(pages.values())
+
+
+def _semantic(
+    query: Query, content: dict[str, float], pages: dict[tuple[str, int], PageFeatures], by_id: dict[str, DocIndex]
+) -> None:
+    """Cosine of the question's and each page's embedding, scaled 0..1 between the worst and the best candidate.
+    (The same for the title field alone did not change the cross-validated objective: not kept.)"""
+    question = semantic.question_vector(content)
+    if question is None or not pages:
+        return
+    keys = list(pages)
+    cosines = np.array([float(v @ question) if (v := by_id[d].vectors.get(n)) is not None else 0.0 for d, n in keys])
+    low, high = float(cosines.min()), float(cosines.max())
+    for key, value in zip(keys, cosines, strict=True):
+        pages[key].values["semantic"] = (value - low) / (high - low) if high > low else 0.0
 
 
 def score(values: dict[str, float], weights: dict[str, float]) -> float:

@@ -3,7 +3,8 @@
 Each Concept says why it exists (`source`): a US-GAAP line item or its accounting topic (ASC), a financial statement's
 title, a standard ratio's definition (a ratio needs the pages of each of its inputs), or a section every SEC filing
 has (Regulation S-K items: 1 Business, 1A Risk Factors, 3 Legal Proceedings, 7 MD&A). Triggers are the usual
-names and abbreviations of the notion; terms are how filings label it; nothing names a company, a segment, a
+names and abbreviations of the notion (compounds match written open, hyphenated or closed: "cash flow",
+"cash-flow", "cashflow"); terms are how filings label it; nothing names a company, a segment, a
 customer or a figure, and no entry was written for one benchmark question (benchmarks/financebench_split.py keeps a
 held-out part; tests/benchmarks/test_financebench_split.py checks that none of it is written here). Line-item
 synonyms beyond these come from the US-GAAP taxonomy (mcp_servers/pdf_reader/gaap_terms.py).
@@ -55,7 +56,7 @@ MDNA = r"management.s discussion"
 CONCEPTS: tuple[Concept, ...] = (
     # --- the statements, named explicitly (their titles under ASC 205/210/220/230) ---------------------------------
     _c("cash flow statement", "statement title (ASC 230): its three section totals",
-       r"cash[- ]flows? statements?|statements? of cash flows?|cash[- ]flows? from",
+       r"cash[- ]?flows? statements?|statements? of cash[- ]?flows?|cash[- ]?flows? from",
        "net cash provided by operating activities@0.6; investing activities@0.5; financing activities@0.5",
        {"cash_flow": 1.0}),
     _c("income statement", "statement title (ASC 220/225): its headline lines",
@@ -101,10 +102,10 @@ CONCEPTS: tuple[Concept, ...] = (
        "accounts receivable@0.5; marketable securities@0.4", {"balance": 1.0}),
     # --- profitability --------------------------------------------------------------------------------------------
     _c("revenue", "income-statement line item (ASC 606: revenue from contracts with customers)",
-       r"revenues?|net sales|top[- ]line|sales growth|turnover",
+       r"revenues?|net sales|top[- ]?line|sales growth|turnover",
        "total revenues; net sales; revenues@0.8", {"income": 0.7}),
     _c("net income", "income-statement line item (ASC 220: net income attributable to the parent)",
-       r"net (?:income|earnings|profit|loss)|bottom[- ]line|attributable to (?:shareholders|stockholders)",
+       r"net (?:income|earnings|profit|loss)|bottom[- ]?line|attributable to (?:shareholders|stockholders)",
        "net income; net earnings; attributable@0.6; net income attributable@0.8", {"income": 0.8}),
     _c("operating income", "income-statement subtotal (operating income/loss) and the MD&A results discussion",
        r"operating (?:income|profit|margin|earnings|loss)|ebit\b|operating expenses?",
@@ -143,11 +144,11 @@ CONCEPTS: tuple[Concept, ...] = (
        {"income": 0.5}, (MDNA,)),
     # --- cash flow, capital and returns ---------------------------------------------------------------------------
     _c("free cash flow", "ratio definition: cash from operations less capital expenditures",
-       r"fcf|free cash flows?|cash conversion",
+       r"fcf|free cash[- ]?flows?|cash conversion",
        "net cash provided by operating activities; capital expenditures; purchases of property plant and equipment; "
        "operating activities@0.7", {"cash_flow": 1.0}),
     _c("operating cash flow", "cash-flow statement total (ASC 230: net cash provided by operating activities)",
-       r"cash (?:from|provided by) operations|operating cash flows?|cfo",
+       r"cash (?:from|provided by) operations|operating cash[- ]?flows?|cfo",
        "net cash provided by operating activities; operating activities@0.8", {"cash_flow": 1.0}),
     _c("dividends", "financing cash-flow lines and equity statement (dividends paid, repurchases of common stock)",
        r"dividends?|payout ratio|shareholder returns?|buybacks?|share repurchases?|repurchases?",
@@ -160,9 +161,11 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("equity", "balance-sheet total and ratio definitions ROE, book value (ASC 505)",
        r"shareholders'? equity|stockholders'? equity|book value|return on equity|roe",
        "total equity; shareholders equity; stockholders equity; net income@0.4", {"balance": 0.6, "equity": 0.5}),
-    _c("pension", "retirement-benefits note (ASC 715: benefit obligation, plan assets)",
-       r"pensions?|postretirement|defined benefit",
-       "pension; postretirement@0.8; benefit obligation@0.7; plan assets@0.6", {}, (r"pension|retirement",)),
+    _c("pension", "retirement-benefits note (ASC 715: benefit obligation, plan assets, and the benefit payments "
+       "expected in each of the next five years, ASC 715-20-50-1f)",
+       r"pensions?|postretirement|defined benefit|retirees?|retirement benefits?|opeb",
+       "pension; postretirement@0.8; benefit obligation@0.7; plan assets@0.6; benefit payments@0.6", {},
+       (r"pension|retirement",)),
     # --- segments, geography, customers (ASC 280 disclosures) ------------------------------------------------------
     _c("segment", "segment note (ASC 280-10-50: reportable segments, revenues by products and services)",
        r"segments?|business (?:units?|lines?)|reportable|product lines?|products and services",

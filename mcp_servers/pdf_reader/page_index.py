@@ -15,6 +15,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from mcp_servers.pdf_reader import semantic
 from mcp_servers.pdf_reader.sections import PageInfo, describe_pages
 
 K1, B = 1.2, 0.75
@@ -51,6 +54,8 @@ class DocIndex:
     """Per page, the tokens of its table-row labels."""
     header_words: dict[int, frozenset[str]] = field(default_factory=dict)
     """Per page, the tokens of its first HEADER_LINES lines (where column headers sit)."""
+    vectors: dict[int, np.ndarray] = field(default_factory=dict)
+    """Per page, its unit word-embedding vector (semantic.page_vectors)."""
 
     @property
     def average_length(self) -> float:
@@ -84,7 +89,9 @@ def build(document_id: str, pages: Iterable[tuple[int, str]]) -> DocIndex:
     words = {number: frozenset(tokenize(text)) for number, text in texts.items()}
     heads = {number: frozenset(tokenize(info.context)) for number, info in infos.items()}
     row_words = {number: frozenset(w for label in labels for w in label) for number, labels in rows.items()}
-    return DocIndex(document_id, texts, infos, lengths, postings, rows, words, heads, row_words, header_words)
+    order = sorted(texts)
+    vectors = dict(zip(order, semantic.page_vectors(postings, order), strict=True))
+    return DocIndex(document_id, texts, infos, lengths, postings, rows, words, heads, row_words, header_words, vectors)
 
 
 def occurrences(index: DocIndex, phrase: Sequence[str]) -> dict[int, int]:

@@ -8,6 +8,7 @@ report-part question's text that no tuning-part question shares (the question te
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -107,3 +108,27 @@ def test_the_scan_finds_a_planted_leak(tmp_path: Path) -> None:
     assert leaks(f"needs_doc('{REPORT_DOCS[0]}')", patterns, runs)
     tuning = next(q for q in questions if q.part == "tuning")
     assert not leaks(tuning.text + " " + tuning.doc, patterns, runs)
+
+
+def test_extra_tuning_data_refuses_a_report_part_company(tmp_path: Path) -> None:
+    """More tuning data (benchmarks/financebench_extra.py) may never bring a report-part company's filing, by its
+    filing name or by its company name; other filings load as the 'extra' part."""
+    from benchmarks.financebench_split import is_report_company, load_extra
+
+    def write(doc: str, company: str) -> None:
+        row = {"financebench_id": "x", "company": company, "doc_name": doc, "question": "q?", "answer": "a",
+               "evidence": [{"doc": doc, "page_index0": 4}]}
+        (tmp_path / "questions.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+
+    write("ACME_2020_10K", "Acme")
+    [q] = load_extra(tmp_path)
+    assert q.part == "extra" and q.gold == frozenset({5})
+    report_doc = REPORT_DOCS[0]
+    other_year = report_doc.split("_20")[0] + "_2019_10K"
+    write(other_year, "Someone")
+    with pytest.raises(ValueError):
+        load_extra(tmp_path)
+    write("XYZ_2019_10K", REPORT_COMPANIES[0])
+    with pytest.raises(ValueError):
+        load_extra(tmp_path)
+    assert is_report_company(other_year) and not is_report_company("ACME_2020_10K", "Acme")

@@ -41,3 +41,21 @@ def test_cross_validation_never_fits_on_the_company_it_scores() -> None:
     assert len(ranks) == len(samples)
     fitted_with_f = rank_fit.fit(samples)
     assert np.isclose(rank_fit.rank(samples[-1], rank_fit.vector(fitted_with_f)), 1)  # in-sample it would be first
+
+
+def test_bagged_weights_average_fits_that_each_leave_companies_out() -> None:
+    # Five companies mark the evidence with `section`; one of them marks it with `title` too. Every single fit that
+    # sees that company may move `title`; the bagged weight is the mean over fits, one of which never saw it.
+    samples = [_sample(c, 6, "section") for c in "ABCD"] + [_sample("E", 6, "title", 3.0)]
+    bag = rank_fit.bagged(samples, bags=5)
+    fits = [rank_fit.fit([s for s in samples if "ABCDE".index(s.company) % 5 != k]) for k in range(5)]
+    assert bag["section"] == round(float(np.mean([f["section"] for f in fits])), 2) and bag["section"] > 0
+    assert bag["words"] == 1.0 and set(bag) == set(FEATURES)
+    assert rank_fit.bagged(samples[:2], bags=5) == rank_fit.fit(samples[:2])  # too few companies: one fit
+
+
+def test_cross_validation_in_groups_still_holds_each_company_out() -> None:
+    samples = [_sample(c, 6, "section") for c in "ABCDEFG"] + [_sample("H", 6, "title")]
+    ranks, per = rank_fit.leave_one_company_out(samples, folds=3)
+    assert set(per) == set("ABCDEFGH") and len(ranks) == len(samples)
+    assert per["H"][0] > 1  # its group's fit never saw its signal
