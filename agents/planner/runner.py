@@ -195,23 +195,25 @@ class Agent:
             async for event in self._start(req, req.chain):
                 yield event
             return
-        provider = req.provider or cfg.provider or None
-        same = not req.provider or req.provider == cfg.provider
         try:
-            spec = providers.resolve(
-                provider,
-                req.model or (cfg.model if same else None),
-                req.base_url or (cfg.base_url if same else None) or None,
-                home=cfg.home,
-                api_key=self._explicit_key(provider),
-                local=cfg.local,
-            )
+            spec = self.resolve(req.provider, req.model, req.base_url)
         except ConfigError as exc:
             yield Notice(level="error", message=str(exc))
             yield RunFinished(answer="", steps=0, tokens=0, cost_usd=0.0, reason="error", error=str(exc))
             return
         async for event in self._start(req, providers.resolve_chain(spec, cfg.fallbacks, home=cfg.home)):
             yield event
+
+    def resolve(self, provider: str | None, model: str | None = None, base_url: str | None = None) -> providers.ModelSpec:
+        """The model a run with these choices would use (empty ones fall back to settings), its window as configured:
+        the UI checks sizes against it before anything is sent. Raises ConfigError like run() reports it."""
+        cfg = self.config
+        chosen = provider or cfg.provider or None
+        same = not provider or provider == cfg.provider
+        spec = providers.resolve(chosen, model or (cfg.model if same else None),
+                                 base_url or (cfg.base_url if same else None) or None, home=cfg.home,
+                                 api_key=self._explicit_key(chosen), local=cfg.local)
+        return self._sized([spec])[0]
 
     def _sized(self, chain: list[providers.ModelSpec]) -> list[providers.ModelSpec]:
         """The chain with the configured context window on its primary model (the user's figure wins)."""
@@ -232,7 +234,7 @@ class Agent:
         conversation_id, run_id, history, user = await asyncio.to_thread(self._open_run, req, chain[0], prepared)
         # Attached documents lead the run's messages: whole when they fit the window, else a note to search them.
         lead, plan = await asyncio.to_thread(context.prepare_run, self.db, run_id, conversation_id, chain[0],
-                                             [*history, user], _system_prompt(chain[0]), self.hub.tools())
+                                             [*history, user], system_prompt(chain[0]), self.hub.tools())
         lead_messages = [lead] if lead else []
         found = None
         if plan.mode in ("retrieval", "sub_agents") and chain[0].info.small and _offers(self.hub, SEARCH_TOOL):
@@ -322,7 +324,7 @@ class Agent:
             hub=self.hub,
             chain=chain,
             limits=limits,
-            system_prompt=_system_prompt(chain[0]).format(today=date.today().isoformat()) + sections,
+            system_prompt=system_prompt(chain[0]).format(today=date.today().isoformat()) + sections,
             tools=tools,
             planner_tools=self.planner_tools,
             subgraph=_subgraph,
@@ -448,7 +450,8 @@ def _offers(hub: Hub, name: str) -> bool:
     return any(t.get("function", {}).get("name") == name for t in hub.tools())
 
 
-def _system_prompt(spec: providers.ModelSpec) -> str:
+def system_prompt(spec: providers.ModelSpec) -> str:
+    """The system prompt a run on this model starts with (small models get the short one)."""
     return SMALL_MODEL_PROMPT if spec.info.small else SYSTEM_PROMPT
 
 

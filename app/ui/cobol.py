@@ -71,7 +71,8 @@ def wire_cobol(tab: CobolTab, backend: Backend, sb: Sidebar) -> None:
     tab.analyze.click(
         run_analysis,
         [tab.folder, tab.upload],
-        [tab.summary, tab.programs, tab.program, tab.detail, tab.prompt, tab.state, tab.root],
+        [tab.summary, tab.programs, tab.program, tab.detail, tab.prompt, tab.state, tab.root, tab.analyze,
+         tab.session.start],
     )
     tab.program.change(show_program, [tab.state, tab.program], [tab.detail])
     wire_session_panel(tab.session, tab.root, sb, backend)
@@ -130,6 +131,8 @@ def run_analysis(folder: str, upload: Any) -> tuple[Any, ...]:
         SESSION_PROMPT.format(path=root),
         project,
         str(root),
+        gr.update(variant="secondary"),  # analysed: starting a session is the next step
+        gr.update(interactive=True, variant="primary"),
     )
 
 
