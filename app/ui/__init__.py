@@ -14,6 +14,7 @@ from app.ui.cobol import build_cobol, wire_cobol
 from app.ui.code_runner import build_code_runner, wire_code_runner
 from app.ui.documents import build_documents, wire_documents
 from app.ui.files import build_files, wire_files
+from app.ui.fit_notice import build_fit_notice, wire_fit_notice
 from app.ui.conversations import build_conversation_panel, wire_conversations
 from app.ui.layout import LAYOUT_CSS, build_header, wire_layout
 from app.ui.runs_tab import build_runs, wire_runs
@@ -62,6 +63,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                             gr.HTML(notice_html("error", UNSAFE_SANDBOX, title="Sandbox off."), elem_id="k2-unsafe-banner")
                         chat = build_chat(budget_html(settings.max_cost_usd, settings.max_steps,
                                                       settings.max_wall_s))
+                        fit = build_fit_notice()  # documents too large for the chosen model, said before sending
                         docs = build_documents()
                         privacy = build_privacy(settings.redact, settings.redact_kinds)
                         files = build_files()
@@ -80,6 +82,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_layout(demo, header, sb.provider, sb.model)
         wire_chat(chat, sb, backend)
         wire_documents(docs, chat.conversation_id, [chat.conversation_id, chat.status], backend)
+        wire_fit_notice(fit, chat.conversation_id, docs.listing, sb, backend)
         wire_files(files, chat.conversation_id, [chat.conversation_id, chat.status])
         wire_code_runner(code_runner, chat.chatbot, chat.status, chat.conversation_id, backend)
         wire_privacy(privacy, chat.conversation_id, [chat.conversation_id, chat.status], backend)
