@@ -34,7 +34,7 @@ from agents.planner.partial import PartialAnswer
 from agents.planner.state import RunContext, appended
 from agents.planner.tool_needed import needs_tool
 from agents.planner.tools import PlannerTool, PlannerTools
-from agents.policy import context, pre_retrieval
+from agents.policy import context, pre_retrieval, tool_choice
 from agents.policy.budget import Limits
 from agents.privacy import detector as privacy_detector
 from agents.privacy.session import PrivacyConfig, open_session
@@ -311,6 +311,9 @@ class Agent:
         resumed: bool,
     ) -> AsyncIterator[Event]:
         tools = self.planner_tools.offer(self.hub.tools())  # + the features' own tools (e.g. analyze_documents)
+        # Only what this conversation has on (its tools menu, else the default set for its kind).
+        chosen = await asyncio.to_thread(tool_choice.choice, self.db, conversation_id)
+        tools = tool_choice.offered(tools, chosen.off)
         # e.g. progressive disclosure: the few skills matching the user's prompt, named in the system prompt.
         sections = await asyncio.to_thread(self.planner_tools.prompt_sections, self.db, run_id, tools,
                                            chain[0].info.context_window)
