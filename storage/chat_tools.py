@@ -44,3 +44,11 @@ def set_switched_off(db: Database, conversation_id: str, off: list[str]) -> None
             s.add(ConversationTools(conversation_id=conversation_id, off=sorted(set(off))))
         else:
             row.off, row.updated_at = sorted(set(off)), utcnow()
+
+
+def forget(db: Database, conversation_id: str) -> None:
+    """Back to the default set of the conversation's kind."""
+    with db.session() as s:
+        row = s.get(ConversationTools, conversation_id)
+        if row is not None:
+            s.delete(row)

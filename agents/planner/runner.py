@@ -53,6 +53,8 @@ _END = object()
 # Step row, and a resumed run replays those instead of running them again, so no completed step is lost or repeated.
 DURABILITY = "async"
 SEARCH_TOOL = pre_retrieval.SEARCH_TOOL
+NEW_CHAT = "New chat"
+"""The title of a conversation created before its first message; that message names it."""
 PRE_RETRIEVAL_TOKENS = 1200  # of a small model's 8K window: pages, beside the short prompt, tools and the answer
 
 
@@ -269,6 +271,8 @@ class Agent:
         if conversation is None:
             conversation = repo.create_conversation(self.db, _title(req.prompt), spec.provider, spec.model)
         stored = providers.prepare_messages(repo.messages_as_openai(self.db, conversation.id))
+        if not stored and conversation.title == NEW_CHAT:  # opened before its first message (e.g. its tools chosen)
+            repo.rename_conversation(self.db, conversation.id, _title(req.prompt))
         history = repaired(stored, "the run that asked for it ended first")
         run = repo.create_run(self.db, conversation.id, spec.provider, spec.model, meta=_meta(spec, req))
         user: dict[str, Any] = {"role": "user", "content": req.prompt}

@@ -15,6 +15,7 @@ from app.ui.code_runner import build_code_runner, wire_code_runner
 from app.ui.documents import build_documents, wire_documents
 from app.ui.files import build_files, wire_files
 from app.ui.fit_notice import build_fit_notice, wire_fit_notice
+from app.ui.tools_menu import build_tools_menu, wire_tools_menu
 from app.ui.conversations import build_conversation_panel, wire_conversations
 from app.ui.layout import LAYOUT_CSS, build_header, wire_layout
 from app.ui.runs_tab import build_runs, wire_runs
@@ -64,6 +65,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                         chat = build_chat(budget_html(settings.max_cost_usd, settings.max_steps,
                                                       settings.max_wall_s))
                         fit = build_fit_notice()  # documents too large for the chosen model, said before sending
+                        tools_menu = build_tools_menu()  # servers and tools on/off for this conversation
                         docs = build_documents()
                         privacy = build_privacy(settings.redact, settings.redact_kinds)
                         files = build_files()
@@ -83,6 +85,8 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_chat(chat, sb, backend)
         wire_documents(docs, chat.conversation_id, [chat.conversation_id, chat.status], backend)
         wire_fit_notice(fit, chat.conversation_id, docs.listing, sb, backend)
+        wire_tools_menu(tools_menu, chat.conversation_id, [chat.conversation_id, docs.listing], sb.new_chat, backend,
+                        demo)
         wire_files(files, chat.conversation_id, [chat.conversation_id, chat.status])
         wire_code_runner(code_runner, chat.chatbot, chat.status, chat.conversation_id, backend)
         wire_privacy(privacy, chat.conversation_id, [chat.conversation_id, chat.status], backend)
