@@ -77,7 +77,7 @@ def _check(backend: Backend, cid: str | None, provider: str, model: str | None, 
                              (base_url or None) if wants_base_url(provider) else None)
     except ConfigError:  # no usable model: the send itself says why
         return HIDDEN
-    messages = [{"role": m.role, "content": m.content or ""} for m in repo.get_messages(agent.db, cid)]
+    messages = repo.messages_as_openai(agent.db, cid)  # the history the run will send
     tools = tools_sent(spec, messages, agent.hub.tools())
     plan = conversation_plan(agent.db, cid, spec, messages, system_prompt(spec), tools)
     if plan.mode in ("none", "whole"):

@@ -54,3 +54,15 @@ def test_budgets_reach_the_run_and_the_theme_is_remembered(
                ).to_be_visible(timeout=60_000)
         expect(page.locator("body")).to_have_class(re.compile(r"\bdark\b"), timeout=20_000)
         expect(page.locator("#k2-budget")).to_contain_text("$3.50", timeout=20_000)
+
+        # The header's ◐ switch saves the theme too.
+        page.locator("#k2-theme-toggle").click()
+        expect(page.locator("body")).not_to_have_class(re.compile(r"\bdark\b"))
+        page.get_by_role("tab", name="Settings").click()
+        light = page.locator("#k2-theme-choice label", has_text="Light").locator("input")
+        expect(light).to_be_checked(timeout=20_000)
+        page.evaluate("localStorage.clear()")
+        page.reload()
+        page.get_by_role("tab", name="Settings").click(timeout=60_000)
+        expect(light).to_be_checked(timeout=60_000)  # the radio's value comes from the server on load
+        expect(page.locator("body")).not_to_have_class(re.compile(r"\bdark\b"))
