@@ -90,15 +90,16 @@ def _model(provider: str, model: str | None, base_url: str) -> dict[str, Any]:
     }
 
 
-def step_buttons(panel: SessionPanel, stage: str | None, has_plan: bool) -> dict[Any, Any]:
-    """Which steps can run at this stage, the next one as the primary action (no session: none can)."""
-    can_draft = stage is not None and stage not in ("generating", "verifying")
-    can_generate = stage is not None and has_plan
+def step_buttons(panel: SessionPanel, stage: str | None, has_plan: bool, running: bool = False) -> dict[Any, Any]:
+    """Which steps can run at this stage, the next one as the primary action (no session: none can; while a step
+    runs, only Stop)."""
+    can_draft = stage is not None and stage not in ("generating", "verifying") and not running
+    can_generate = stage is not None and has_plan and not running
     primary = {
         "analyzed": panel.draft, "planned": panel.generate, "generating": panel.generate,
         "verifying": panel.generate, "failed": panel.generate if has_plan else panel.draft,
     }.get(stage or "")  # fmt: skip
-    wanted = {panel.draft: can_draft, panel.save: stage is not None, panel.generate: can_generate}
+    wanted = {panel.draft: can_draft, panel.save: stage is not None and not running, panel.generate: can_generate}
     out = {b: gr.update(interactive=on, variant="primary" if b is primary else "secondary") for b, on in wanted.items()}
     out[panel.stop] = gr.update(interactive=stage is not None)
     out[panel.start] = gr.update(variant="secondary" if stage is not None else "primary")
@@ -119,14 +120,14 @@ def wire_session_panel(panel: SessionPanel, root: gr.State, sb: Sidebar, backend
     from agents.workflows import cobol_report, cobol_session
     from storage import cobol_sessions
 
-    def snapshot(agent: Any, session_id: str) -> dict[Any, Any]:
+    def snapshot(agent: Any, session_id: str, running: bool = False) -> dict[Any, Any]:
         session = cobol_sessions.get_session(agent.db, session_id)
         rows = cobol_sessions.programs(agent.db, session_id)
         return {
             panel.status: _status_line(session),
             panel.table: cobol_report.table_rows(rows),
             panel.report: cobol_session.report(agent, session_id) if session.stage in ("done", "failed") else "",
-            **step_buttons(panel, session.stage, bool(session.plan.strip())),
+            **step_buttons(panel, session.stage, bool(session.plan.strip()), running),
         }
 
     def choices(agent: Any) -> list[tuple[str, str]]:
@@ -168,13 +169,14 @@ def wire_session_panel(panel: SessionPanel, root: gr.State, sb: Sidebar, backend
         session_key = request.session_hash or ""
         backend.stop_requested.discard(session_key)
         steps = {"plan": cobol_session.plan, "generate": cobol_session.generate_and_verify}
+        yield step_buttons(panel, "running", True, running=True)  # only Stop while the step runs
         start = lambda opened: steps[kind](opened, session_id, **model)  # noqa: E731
         async for view, event in stream_run(backend, session_key, start, failure="Step failed."):
             if event is None:
                 break
             frame = {panel.progress: view.messages}
             if event.type in ("tool_call_finished", "run_started"):  # the status table follows the verify calls
-                frame.update(await asyncio.to_thread(snapshot, agent, session_id))
+                frame.update(await asyncio.to_thread(snapshot, agent, session_id, True))
             yield frame
         final = await asyncio.to_thread(snapshot, agent, session_id)
         session = await asyncio.to_thread(cobol_sessions.get_session, agent.db, session_id)

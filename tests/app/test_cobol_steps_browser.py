@@ -77,5 +77,6 @@ def test_steps_follow_the_session_and_a_plan_too_big_is_refused_in_words(
         assert "litellm" not in text and "BadRequestError" not in text
         assert len(fake_k2.requests) == requests_before, "a model call went out although the plan cannot fit"
         assert page.locator(".toast-body.error").count() == 0
+        expect(draft).to_be_enabled()  # refused, nothing runs: the step can be pressed again (with another model)
         progress.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts_dir / "cobol_steps_too_big.png"))
