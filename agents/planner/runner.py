@@ -206,7 +206,9 @@ class Agent:
         async for event in self._start(req, providers.resolve_chain(spec, cfg.fallbacks, home=cfg.home)):
             yield event
 
-    def resolve(self, provider: str | None, model: str | None = None, base_url: str | None = None) -> providers.ModelSpec:
+    def resolve(
+        self, provider: str | None, model: str | None = None, base_url: str | None = None
+    ) -> providers.ModelSpec:
         """The model a run with these choices would use (empty ones fall back to settings), its window as configured:
         the UI checks sizes against it before anything is sent. Raises ConfigError like run() reports it."""
         cfg = self.config
