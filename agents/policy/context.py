@@ -167,7 +167,9 @@ class ContextPlan:
 
     def describe(self) -> str:
         """One line for the user: the mode, why, and (whole) the pages sent."""
-        numbers = f"{self.needed:,} tokens, {self.available:,} available in the {self.window:,}-token window"
+        # "0 available" alone read as a bug: say what the rest of the window is kept for.
+        numbers = (f"{self.needed:,} tokens; the {self.window:,}-token window has room for {self.available:,} "
+                   "beside the answer, tools and history")
         if self.mode == "whole":
             sent = "; ".join(f"{d.title} pages 1–{d.pages}" for d in self.documents)
             return f"Documents sent whole ({numbers}): {sent}."
