@@ -67,7 +67,7 @@ def _check(backend: Backend, cid: str | None, provider: str, model: str | None, 
     from agents.errors import ConfigError
     from agents.planner.runner import system_prompt
     from agents.planner.window import tools_sent
-    from agents.policy import fit
+    from agents.policy import fit, tool_choice
     from agents.policy.context import conversation_plan
     from storage import repo
 
@@ -78,7 +78,8 @@ def _check(backend: Backend, cid: str | None, provider: str, model: str | None, 
     except ConfigError:  # no usable model: the send itself says why
         return HIDDEN
     messages = repo.messages_as_openai(agent.db, cid)  # the history the run will send
-    tools = tools_sent(spec, messages, agent.hub.tools())
+    offered = tool_choice.offered(agent.planner_tools.offer(agent.hub.tools()), tool_choice.choice(agent.db, cid).off)
+    tools = tools_sent(spec, messages, offered)  # the schemas this conversation's run will carry
     plan = conversation_plan(agent.db, cid, spec, messages, system_prompt(spec), tools)
     if plan.mode in ("none", "whole"):
         return HIDDEN
