@@ -34,7 +34,7 @@ def test_documents_beyond_the_window_are_named_before_sending_with_a_bigger_mode
         expect(page.locator("#k2-doc-list")).to_contain_text("Annual Report", timeout=90_000)
 
         # Nothing sent yet, and the notice already says what will happen and what would work.
-        expect(notice).to_contain_text("Too large to send whole", timeout=30_000)
+        expect(notice).to_contain_text("Too large to send whole", timeout=60_000)
         expect(notice).to_contain_text("cannot be sent whole to kimi-k2-thinking: its 8,192-token window")
         expect(notice).to_contain_text("searches them")
         bigger = page.locator("#k2-fit-bigger")
