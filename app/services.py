@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import TYPE_CHECKING
 
@@ -53,8 +54,15 @@ async def open_agent(settings: Settings) -> Agent:
     """An Agent with its database, checkpointer and MCP servers running (close it with aclose)."""
     from agents.models import providers
     from agents.planner.runner import Agent
+    from agents.policy.saved_budgets import saved_limits
 
     # litellm takes seconds to import: do it while the MCP servers start.
     threading.Thread(target=providers.litellm_module, daemon=True).start()
     url = settings.database_url or f"sqlite:///{settings.home / 'k2hub.db'}"
-    return await Agent.open(agent_config(settings), database_url=url)
+    agent = await Agent.open(agent_config(settings), database_url=url)
+    try:  # budgets saved in the Settings tab replace the K2HUB_MAX_* defaults
+        agent.config.limits = await asyncio.to_thread(saved_limits, agent.db, agent.config.limits)
+    except BaseException:
+        await agent.aclose()
+        raise
+    return agent

@@ -99,7 +99,7 @@ async def evaluate(data: Path, preset: str, programs: list[str], max_steps: int)
     from agents.planner.runner import RunRequest
     from app.config import load_settings
     from app.services import open_agent
-    from storage import repo
+    from storage import chat_tools, repo
 
     settings = load_settings(provider=preset)
     agent = await open_agent(settings)
@@ -107,6 +107,7 @@ async def evaluate(data: Path, preset: str, programs: list[str], max_steps: int)
     try:
         for program in programs:
             cid = repo.create_conversation(agent.db, f"cobol-eval {program}").id
+            chat_tools.set_switched_off(agent.db, cid, [])  # a plain chat has no COBOL tools by default: all on
             ws_root = settings.home / "workspaces"
             source, inputs, outputs = program_setup(data, program, ws_root / cid)
             prompt = PROMPT.format(

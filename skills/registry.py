@@ -202,6 +202,19 @@ class Registry:
                 skill.pinned_version = None
             self._activate(s, skill)
 
+    def is_builtin(self, name: str) -> bool:
+        """Whether the app ships this skill (a version came from builtin_dir): it is reinstalled at every start."""
+        with self.db.session(write=False) as s:
+            query = select(SkillVersion.id).where(SkillVersion.name == name, SkillVersion.source == "builtin")
+            return s.execute(query).first() is not None
+
+    def uninstall(self, name: str) -> None:
+        """Remove a skill with all its versions and files; built-in skills are refused (pin or edit them instead)."""
+        if self.is_builtin(name):
+            raise SkillError(f"{name} is built in and cannot be uninstalled: pin a version or save an edited one "
+                             "instead.")
+        self.remove(name)
+
     def diff(self, name: str, a: str, b: str) -> str:
         """A unified diff of every file between versions a and b ('' when the content is the same)."""
         old, new = self.files(name, a), self.files(name, b)

@@ -99,6 +99,13 @@ def list_sessions(db: Database, limit: int = 50) -> list[CobolSession]:
         return list(s.exec(q))
 
 
+def is_session_conversation(db: Database, conversation_id: str) -> bool:
+    """Whether the conversation belongs to a refactoring session (its tools default to the COBOL set)."""
+    with db.session(write=False) as s:
+        q = select(CobolSession.id).where(CobolSession.conversation_id == conversation_id).limit(1)
+        return s.exec(q).first() is not None
+
+
 def _assign(row: CobolSession | CobolProgram, fields: dict[str, Any], checked: str, allowed: tuple[str, ...]) -> None:
     """Set fields on row, refusing a `checked` value outside `allowed`, and touch updated_at."""
     for key, value in fields.items():

@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 from storage.approvals import TABLES as APPROVAL_TABLES
 from storage.blobs import TABLES as BLOB_TABLES
+from storage.chat_tools import TABLES as CHAT_TOOL_TABLES
 from storage.cobol_sessions import TABLES as COBOL_TABLES
 from storage.documents import TABLES as DOCUMENT_TABLES
 from storage.ledger import TABLES as LEDGER_TABLES
@@ -19,5 +20,6 @@ from storage.skills import TABLES as SKILL_TABLES
 from storage.swarms import TABLES as SWARM_TABLES
 
 TABLES: tuple[type[SQLModel], ...] = (*CORE_TABLES, *DOCUMENT_TABLES, *LEDGER_TABLES, *SKILL_TABLES, *APPROVAL_TABLES,
-                                     *COBOL_TABLES, *BLOB_TABLES, *REDACTION_TABLES, *SWARM_TABLES)
+                                     *COBOL_TABLES, *BLOB_TABLES, *REDACTION_TABLES, *SWARM_TABLES,
+                                     *CHAT_TOOL_TABLES)
 """All mapped tables, in dependency order."""

@@ -34,7 +34,7 @@ from agents.planner.partial import PartialAnswer
 from agents.planner.state import RunContext, appended
 from agents.planner.tool_needed import needs_tool
 from agents.planner.tools import PlannerTool, PlannerTools
-from agents.policy import context, pre_retrieval
+from agents.policy import context, pre_retrieval, tool_choice
 from agents.policy.budget import Limits
 from agents.privacy import detector as privacy_detector
 from agents.privacy.session import PrivacyConfig, open_session
@@ -53,6 +53,8 @@ _END = object()
 # Step row, and a resumed run replays those instead of running them again, so no completed step is lost or repeated.
 DURABILITY = "async"
 SEARCH_TOOL = pre_retrieval.SEARCH_TOOL
+NEW_CHAT = "New chat"
+"""The title of a conversation created before its first message; that message names it."""
 PRE_RETRIEVAL_TOKENS = 1200  # of a small model's 8K window: pages, beside the short prompt, tools and the answer
 
 
@@ -195,23 +197,27 @@ class Agent:
             async for event in self._start(req, req.chain):
                 yield event
             return
-        provider = req.provider or cfg.provider or None
-        same = not req.provider or req.provider == cfg.provider
         try:
-            spec = providers.resolve(
-                provider,
-                req.model or (cfg.model if same else None),
-                req.base_url or (cfg.base_url if same else None) or None,
-                home=cfg.home,
-                api_key=self._explicit_key(provider),
-                local=cfg.local,
-            )
+            spec = self.resolve(req.provider, req.model, req.base_url)
         except ConfigError as exc:
             yield Notice(level="error", message=str(exc))
             yield RunFinished(answer="", steps=0, tokens=0, cost_usd=0.0, reason="error", error=str(exc))
             return
         async for event in self._start(req, providers.resolve_chain(spec, cfg.fallbacks, home=cfg.home)):
             yield event
+
+    def resolve(
+        self, provider: str | None, model: str | None = None, base_url: str | None = None
+    ) -> providers.ModelSpec:
+        """The model a run with these choices would use (empty ones fall back to settings), its window as configured:
+        the UI checks sizes against it before anything is sent. Raises ConfigError like run() reports it."""
+        cfg = self.config
+        chosen = provider or cfg.provider or None
+        same = not provider or provider == cfg.provider
+        spec = providers.resolve(chosen, model or (cfg.model if same else None),
+                                 base_url or (cfg.base_url if same else None) or None, home=cfg.home,
+                                 api_key=self._explicit_key(chosen), local=cfg.local)
+        return self._sized([spec])[0]
 
     def _sized(self, chain: list[providers.ModelSpec]) -> list[providers.ModelSpec]:
         """The chain with the configured context window on its primary model (the user's figure wins)."""
@@ -232,7 +238,7 @@ class Agent:
         conversation_id, run_id, history, user = await asyncio.to_thread(self._open_run, req, chain[0], prepared)
         # Attached documents lead the run's messages: whole when they fit the window, else a note to search them.
         lead, plan = await asyncio.to_thread(context.prepare_run, self.db, run_id, conversation_id, chain[0],
-                                             [*history, user], _system_prompt(chain[0]), self.hub.tools())
+                                             [*history, user], system_prompt(chain[0]), self.hub.tools())
         lead_messages = [lead] if lead else []
         found = None
         if plan.mode in ("retrieval", "sub_agents") and chain[0].info.small and _offers(self.hub, SEARCH_TOOL):
@@ -267,6 +273,8 @@ class Agent:
         if conversation is None:
             conversation = repo.create_conversation(self.db, _title(req.prompt), spec.provider, spec.model)
         stored = providers.prepare_messages(repo.messages_as_openai(self.db, conversation.id))
+        if not stored and conversation.title == NEW_CHAT:  # opened before its first message (e.g. its tools chosen)
+            repo.rename_conversation(self.db, conversation.id, _title(req.prompt))
         history = repaired(stored, "the run that asked for it ended first")
         run = repo.create_run(self.db, conversation.id, spec.provider, spec.model, meta=_meta(spec, req))
         user: dict[str, Any] = {"role": "user", "content": req.prompt}
@@ -309,6 +317,9 @@ class Agent:
         resumed: bool,
     ) -> AsyncIterator[Event]:
         tools = self.planner_tools.offer(self.hub.tools())  # + the features' own tools (e.g. analyze_documents)
+        # Only what this conversation has on (its tools menu, else the default set for its kind).
+        chosen = await asyncio.to_thread(tool_choice.choice, self.db, conversation_id)
+        tools = tool_choice.offered(tools, chosen.off)
         # e.g. progressive disclosure: the few skills matching the user's prompt, named in the system prompt.
         sections = await asyncio.to_thread(self.planner_tools.prompt_sections, self.db, run_id, tools,
                                            chain[0].info.context_window)
@@ -322,7 +333,7 @@ class Agent:
             hub=self.hub,
             chain=chain,
             limits=limits,
-            system_prompt=_system_prompt(chain[0]).format(today=date.today().isoformat()) + sections,
+            system_prompt=system_prompt(chain[0]).format(today=date.today().isoformat()) + sections,
             tools=tools,
             planner_tools=self.planner_tools,
             subgraph=_subgraph,
@@ -448,7 +459,8 @@ def _offers(hub: Hub, name: str) -> bool:
     return any(t.get("function", {}).get("name") == name for t in hub.tools())
 
 
-def _system_prompt(spec: providers.ModelSpec) -> str:
+def system_prompt(spec: providers.ModelSpec) -> str:
+    """The system prompt a run on this model starts with (small models get the short one)."""
     return SMALL_MODEL_PROMPT if spec.info.small else SYSTEM_PROMPT
 
 

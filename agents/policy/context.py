@@ -167,7 +167,9 @@ class ContextPlan:
 
     def describe(self) -> str:
         """One line for the user: the mode, why, and (whole) the pages sent."""
-        numbers = f"{self.needed:,} tokens, {self.available:,} available in the {self.window:,}-token window"
+        # "0 available" alone read as a bug: say what the rest of the window is kept for.
+        numbers = (f"{self.needed:,} tokens; the {self.window:,}-token window has room for {self.available:,} "
+                   "beside the answer, tools and history")
         if self.mode == "whole":
             sent = "; ".join(f"{d.title} pages 1–{d.pages}" for d in self.documents)
             return f"Documents sent whole ({numbers}): {sent}."
@@ -246,6 +248,26 @@ def documents_message(db: Database, plan: ContextPlan) -> dict[str, Any] | None:
     return {"role": "user", "content": "\n".join(parts)}
 
 
+def conversation_plan(
+    db: Database,
+    conversation_id: str,
+    spec: ModelSpec,
+    messages: Sequence[dict[str, Any]],
+    system_prompt: str,
+    tools: Sequence[dict[str, Any]],
+) -> ContextPlan:
+    """How the conversation's documents would reach this model with this request (the UI asks before sending)."""
+    docs = [
+        DocumentRef(d.id, d.title, d.page_count, d.token_count)
+        for d in store.conversation_documents(db, conversation_id)
+        if d.has_text
+    ]
+    if not docs:
+        return ContextPlan("none")
+    used = count_tokens(system_prompt) + count_request_tokens(messages, tools)
+    return plan_documents(docs, context_window(spec), used=used, ratio=CALIBRATION.ratio(spec.label))
+
+
 def prepare_run(
     db: Database,
     run_id: str,
@@ -256,15 +278,9 @@ def prepare_run(
     tools: Sequence[dict[str, Any]],
 ) -> tuple[dict[str, Any] | None, ContextPlan]:
     """Plan the conversation's documents for this run, record the plan in the run's meta, build the message."""
-    docs = [
-        DocumentRef(d.id, d.title, d.page_count, d.token_count)
-        for d in store.conversation_documents(db, conversation_id)
-        if d.has_text
-    ]
-    if not docs:
-        return None, ContextPlan("none")
-    used = count_tokens(system_prompt) + count_request_tokens(messages, tools)
-    plan = plan_documents(docs, context_window(spec), used=used, ratio=CALIBRATION.ratio(spec.label))
+    plan = conversation_plan(db, conversation_id, spec, messages, system_prompt, tools)
+    if plan.mode == "none":
+        return None, plan
     run = repo.get_run(db, run_id)
     repo.update_run(db, run_id, meta={**((run.meta if run else None) or {}), "context": plan.summary()})
     return documents_message(db, plan), plan

@@ -24,7 +24,8 @@ from agents.workflows import cobol_report
 from agents.errors import ConfigError
 from agents.events import Event, Notice, RunFinished, RunStarted, ToolCallFinished
 from agents.hub import tool_names as tn
-from agents.planner.runner import RunRequest
+from agents.planner.runner import RunRequest, system_prompt
+from agents.policy import fit
 from storage import cobol_sessions, repo
 from storage.cobol_sessions import CobolSession
 
@@ -123,6 +124,7 @@ async def plan(agent: Agent, session_id: str, **model: Any) -> AsyncIterator[Eve
     if len(analysis) > MAX_MAP_CHARS:
         analysis = analysis[:MAX_MAP_CHARS] + "\n[… map cut: call cobol__analyze_project for the rest]"
     prompt = PLAN_PROMPT.format(path=session.project_path, analysis=analysis)
+    await asyncio.to_thread(_check_size, agent, session, prompt, "Draft plan", model)
     request = RunRequest(prompt=prompt, conversation_id=session.conversation_id, label="COBOL · Draft the migration plan",
                          **model)
     resumable = session.plan_run_id if prior is not None and prior.status == "running" else None
@@ -137,6 +139,22 @@ async def plan(agent: Agent, session_id: str, **model: Any) -> AsyncIterator[Eve
                 why = event.error or f"the plan run ended ({event.reason}) without a plan"
                 await asyncio.to_thread(cobol_sessions.update_session, agent.db, session_id, error=why)
         yield event
+
+
+def _check_size(agent: Agent, session: CobolSession, prompt: str, step: str, model: dict[str, Any]) -> None:
+    """Refuse, before any model call, a step whose request cannot fit the chosen model's window: say so with the sizes
+    and what works, instead of the provider's refusal after the run started."""
+    spec = agent.resolve(model.get("provider"), model.get("model"), model.get("base_url"))
+    verdict = fit.check_text([system_prompt(spec), prompt], spec, agent.config.home)
+    if verdict.fits:
+        return
+    project = (session.analysis or {}).get("summary") or {}
+    size = f" (the project: {project.get('programs', '?')} programs, ~{project.get('tokens') or 0:,} tokens)"
+    raise ConfigError(
+        f"{step} cannot run on {spec.model}: its request is ~{verdict.needed:,} tokens{size}, and the model takes "
+        f"{verdict.room:,} of its {verdict.window:,}-token window. What works: pick {verdict.bigger_text()} in the "
+        "model picker, or open a project with fewer programs (a folder with only the ones to migrate now)."
+    )
 
 
 async def save_plan(agent: Agent, session_id: str, text: str) -> CobolSession:
@@ -172,7 +190,10 @@ async def generate_and_verify(agent: Agent, session_id: str, **model: Any) -> As
         await _finish(agent, session_id, ws, prior.status, prior.error)  # finished elsewhere (run.py resume)
         return
     resumable = last if session.stage in ("generating", "verifying") else None
-    request = RunRequest(prompt=await asyncio.to_thread(_generate_prompt, agent, session),
+    prompt = await asyncio.to_thread(_generate_prompt, agent, session)
+    if resumable is None:
+        await asyncio.to_thread(_check_size, agent, session, prompt, "Generate & verify", model)
+    request = RunRequest(prompt=prompt,
                          conversation_id=session.conversation_id, label="COBOL · Generate and verify the Go modules",
                          **model)  # fmt: skip
     async for event in _drive(agent, resumable, request):

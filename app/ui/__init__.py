@@ -15,12 +15,15 @@ from app.ui.code_runner import build_code_runner, wire_code_runner
 from app.ui.documents import build_documents, wire_documents
 from app.ui.files import build_files, wire_files
 from app.ui.continue_run import wire_continue
+from app.ui.fit_notice import build_fit_notice, wire_fit_notice
+from app.ui.tools_menu import build_tools_menu, wire_tools_menu
 from app.ui.conversations import build_conversation_panel, wire_conversations
 from app.ui.layout import LAYOUT_CSS, build_header, wire_layout
 from app.ui.live_list import wire_live_list
 from app.ui.runs_tab import build_runs, wire_runs
 from app.ui.settings_tab import build_settings, wire_settings
 from app.ui.mcp import build_mcp, wire_mcp, wire_mcp_load
+from app.ui.preferences import build_preferences, wire_preferences
 from app.ui.privacy import build_privacy, wire_privacy
 from app.ui.render import budget_html, notice_html
 from app.ui.sidebar import build_sidebar, wire_sidebar
@@ -63,8 +66,12 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                     with gr.Tab("Chat", id="chat", elem_id="k2-chat-tab"):
                         if os.environ.get("K2HUB_SANDBOX") == "unsafe-local":
                             gr.HTML(notice_html("error", UNSAFE_SANDBOX, title="Sandbox off."), elem_id="k2-unsafe-banner")
-                        chat = build_chat(budget_html(settings.max_cost_usd, settings.max_steps,
-                                                      settings.max_wall_s))
+                        chat = build_chat()
+                        # Under the composer; follows the budgets saved in Settings (app/ui/preferences.py).
+                        budget_line = gr.HTML(budget_html(settings.max_cost_usd, settings.max_steps,
+                                                          settings.max_wall_s), elem_id="k2-budget")
+                        fit = build_fit_notice()  # documents too large for the chosen model, said before sending
+                        tools_menu = build_tools_menu()  # servers and tools on/off for this conversation
                         docs = build_documents(chat.doc_chips)
                         privacy = build_privacy(settings.redact, settings.redact_kinds)
                         files = build_files()
@@ -79,10 +86,14 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                         runs_tab = build_runs()
                     with gr.Tab("Settings", id="settings", elem_id="k2-settings-tab"):
                         settings_tab = build_settings(settings)
+                        prefs = build_preferences(settings)  # budgets and theme
         wire_sidebar(sb, settings, backend)
         wire_layout(demo, header, sb.provider, sb.model)
         wire_chat(chat, sb, backend)
         wire_documents(docs, chat.conversation_id, [chat.conversation_id, chat.status], backend)
+        wire_fit_notice(fit, chat.conversation_id, docs.listing, sb, backend)
+        wire_tools_menu(tools_menu, chat.conversation_id, [chat.conversation_id, docs.listing], sb.new_chat, backend,
+                        demo)
         wire_files(files, chat.conversation_id, [chat.conversation_id, chat.status])
         wire_code_runner(code_runner, chat.chatbot, chat.status, chat.conversation_id, backend)
         wire_privacy(privacy, chat.conversation_id, [chat.conversation_id, chat.status], backend)
@@ -97,6 +108,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_live_list(sb, chat.conversation_id, backend)
         wire_runs(runs_tab, backend, runs_page)
         wire_settings(settings_tab, settings, backend, sb, demo)
+        wire_preferences(prefs, budget_line, header.theme, backend, demo)
     return demo, backend
 
 

@@ -58,7 +58,9 @@ def build_cobol() -> CobolTab:
         label="Program: paragraphs, PERFORM graph and record layouts", choices=[], elem_id="k2-cobol-program"
     )
     detail = gr.Code(label="Map", language=None, lines=20, elem_id="k2-cobol-detail")
-    with gr.Accordion("Or run the migration as a chat: a prompt to paste into the Chat tab", open=False):
+    # A chat has no COBOL tools by default (agents/policy/tool_choice.py): the label says how to switch them on.
+    with gr.Accordion("Or run the migration as a chat: a prompt to paste into the Chat tab (switch the cobol server on "
+                      "in its ⚙ Tools for this chat)", open=False):
         prompt = gr.Textbox(show_label=False, lines=3, elem_id="k2-cobol-prompt")
     session = build_session_panel()
     return CobolTab(
@@ -71,7 +73,8 @@ def wire_cobol(tab: CobolTab, backend: Backend, sb: Sidebar) -> None:
     tab.analyze.click(
         run_analysis,
         [tab.folder, tab.upload],
-        [tab.summary, tab.programs, tab.program, tab.detail, tab.prompt, tab.state, tab.root],
+        [tab.summary, tab.programs, tab.program, tab.detail, tab.prompt, tab.state, tab.root, tab.analyze,
+         tab.session.start],
     )
     tab.program.change(show_program, [tab.state, tab.program], [tab.detail])
     wire_session_panel(tab.session, tab.root, sb, backend)
@@ -130,6 +133,8 @@ def run_analysis(folder: str, upload: Any) -> tuple[Any, ...]:
         SESSION_PROMPT.format(path=root),
         project,
         str(root),
+        gr.update(variant="secondary"),  # analysed: starting a session is the next step
+        gr.update(interactive=True, variant="primary"),
     )
 
 

@@ -17,6 +17,7 @@ import gradio as gr
 
 from agents.errors import AppError
 from app.ui.backend import Backend, readable_error
+from app.ui.plain_error import in_user_words
 from app.ui.render import notice_html
 from app.ui.sidebar import AUTO, Sidebar, wants_base_url
 from app.ui.stream import stream_run
@@ -54,14 +55,15 @@ def build_session_panel() -> SessionPanel:
 
     gr.Markdown("### Refactoring session", elem_classes=["k2-cobol-heading"])
     with gr.Row(equal_height=True):
-        start = gr.Button("Start session", variant="primary", scale=0, elem_id="k2-cobol-start")
+        start = gr.Button("Start session", scale=0, interactive=False, elem_id="k2-cobol-start")
         sessions = gr.Dropdown(label="or reopen a session", choices=[], scale=2, elem_id="k2-cobol-sessions")
     status = gr.Markdown(elem_id="k2-cobol-session-status")
     with gr.Row():
-        draft = gr.Button("1 · Draft plan", scale=0, elem_id="k2-cobol-draft")
-        save = gr.Button("2 · Save plan", scale=0, elem_id="k2-cobol-save")
-        generate = gr.Button("3 · Generate & verify", variant="primary", scale=0, elem_id="k2-cobol-generate")
-        stop = gr.Button("■ Stop", variant="stop", scale=0, elem_id="k2-cobol-stop")
+        # Nothing runs before a session exists: each step is enabled (and the next one highlighted) by its stage.
+        draft = gr.Button("1 · Draft plan", scale=0, interactive=False, elem_id="k2-cobol-draft")
+        save = gr.Button("2 · Save plan", scale=0, interactive=False, elem_id="k2-cobol-save")
+        generate = gr.Button("3 · Generate & verify", scale=0, interactive=False, elem_id="k2-cobol-generate")
+        stop = gr.Button("■ Stop", variant="stop", scale=0, interactive=False, elem_id="k2-cobol-stop")
     plan = gr.Textbox(
         label="Migration plan (markdown; edit it, then Save plan — generation follows the saved text)",
         lines=14,
@@ -88,12 +90,28 @@ def _model(provider: str, model: str | None, base_url: str) -> dict[str, Any]:
     }
 
 
+def step_buttons(panel: SessionPanel, stage: str | None, has_plan: bool, running: bool = False) -> dict[Any, Any]:
+    """Which steps can run at this stage, the next one as the primary action (no session: none can; while a step
+    runs, only Stop)."""
+    can_draft = stage is not None and stage not in ("generating", "verifying") and not running
+    can_generate = stage is not None and has_plan and not running
+    primary = {
+        "analyzed": panel.draft, "planned": panel.generate, "generating": panel.generate,
+        "verifying": panel.generate, "failed": panel.generate if has_plan else panel.draft,
+    }.get(stage or "")  # fmt: skip
+    wanted = {panel.draft: can_draft, panel.save: stage is not None and not running, panel.generate: can_generate}
+    out = {b: gr.update(interactive=on, variant="primary" if b is primary else "secondary") for b, on in wanted.items()}
+    out[panel.stop] = gr.update(interactive=stage is not None)
+    out[panel.start] = gr.update(variant="secondary" if stage is not None else "primary")
+    return out
+
+
 def _status_line(session: Any, note: str = "") -> str:
     stage = STAGE_HELP.get(session.stage, session.stage)
     line = f"**Session {session.id[:8]}** · stage **{session.stage}** ({stage}) · project `{session.project_path}/` "
     line += f"from {session.source or 'an upload'} · the conversation is in the sidebar's list (Chat tab)"
     if session.error:
-        line += f"\n\n{notice_html('error', session.error, 'The last step failed.')}"
+        line += f"\n\n{notice_html('error', in_user_words(session.error), 'The last step failed.')}"
     return line + (f"\n\n{note}" if note else "")
 
 
@@ -102,13 +120,14 @@ def wire_session_panel(panel: SessionPanel, root: gr.State, sb: Sidebar, backend
     from agents.workflows import cobol_report, cobol_session
     from storage import cobol_sessions
 
-    def snapshot(agent: Any, session_id: str) -> dict[Any, Any]:
+    def snapshot(agent: Any, session_id: str, running: bool = False) -> dict[Any, Any]:
         session = cobol_sessions.get_session(agent.db, session_id)
         rows = cobol_sessions.programs(agent.db, session_id)
         return {
             panel.status: _status_line(session),
             panel.table: cobol_report.table_rows(rows),
             panel.report: cobol_session.report(agent, session_id) if session.stage in ("done", "failed") else "",
+            **step_buttons(panel, session.stage, bool(session.plan.strip()), running),
         }
 
     def choices(agent: Any) -> list[tuple[str, str]]:
@@ -150,13 +169,14 @@ def wire_session_panel(panel: SessionPanel, root: gr.State, sb: Sidebar, backend
         session_key = request.session_hash or ""
         backend.stop_requested.discard(session_key)
         steps = {"plan": cobol_session.plan, "generate": cobol_session.generate_and_verify}
+        yield step_buttons(panel, "running", True, running=True)  # only Stop while the step runs
         start = lambda opened: steps[kind](opened, session_id, **model)  # noqa: E731
         async for view, event in stream_run(backend, session_key, start, failure="Step failed."):
             if event is None:
                 break
             frame = {panel.progress: view.messages}
             if event.type in ("tool_call_finished", "run_started"):  # the status table follows the verify calls
-                frame.update(await asyncio.to_thread(snapshot, agent, session_id))
+                frame.update(await asyncio.to_thread(snapshot, agent, session_id, True))
             yield frame
         final = await asyncio.to_thread(snapshot, agent, session_id)
         session = await asyncio.to_thread(cobol_sessions.get_session, agent.db, session_id)
@@ -196,11 +216,13 @@ def wire_session_panel(panel: SessionPanel, root: gr.State, sb: Sidebar, backend
     def stop(request: gr.Request) -> None:
         backend.stop(request.session_hash or "")
 
-    everything = [panel.status, panel.table, panel.report, panel.session_id, panel.plan, panel.progress, panel.sessions]
+    buttons = [panel.start, panel.draft, panel.save, panel.generate, panel.stop]
+    everything = [panel.status, panel.table, panel.report, panel.session_id, panel.plan, panel.progress, panel.sessions,
+                  *buttons]
     model_inputs = [sb.provider, sb.model, sb.base_url]
     panel.start.click(start, [root], everything)
     panel.sessions.input(reopen, [panel.sessions], everything)
     panel.draft.click(draft, [panel.session_id, *model_inputs], everything, concurrency_limit=None)
-    panel.save.click(save, [panel.session_id, panel.plan], [panel.status, panel.table, panel.report])
+    panel.save.click(save, [panel.session_id, panel.plan], [panel.status, panel.table, panel.report, *buttons])
     panel.generate.click(generate, [panel.session_id, panel.plan, *model_inputs], everything, concurrency_limit=None)
     panel.stop.click(stop, None, None, queue=False)

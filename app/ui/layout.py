@@ -32,11 +32,6 @@ TOGGLE_CONVERSATION = """() => {
   const b = document.querySelector('#k2-conv-toggle');
   if (b) b.setAttribute('aria-expanded', String(open));
 }"""
-# Gradio's dark theme is the `dark` class on <body>; the choice is kept in localStorage for the next visit.
-TOGGLE_THEME = """() => {
-  const dark = document.body.classList.toggle('dark');
-  try { localStorage.setItem('k2-theme', dark ? 'dark' : 'light'); } catch (e) {}
-}"""
 # On load: the remembered theme, and accessible names for controls whose visible text is a glyph or hidden.
 ON_LOAD = """() => {
   try {
@@ -140,7 +135,7 @@ def build_header(provider: str, model: str | None) -> Header:
 def wire_layout(demo: gr.Blocks, header: Header, provider: gr.Dropdown, model: gr.Dropdown) -> None:
     """Browser-side toggles, the load-time names, and the header following the model picker."""
     header.nav.click(None, js=TOGGLE_NAV)
-    header.theme.click(None, js=TOGGLE_THEME)
+    # header.theme: switched and saved by app/ui/preferences.py (the theme is a preference of the Settings tab)
     header.conversation.click(None, js=TOGGLE_CONVERSATION)
     demo.load(None, js=ON_LOAD)
     for component in (provider, model):

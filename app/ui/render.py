@@ -145,7 +145,7 @@ def budget_html(max_cost_usd: float, max_steps: int, max_wall_s: float) -> str:
     hours = max_wall_s / 3600
     wall = f"{hours:g} h" if hours >= 1 else f"{max_wall_s / 60:g} min"
     return (f'<div class="k2-budget">Budget per run: <b>${max_cost_usd:,.2f}</b> · {max_steps:,} tool calls · {wall} '
-            "(K2HUB_MAX_COST_USD, K2HUB_MAX_STEPS, K2HUB_MAX_WALL_S)</div>")
+            "(Settings tab; defaults K2HUB_MAX_COST_USD, K2HUB_MAX_STEPS, K2HUB_MAX_WALL_S)</div>")
 
 
 def status_html(text: str, gauge: str = "") -> str:

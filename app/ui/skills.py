@@ -18,6 +18,8 @@ import gradio as gr
 
 from app.ui.backend import Backend, readable_error
 from app.ui.render import notice_html
+from app.ui.skill_manage import (SKILL_FILE, SkillFiles, Uninstall, build_file_picker, build_uninstall, file_choices,
+                                 uninstall_state, wire_skill_manage)
 
 if TYPE_CHECKING:
     from skills.registry import Registry
@@ -56,6 +58,8 @@ class SkillsTab:
     upload: gr.File
     views: gr.Tabs
     selected: gr.State
+    files: SkillFiles  # open any file of the skill (reference.md, checklists, scripts)
+    uninstall: Uninstall
 
 
 def build_skills() -> SkillsTab:
@@ -77,13 +81,14 @@ def build_skills() -> SkillsTab:
                     file_types=[".zip"],
                     type="filepath",
                     elem_id="k2-skill-upload",
-                    height=90,
+                    height=150,  # room for the drop area's icon and both lines of text
                 )
         with gr.Column(scale=3, elem_id="k2-skills-main"):
             status = gr.HTML("", elem_id="k2-skill-status")
             header = gr.HTML("", elem_id="k2-skill-header")
             with gr.Tabs(elem_id="k2-skill-tabs") as views:
                 with gr.Tab("Read", id="read", elem_id="k2-skill-read"):
+                    files = build_file_picker()
                     body = gr.Markdown(EMPTY_BODY, elem_id="k2-skill-body", sanitize_html=True)
                 with gr.Tab("Edit", id="edit", elem_id="k2-skill-edit"):
                     editor = gr.Textbox(
@@ -100,6 +105,7 @@ def build_skills() -> SkillsTab:
                         pin = gr.Button("Pin this version", size="sm", elem_id="k2-skill-pin", scale=1)
                         unpin = gr.Button("Use latest", size="sm", elem_id="k2-skill-unpin", scale=1)
                         trust = gr.Button("Trust / stop trusting", size="sm", elem_id="k2-skill-trust", scale=1)
+                    uninstall = build_uninstall()
                     with gr.Row(equal_height=False, elem_classes="k2-skill-row"):
                         diff_a = gr.Dropdown(choices=[], label="From", elem_id="k2-skill-diff-a", scale=2)
                         diff_b = gr.Dropdown(choices=[], label="To", elem_id="k2-skill-diff-b", scale=2)
@@ -110,31 +116,9 @@ def build_skills() -> SkillsTab:
                         export_file = gr.File(
                             label="Bundle", interactive=False, elem_id="k2-skill-export-file", height=70
                         )
-    return SkillsTab(
-        search,
-        listing,
-        status,
-        header,
-        body,
-        version,
-        pin,
-        unpin,
-        trust,
-        diff_a,
-        diff_b,
-        diff,
-        diff_out,
-        export,
-        export_file,
-        editor,
-        save,
-        draft,
-        folder,
-        install,
-        upload,
-        views,
-        gr.State(None),
-    )
+    return SkillsTab(search, listing, status, header, body, version, pin, unpin, trust, diff_a, diff_b, diff, diff_out,
+                     export, export_file, editor, save, draft, folder, install, upload, views, gr.State(None), files,
+                     uninstall)  # fmt: skip
 
 
 # ---- pure helpers (tested without a browser) ------------------------------------------------------------------
@@ -226,11 +210,16 @@ def wire_skills(tab: SkillsTab, backend: Backend, conversation_id: gr.State, dem
         return notice_html("error", readable_error(exc) if not _expected(exc) else str(exc), title)
 
     def view(reg: Registry, name: str, version: str | None, query: str = "") -> dict[Any, Any]:
-        """Every component that shows one skill version, refreshed."""
+        """Every component that shows one skill version, refreshed (a bundle exported for another one goes away)."""
         row = reg.get(name, version)
         versions = [v.version for v in reg.versions(name)]
         older = versions[1] if len(versions) > 1 else versions[0]
         return {
+            tab.search: query,
+            tab.export_file: None,
+            tab.files.picker: gr.update(choices=file_choices(reg, name, row.version), value=SKILL_FILE),
+            tab.uninstall.button: gr.update(**uninstall_state(reg, name)),
+            tab.uninstall.confirm_box: gr.update(visible=False),
             tab.listing: gr.update(choices=choices(reg, query), value=name),
             tab.selected: name,
             tab.header: header_html(reg, name, row.version),
@@ -242,17 +231,9 @@ def wire_skills(tab: SkillsTab, backend: Backend, conversation_id: gr.State, dem
             tab.diff_out: "",
         }
 
-    shown = [
-        tab.listing,
-        tab.selected,
-        tab.header,
-        tab.body,
-        tab.editor,
-        tab.version,
-        tab.diff_a,
-        tab.diff_b,
-        tab.diff_out,
-    ]
+    shown = [tab.search, tab.export_file, tab.files.picker, tab.uninstall.button, tab.uninstall.confirm_box,
+             tab.listing, tab.selected, tab.header, tab.body, tab.editor, tab.version, tab.diff_a, tab.diff_b,
+             tab.diff_out]  # fmt: skip
     out = [*shown, tab.status]
 
     async def refresh(query: str) -> Any:
@@ -263,7 +244,8 @@ def wire_skills(tab: SkillsTab, backend: Backend, conversation_id: gr.State, dem
             log.exception("listing skills failed")
             return gr.update(choices=[], info=readable_error(exc))
 
-    tab.search.input(refresh, tab.search, tab.listing, show_progress="hidden", trigger_mode="always_last")
+    # change, not input: Gradio sends no input event when the box is emptied, which left the old filter in place.
+    tab.search.change(refresh, tab.search, tab.listing, show_progress="hidden", trigger_mode="always_last")
     tab.search.submit(refresh, tab.search, tab.listing, show_progress="hidden")
     demo.load(refresh, tab.search, tab.listing, show_progress="hidden")
 
@@ -286,11 +268,16 @@ def wire_skills(tab: SkillsTab, backend: Backend, conversation_id: gr.State, dem
             row = await asyncio.to_thread(reg.get, name, version)
             text = await asyncio.to_thread(skill_md, reg, name, version)
             head = await asyncio.to_thread(header_html, reg, name, version)
-            return {tab.header: head, tab.body: row.body, tab.editor: text, tab.status: ""}
+            names = await asyncio.to_thread(file_choices, reg, name, version)
+            return {tab.header: head, tab.body: row.body, tab.editor: text, tab.status: "", tab.export_file: None,
+                    tab.files.picker: gr.update(choices=names, value=SKILL_FILE)}
         except Exception as exc:  # noqa: BLE001 - the UI boundary: any failure becomes a message
             return {tab.status: error(exc, f"Cannot show {name} {version}.")}
 
-    tab.version.input(show_version, [tab.selected, tab.version], [tab.header, tab.body, tab.editor, tab.status])
+    tab.version.input(show_version, [tab.selected, tab.version],
+                      [tab.header, tab.body, tab.editor, tab.status, tab.export_file, tab.files.picker])
+
+    wire_skill_manage(tab, registry, error, out, lambda reg: choices(reg, ""), EMPTY_BODY)
 
     def pinner(unpin: bool) -> Any:
         async def handler(name: str | None, version: str | None, query: str) -> dict[Any, Any]:
@@ -362,7 +349,7 @@ def wire_skills(tab: SkillsTab, backend: Backend, conversation_id: gr.State, dem
                 row = await asyncio.to_thread(method, str(path).strip())
                 note = f" (same content as {row.duplicate_of})" if row.duplicate_of else ""
                 return {
-                    **await asyncio.to_thread(view, reg, row.name, row.version, query or ""),
+                    **await asyncio.to_thread(view, reg, row.name, row.version, ""),  # listed even if filtered out
                     tab.status: notice_html("info", f"Installed {row.name} {row.version}{note}."),
                 }
             except Exception as exc:  # noqa: BLE001 - the UI boundary: any failure becomes a message
@@ -379,7 +366,7 @@ def wire_skills(tab: SkillsTab, backend: Backend, conversation_id: gr.State, dem
             row = await asyncio.to_thread(save_text, reg, text or "")
             note = f" Its content equals {row.duplicate_of}." if row.duplicate_of else ""
             return {
-                **await asyncio.to_thread(view, reg, row.name, row.version, query or ""),
+                **await asyncio.to_thread(view, reg, row.name, row.version, ""),  # listed even if filtered out
                 tab.views: gr.Tabs(selected="read"),
                 tab.status: notice_html("info", f"Saved {row.name} {row.version}.{note}"),
             }

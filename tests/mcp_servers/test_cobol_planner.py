@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agents.planner.runner import Agent, RunRequest
-from storage import repo
+from storage import chat_tools, repo
 from tests.agents.conftest import agent_config, collect, fake_k2  # noqa: F401 - fixture used by name
 from tests.fakes.k2_server import FakeK2Server, ToolCall, Turn
 from tests.mcp_servers.cobol_support import (
@@ -47,6 +47,7 @@ async def test_scripted_session_generates_a_module_that_tests_and_verifies_equal
     _isolated_home: Path,
 ) -> None:
     conversation = repo.create_conversation(cobol_agent.db, "Migrate CBL0001").id
+    chat_tools.set_switched_off(cobol_agent.db, conversation, [])  # a plain chat: the user switched COBOL tools on
     ws = _isolated_home / "workspaces" / conversation
     inputs = course_workspace(ws, "CBL0001")
     fake_k2.enqueue(
