@@ -34,7 +34,7 @@ from agents.planner.partial import PartialAnswer
 from agents.planner.state import RunContext, appended
 from agents.planner.tool_needed import needs_tool
 from agents.planner.tools import PlannerTool, PlannerTools
-from agents.policy import context, pre_retrieval
+from agents.policy import context, page_check, pre_retrieval
 from agents.policy.budget import Limits
 from agents.privacy import detector as privacy_detector
 from agents.privacy.session import PrivacyConfig, open_session
@@ -118,7 +118,8 @@ class Agent:
         self.planner_tools = PlannerTools.of([*config.planner_tools, *context_tools.planner_tools()])
         self.servers = ConfigWatch(config.home)  # mcp.json and consent changes made while the agent runs
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._prefetched: set[str] = set()  # runs whose documents the app searched before the first model call
+        # Runs whose documents the app searched before the first model call, with the pages it showed the model.
+        self._prefetched: dict[str, pre_retrieval.Found] = {}
         self._stack = contextlib.AsyncExitStack()
 
     @classmethod
@@ -241,7 +242,7 @@ class Agent:
                                                   plan.documents, PRE_RETRIEVAL_TOKENS)
             if found.message is not None:
                 lead_messages.append(found.message)
-                self._prefetched.add(run_id)
+                self._prefetched[run_id] = found
         for n, doc in enumerate(plan.documents):  # documents are written by strangers: the conversation is tainted
             await asyncio.to_thread(approvals.record_untrusted_read, self.db, conversation_id, run_id,
                                     f"document.{n}", "attached documents", f"document {doc.title!r} ({doc.id[:12]})")
@@ -381,6 +382,9 @@ class Agent:
         if stopped:
             error = "Stopped by the user."
         new = repaired(messages[base:], error or "the run ended first") if reason != "done" else messages[base:]
+        found = self._prefetched.pop(run_id, None)
+        if found is not None and reason == "done":
+            new = checked(new, found)
         if partial is not None and (stopped or crash is not None):
             new = [*new, partial]  # a reopened conversation shows what the user read before the run ended
         # One transaction: a crash here leaves the run 'running' with no half-written answer; resume redoes it.
@@ -396,8 +400,7 @@ class Agent:
         tokens = values.get("prompt_tokens", 0) + values.get("completion_tokens", 0)
         stored = await asyncio.to_thread(repo.get_run, self.db, run_id)
         skills = list(stored.skills_used or []) if stored is not None else []
-        calls = values.get("tool_calls", 0) + (run_id in self._prefetched)  # the app's own search counts
-        self._prefetched.discard(run_id)
+        calls = values.get("tool_calls", 0) + (found is not None)  # the app's own search counts
         asked = messages[base - 1].get("content") if 0 < base <= len(messages) else ""
         missed = (reason == "done" and not calls and bool(self.hub.tools()) and isinstance(asked, str)
                   and needs_tool(asked))
@@ -446,6 +449,18 @@ class Agent:
 
 def _offers(hub: Hub, name: str) -> bool:
     return any(t.get("function", {}).get("name") == name for t in hub.tools())
+
+
+def checked(new: list[dict[str, Any]], found: pre_retrieval.Found) -> list[dict[str, Any]]:
+    """The run's messages with the app's page check under the final answer (page_check: is each figure it states on
+    a page it cites, among the pages the app searched and showed)."""
+    last = next((i for i in range(len(new) - 1, -1, -1) if new[i].get("role") == "assistant"), None)
+    if last is None or not isinstance(new[last].get("content"), str) or new[last].get("tool_calls"):
+        return new
+    line = page_check.note(new[last]["content"], found.texts)
+    if line is None:
+        return new
+    return [*new[:last], {**new[last], "content": f"{new[last]['content'].rstrip()}\n\n{line}"}, *new[last + 1:]]
 
 
 def _system_prompt(spec: providers.ModelSpec) -> str:
