@@ -120,6 +120,7 @@ class Agent:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Runs whose documents the app searched before the first model call, with the pages it showed the model.
         self._prefetched: dict[str, pre_retrieval.Found] = {}
+        self._pages_only: set[str] = set()  # of those, runs answered from the found pages alone (no tools offered)
         self._stack = contextlib.AsyncExitStack()
 
     @classmethod
@@ -241,8 +242,15 @@ class Agent:
             found = await pre_retrieval.top_pages(self.hub, self.db, conversation_id, run_id, req.prompt,
                                                   plan.documents, PRE_RETRIEVAL_TOKENS)
             if found.message is not None:
-                lead_messages.append(found.message)
                 self._prefetched[run_id] = found
+                if needs_tool(req.prompt):
+                    lead_messages.append(found.message)
+                else:
+                    # The found lines answer the question: measured, the 0.5B model offered 15 tools and told to
+                    # search answered "2018 million"; shown only the lines, it copied the figure. It gets no tools
+                    # this run (asking to read, search or write still gets them: tool_needed) and no search note.
+                    lead_messages = [found.message]
+                    self._pages_only.add(run_id)
         for n, doc in enumerate(plan.documents):  # documents are written by strangers: the conversation is tainted
             await asyncio.to_thread(approvals.record_untrusted_read, self.db, conversation_id, run_id,
                                     f"document.{n}", "attached documents", f"document {doc.title!r} ({doc.id[:12]})")
@@ -310,6 +318,8 @@ class Agent:
         resumed: bool,
     ) -> AsyncIterator[Event]:
         tools = self.planner_tools.offer(self.hub.tools())  # + the features' own tools (e.g. analyze_documents)
+        if run_id in self._pages_only:
+            tools = []
         # e.g. progressive disclosure: the few skills matching the user's prompt, named in the system prompt.
         sections = await asyncio.to_thread(self.planner_tools.prompt_sections, self.db, run_id, tools,
                                            chain[0].info.context_window)
@@ -383,6 +393,7 @@ class Agent:
             error = "Stopped by the user."
         new = repaired(messages[base:], error or "the run ended first") if reason != "done" else messages[base:]
         found = self._prefetched.pop(run_id, None)
+        self._pages_only.discard(run_id)
         if found is not None and reason == "done":
             new = checked(new, found)
         if partial is not None and (stopped or crash is not None):
