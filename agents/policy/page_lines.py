@@ -17,6 +17,7 @@ HEADING_LINES = 8  # a statement page's title, units and year columns sit in its
 _WORD = re.compile(r"[a-z0-9][a-z0-9&]+")
 _NUMBER = re.compile(r"\(?\$?\s?\d[\d,]*(?:\.\d+)?\)?%?")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_ASKED_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _STOP = frozenset(
     "a an and are as at be by cite did do does for from give has have how in is it its much of on or page pages "
     "the their this to was were what when which who why with".split()
@@ -75,10 +76,16 @@ def _is_columns(line: str) -> bool:
 _VALUE = re.compile(r"\(?-?\$?\s?\d[\d,]*(?:\.\d+)?\)?%?|[—–]")
 
 
-def by_year(line: str, columns: str) -> str:
+def asked_years(question: str) -> list[str]:
+    """The years a question names ("FY2019", "in 2018")."""
+    return _ASKED_YEAR.findall(question)
+
+
+def by_year(line: str, columns: str, asked: list[str] | None = None) -> str:
     """A table row with each figure labelled by its column's year, when the row has exactly one figure per year of
     the column header ("Net income $ 3,033 $ 10,073" under "2017 2018" → "Net income — 2017: $3,033; 2018: $10,073");
-    else the row unchanged. A small model then copies the figure of the year asked instead of counting columns."""
+    else the row unchanged. The years the question asks come first: the 0.5B model copies the first figure of a row
+    (measured: the 2017 column for a FY2019 question)."""
     years = _YEAR.findall(columns)
     first = _VALUE.search(line)
     if not years or first is None:
@@ -88,7 +95,8 @@ def by_year(line: str, columns: str) -> str:
     values = [v.replace(" ", "") for v in _VALUE.findall(rest.replace("$ ", "$"))]
     if not label or len(values) != len(years) or _VALUE.sub("", rest).replace("$", "").strip():
         return line
-    return f"{label} — " + "; ".join(f"{y}: {v}" for y, v in zip(years, values))
+    pairs = sorted(zip(years, values), key=lambda p: p[0] not in (asked or []))  # stable: the asked years first
+    return f"{label} — " + "; ".join(f"{y}: {v}" for y, v in pairs)
 
 
 def key_lines(text: str, question: str, terms: list[str], most: int = MOST_LINES) -> tuple[float, list[str]]:
@@ -125,6 +133,6 @@ def key_lines(text: str, question: str, terms: list[str], most: int = MOST_LINES
     for i in [*shown, *(i for i in chosen if i not in shown)]:
         if last >= 0 and i > last + 1:
             out.append("[…]")
-        out.append(by_year(lines[i], columns) if columns and i not in shown else lines[i])
+        out.append(by_year(lines[i], columns, asked_years(question)) if columns and i not in shown else lines[i])
         last = i
     return best, out

@@ -64,3 +64,9 @@ def test_a_figure_on_none_of_the_pages_is_flagged_even_when_a_page_is_cited():
 def test_years_and_page_numbers_are_not_figures():
     assert page_check.figures("In 2021 (p. 7) it was 1,577 and 3.5") == ["1,577", "3.5"]
     assert page_check.note("It was in 2021, see p. 7.", PAGES) is None
+
+
+def test_the_year_the_question_asks_comes_first_in_a_row():
+    assert page_lines.asked_years("What was the FY2019 figure?") == ["2019"]
+    assert page_lines.by_year("Net income $ 3,033 $ 10,073 $ 11,588", "2017 2018 2019", ["2019"]) == (
+        "Net income — 2019: $11,588; 2017: $3,033; 2018: $10,073")
