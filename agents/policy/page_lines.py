@@ -69,8 +69,12 @@ def joined_lines(text: str) -> list[str]:
 
 
 def _is_columns(line: str) -> bool:
-    """A column header: two or more years and little else ("(Millions) 2018 2017 2016")."""
-    return len(_YEAR.findall(line)) >= 2 and len(_WORD.findall(_YEAR.sub("", line).lower())) <= 6
+    """A column header: years and no other figure, with little else beside two years ("(Millions) 2018 2017 2016";
+    a five-year table's "In Millions, Except Per Share Data … 2020 (a) 2019 2018 2017 2016")."""
+    years = len(_YEAR.findall(line))
+    if years < 2 or _has_number(line):
+        return False
+    return years >= 3 or len(_WORD.findall(_YEAR.sub("", line).lower())) <= 6
 
 
 _VALUE = re.compile(r"\(?-?\$?\s?\d[\d,]*(?:\.\d+)?\)?%?|[—–]")
@@ -84,8 +88,8 @@ def asked_years(question: str) -> list[str]:
 def by_year(line: str, columns: str, asked: list[str] | None = None) -> str:
     """A table row with each figure labelled by its column's year, when the row has exactly one figure per year of
     the column header ("Net income $ 3,033 $ 10,073" under "2017 2018" → "Net income — 2017: $3,033; 2018: $10,073");
-    else the row unchanged. The years the question asks come first: the 0.5B model copies the first figure of a row
-    (measured: the 2017 column for a FY2019 question)."""
+    else the row unchanged. When the question names years the row has, only those stay: the 0.5B model copies the
+    first figure of a row (measured: the 2017 column for a FY2019 question) or the whole row."""
     years = _YEAR.findall(columns)
     first = _VALUE.search(line)
     if not years or first is None:
@@ -95,7 +99,9 @@ def by_year(line: str, columns: str, asked: list[str] | None = None) -> str:
     values = [v.replace(" ", "") for v in _VALUE.findall(rest.replace("$ ", "$"))]
     if not label or len(values) != len(years) or _VALUE.sub("", rest).replace("$", "").strip():
         return line
-    pairs = sorted(zip(years, values), key=lambda p: p[0] not in (asked or []))  # stable: the asked years first
+    pairs = list(zip(years, values))
+    if any(y in (asked or []) for y in years):
+        pairs = [p for p in pairs if p[0] in (asked or [])]  # the other years' figures only get copied by mistake
     return f"{label} — " + "; ".join(f"{y}: {v}" for y, v in pairs)
 
 
