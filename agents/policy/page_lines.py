@@ -72,8 +72,8 @@ def _is_columns(line: str) -> bool:
     """A column header: years and no other figure, with little else beside two years ("(Millions) 2018 2017 2016";
     a five-year table's "In Millions, Except Per Share Data … 2020 (a) 2019 2018 2017 2016")."""
     years = len(_YEAR.findall(line))
-    if years < 2 or _has_number(line):
-        return False
+    if years < 2 or any(len(re.sub(r"\D", "", m)) >= 3 for m in _NUMBER.findall(_YEAR.sub("", line))):
+        return False  # a row of figures, not a header ("December 31, 2018 2017" is one: 31 is a date)
     return years >= 3 or len(_WORD.findall(_YEAR.sub("", line).lower())) <= 6
 
 
