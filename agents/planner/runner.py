@@ -395,7 +395,7 @@ class Agent:
         found = self._prefetched.pop(run_id, None)
         self._pages_only.discard(run_id)
         if found is not None and reason == "done":
-            new = checked(new, found)
+            new = page_check.checked(new, found.texts)
         if partial is not None and (stopped or crash is not None):
             new = [*new, partial]  # a reopened conversation shows what the user read before the run ended
         # One transaction: a crash here leaves the run 'running' with no half-written answer; resume redoes it.
@@ -460,18 +460,6 @@ class Agent:
 
 def _offers(hub: Hub, name: str) -> bool:
     return any(t.get("function", {}).get("name") == name for t in hub.tools())
-
-
-def checked(new: list[dict[str, Any]], found: pre_retrieval.Found) -> list[dict[str, Any]]:
-    """The run's messages with the app's page check under the final answer (page_check: is each figure it states on
-    a page it cites, among the pages the app searched and showed)."""
-    last = next((i for i in range(len(new) - 1, -1, -1) if new[i].get("role") == "assistant"), None)
-    if last is None or not isinstance(new[last].get("content"), str) or new[last].get("tool_calls"):
-        return new
-    line = page_check.note(new[last]["content"], found.texts)
-    if line is None:
-        return new
-    return [*new[:last], {**new[last], "content": f"{new[last]['content'].rstrip()}\n\n{line}"}, *new[last + 1:]]
 
 
 def _system_prompt(spec: providers.ModelSpec) -> str:

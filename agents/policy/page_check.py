@@ -10,6 +10,7 @@ pages.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _FIGURE = re.compile(r"(?<![\w.])\$?\(?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|\d{3,})\)?%?")
 _CITED = re.compile(r"(?:\bp\.|\bpages?)\s*(\d{1,4})", re.I)
@@ -63,3 +64,15 @@ def note(answer: str, pages: dict[tuple[str, int], str]) -> str | None:
         return None
     parts = where + ([f"{', '.join(unchecked)} is on none of the pages searched: check it"] if unchecked else [])
     return "Page check (by the app, not the model): " + "; ".join(parts) + "."
+
+
+def checked(messages: list[dict[str, Any]], pages: dict[tuple[str, int], str]) -> list[dict[str, Any]]:
+    """A run's new messages with the app's note (see `note`) under the final answer, when there is one."""
+    last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "assistant"), None)
+    if last is None or not isinstance(messages[last].get("content"), str) or messages[last].get("tool_calls"):
+        return messages
+    line = note(messages[last]["content"], pages)
+    if line is None:
+        return messages
+    answer = {**messages[last], "content": f"{messages[last]['content'].rstrip()}\n\n{line}"}
+    return [*messages[:last], answer, *messages[last + 1:]]
