@@ -1,5 +1,7 @@
 """The real 0.5B model answers a question about an attached 10-K that does not fit its 8K window, with a page
-citation: the app searched the report with the question first and sent the best pages (agents/policy/pre_retrieval)."""
+citation: the app searched the report with the question first and sent the lines that matter (agents/policy/
+pre_retrieval, page_lines); the figure is the model's, and the app's page check (page_check) says which page holds it
+when the model cites none."""
 
 from __future__ import annotations
 
@@ -53,6 +55,8 @@ async def test_the_attached_report_question_is_answered_with_a_page_citation(loc
     cited = [int(n) for n in re.findall(r"(?:p\.|page)\s*(\d+)", finished.answer, re.I)]
     assert cited, finished.answer
     pages = {p.number: p.text for p in store.pages(local_agent.db, report.id, 1, report.page_count)}
-    # The cited page holds the figure the answer gives (3M's FY2018 capex: $1,577 million).
+    # A cited page holds the figure the answer gives (3M's FY2018 capex: $1,577 million), and the figure is the
+    # model's own: it is in the answer before the app's page-check line.
+    assert "1,577" in finished.answer.split("Page check (by the app")[0], finished.answer
     assert "1,577" in finished.answer and any("1,577" in pages.get(n, "") for n in cited), finished.answer
     assert not finished.tool_not_called
