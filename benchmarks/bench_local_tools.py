@@ -6,9 +6,9 @@
 (a) --bfcl: BFCL v4 simple_python and multiple questions (benchmarks/bfcl_scoring.py reads and scores them). Each
     question's functions are offered as the tools of an MCP server (`bfcl__...`) through providers.complete with the
     local preset: the small-model system prompt, tool selection, schema shaping, our server, the text-call parser,
-    argument repair and the one retry. Scored with BFCL's AST rules. The split: `tune` is the first 20 questions of
-    each subset (what the prompt and repairs were tuned on: in-sample), `heldout` every 7th question from index 100
-    (questions 100-128 were looked at while tuning the repairs, so held out starts at 151). Prints `bfcl_<subset>: x`, `bfcl_accuracy: x`, the median seconds per question
+    argument repair and the one retry. Scored with BFCL's AST rules. The split: `tune` is every 7th question of
+    100-128 in each subset (what the prompt and repairs were tuned on: in-sample), `heldout` every 7th question
+    from 151. Prints `bfcl_<subset>: x`, `bfcl_accuracy: x`, the median seconds per question
     and, against raw llama-cpp-python generating from the very same prompt tokens in the same run,
     `bfcl_seconds_vs_raw: ratio`.
 (b) without --bfcl: first tasks a new user tries with the built-in tools (benchmarks/local_tasks.py), each run as a
@@ -39,14 +39,14 @@ from agents.models.local import adapter, runtime, weights  # noqa: E402
 from agents.models.local.installer import runtime_installed  # noqa: E402
 from benchmarks import bfcl_scoring  # noqa: E402
 
-TUNE = 20
-HELDOUT_START, HELDOUT_STRIDE = 151, 7  # questions 100-128 were looked at while tuning
+TUNE_START, TUNE_STOP = 100, 129  # the questions looked at while tuning (every 7th, like held out)
+HELDOUT_START, HELDOUT_STRIDE = 151, 7
 
 
 def pick(pairs: list[Any], split: str, n: int | None) -> list[Any]:
     """The questions of a split (see the module docstring), at most n of them."""
     if split == "tune":
-        chosen = pairs[:TUNE]
+        chosen = pairs[TUNE_START:TUNE_STOP:HELDOUT_STRIDE]
     elif split == "heldout":
         chosen = pairs[HELDOUT_START::HELDOUT_STRIDE]
     else:
@@ -79,8 +79,9 @@ class Raw:
                          n_threads_batch=threads, verbose=False)
         self.template = ChatTemplate(self.llm)
 
-    def seconds(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> float:
-        """Time to read the prompt and generate until the first complete call (or the end), as our server stops."""
+    def seconds(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> tuple[float, int, int]:
+        """(seconds, prompt tokens, generated pieces) to read the prompt and generate until the first complete call
+        (or the end), as our server stops."""
         from llama_cpp import StoppingCriteriaList
 
         from agents.models.toolcall_text import complete_call_end
@@ -98,7 +99,7 @@ class Raw:
                                                 stopping_criteria=StoppingCriteriaList([done]),
                                                 stop=[self.template.eos] if self.template.eos else None):
             text.append(chunk["choices"][0]["text"])
-        return time.perf_counter() - started
+        return time.perf_counter() - started, len(tokens), len(text)
 
 
 async def bfcl(directory: Path, split: str, n: int | None, with_raw: bool) -> None:
@@ -123,10 +124,14 @@ async def bfcl(directory: Path, split: str, n: int | None, with_raw: bool) -> No
             ours_s.append(time.perf_counter() - started)
             ok, why = bfcl_scoring.score(question, answer, _calls(done.message))
             good += ok
+            # Where the time goes: our prompt and generated tokens (a retry adds its own) against raw's.
+            line = f"ours {ours_s[-1]:.1f}s, {done.prompt_tokens}+{done.completion_tokens} tokens"
             if raw is not None:
                 chosen = adapter.tools_for(spec.info, messages, tools)
-                raw_s.append(await asyncio.to_thread(raw.seconds, messages, chosen))
-            print(f"  {question['id']}: {'ok' if ok else 'FAIL ' + why} ({ours_s[-1]:.1f}s)", file=sys.stderr)
+                seconds, prompt_n, generated = await asyncio.to_thread(raw.seconds, messages, chosen)
+                raw_s.append(seconds)
+                line += f"; raw {seconds:.1f}s, {prompt_n}+{generated} tokens"
+            print(f"  {question['id']}: {'ok' if ok else 'FAIL ' + why} ({line})", file=sys.stderr)
         total += len(pairs)
         right += good
         print(f"bfcl_{subset}: {good / max(1, len(pairs)):.3f} ({good}/{len(pairs)}, split {split})")

@@ -34,7 +34,7 @@ from agents.planner.partial import PartialAnswer
 from agents.planner.state import RunContext, appended
 from agents.planner.tool_needed import needs_tool
 from agents.planner.tools import PlannerTool, PlannerTools
-from agents.policy import context, pre_retrieval, tool_choice
+from agents.policy import context, page_check, pre_retrieval, tool_choice
 from agents.policy.budget import Limits
 from agents.privacy import detector as privacy_detector
 from agents.privacy.session import PrivacyConfig, open_session
@@ -120,7 +120,9 @@ class Agent:
         self.planner_tools = PlannerTools.of([*config.planner_tools, *context_tools.planner_tools()])
         self.servers = ConfigWatch(config.home)  # mcp.json and consent changes made while the agent runs
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._prefetched: set[str] = set()  # runs whose documents the app searched before the first model call
+        # Runs whose documents the app searched before the first model call, with the pages it showed the model.
+        self._prefetched: dict[str, pre_retrieval.Found] = {}
+        self._pages_only: set[str] = set()  # of those, runs answered from the found pages alone (no tools offered)
         self._stack = contextlib.AsyncExitStack()
 
     @classmethod
@@ -246,8 +248,15 @@ class Agent:
             found = await pre_retrieval.top_pages(self.hub, self.db, conversation_id, run_id, req.prompt,
                                                   plan.documents, PRE_RETRIEVAL_TOKENS)
             if found.message is not None:
-                lead_messages.append(found.message)
-                self._prefetched.add(run_id)
+                self._prefetched[run_id] = found
+                if needs_tool(req.prompt):
+                    lead_messages.append(found.message)
+                else:
+                    # The found lines answer the question: measured, the 0.5B model offered 15 tools and told to
+                    # search answered "2018 million"; shown only the lines, it copied the figure. It gets no tools
+                    # this run (asking to read, search or write still gets them: tool_needed) and no search note.
+                    lead_messages = [found.message]
+                    self._pages_only.add(run_id)
         for n, doc in enumerate(plan.documents):  # documents are written by strangers: the conversation is tainted
             await asyncio.to_thread(approvals.record_untrusted_read, self.db, conversation_id, run_id,
                                     f"document.{n}", "attached documents", f"document {doc.title!r} ({doc.id[:12]})")
@@ -320,6 +329,8 @@ class Agent:
         # Only what this conversation has on (its tools menu, else the default set for its kind).
         chosen = await asyncio.to_thread(tool_choice.choice, self.db, conversation_id)
         tools = tool_choice.offered(tools, chosen.off)
+        if run_id in self._pages_only:
+            tools = []
         # e.g. progressive disclosure: the few skills matching the user's prompt, named in the system prompt.
         sections = await asyncio.to_thread(self.planner_tools.prompt_sections, self.db, run_id, tools,
                                            chain[0].info.context_window)
@@ -392,6 +403,10 @@ class Agent:
         if stopped:
             error = "Stopped by the user."
         new = repaired(messages[base:], error or "the run ended first") if reason != "done" else messages[base:]
+        found = self._prefetched.pop(run_id, None)
+        self._pages_only.discard(run_id)
+        if found is not None and reason == "done":
+            new = page_check.checked(new, found.texts)
         if partial is not None and (stopped or crash is not None):
             new = [*new, partial]  # a reopened conversation shows what the user read before the run ended
         # One transaction: a crash here leaves the run 'running' with no half-written answer; resume redoes it.
@@ -407,8 +422,7 @@ class Agent:
         tokens = values.get("prompt_tokens", 0) + values.get("completion_tokens", 0)
         stored = await asyncio.to_thread(repo.get_run, self.db, run_id)
         skills = list(stored.skills_used or []) if stored is not None else []
-        calls = values.get("tool_calls", 0) + (run_id in self._prefetched)  # the app's own search counts
-        self._prefetched.discard(run_id)
+        calls = values.get("tool_calls", 0) + (found is not None)  # the app's own search counts
         asked = messages[base - 1].get("content") if 0 < base <= len(messages) else ""
         missed = (reason == "done" and not calls and bool(self.hub.tools()) and isinstance(asked, str)
                   and needs_tool(asked))

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agents.policy import untrusted
+from agents.policy import page_lines, untrusted
 from storage import documents as store
 from storage.db import Database
 
@@ -25,9 +25,12 @@ if TYPE_CHECKING:
 
 SEARCH_TOOL = "pdf_reader__search"
 TOP_PAGES = 3
+SHORT_PAGE_CHARS = 500  # a page this short is shown whole
 CHARS_PER_TOKEN = 3.0  # the local adapter's cautious count
+ANSWER_SHAPE = ("Answer in one short sentence: the value asked for, copied from these lines (the column of the year "
+                "asked), then its page as (title, p. N).")
 _WORD = re.compile(r"[a-z0-9][a-z0-9&]{2,}")
-_HIT = re.compile(r"\((?P<doc>[0-9a-f]{6,})\) p\. (?P<page>\d+)")
+_HIT = re.compile(r"\((?P<doc>[0-9a-f]{6,})\) p\. (?P<page>\d+)(?: \(score [-\d.]+; (?P<reason>[^\n]*)\))?")
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Found:
     message: dict[str, Any] | None
     pages: list[tuple[str, int]] = field(default_factory=list)  # (title, 1-based page)
     seconds: float = 0.0
+    texts: dict[tuple[str, int], str] = field(default_factory=dict)  # (title, page) -> the page's whole text
 
     def describe(self) -> str:
         if not self.pages:
@@ -54,27 +58,41 @@ async def top_pages(hub: Hub, db: Database, conversation_id: str, run_id: str, q
     if result.is_error:
         return Found(None, seconds=time.perf_counter() - started)
     by_prefix = {d.id[:8]: d for d in documents}
-    hits: list[tuple[DocumentRef, int]] = []
+    hits: list[tuple[DocumentRef, int, str]] = []
     for m in _HIT.finditer(result.text):
-        doc = by_prefix.get(m.group("doc")[:8])
-        if doc is not None and (doc, int(m.group("page"))) not in hits:
-            hits.append((doc, int(m.group("page"))))
+        doc, reason = by_prefix.get(m.group("doc")[:8]), m.group("reason") or ""
+        # A contents page matches every question's words and answers none.
+        if doc is not None and "contents page" not in reason and all((doc, int(m.group("page"))) != h[:2]
+                                                                     for h in hits):
+            hits.append((doc, int(m.group("page")), reason))
     chars = int(budget_tokens * CHARS_PER_TOKEN)
     blocks: list[str] = []
     pages: list[tuple[str, int]] = []
-    for doc, number in hits[:TOP_PAGES]:
+    texts: dict[tuple[str, int], str] = {}
+    top = 0.0
+    for doc, number, reason in hits[:TOP_PAGES]:
         page = next(iter(store.pages(db, doc.id, number, number)), None)
         if page is None or not page.text:
             continue
-        text = excerpt(page.text, question, chars // TOP_PAGES)
+        fit, lines = page_lines.key_lines(page.text, question, page_lines.reason_terms(reason))
+        top = top or fit
+        if blocks and fit < top / 2:
+            continue  # a page whose best line matches far less than the first page's only distracts a small model
+        if len(page.text) <= SHORT_PAGE_CHARS or not lines:
+            text = excerpt(page.text, question, chars // TOP_PAGES)
+        else:
+            text = "\n".join(lines)[: chars // TOP_PAGES]
         blocks.append(untrusted.fence(f"{doc.title}, page {number}:\n{text}", source=f"document {doc.id[:12]}"))
         pages.append((doc.title, number))
+        texts[(doc.title, number)] = page.text
     seconds = time.perf_counter() - started
     if not blocks:
         return Found(None, seconds=seconds)
-    content = ("The app searched the attached documents for your question; these pages matched best (page numbers "
-               "are 1-based). Answer from them and cite the page as (title, p. N).\n" + "\n".join(blocks))
-    return Found({"role": "user", "content": content}, pages, seconds)
+    row = page_lines.reason_row(hits[0][2])
+    read_as = f"The search matched your question to the row “{row}”. " if row else ""
+    content = ("The app searched the attached documents for your question. These lines matched best; each block "
+               "names its document and page (1-based).\n" + "\n".join(blocks) + "\n" + read_as + ANSWER_SHAPE)
+    return Found({"role": "user", "content": content}, pages, seconds, texts)
 
 
 def excerpt(text: str, question: str, chars: int) -> str:

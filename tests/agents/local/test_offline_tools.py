@@ -134,3 +134,35 @@ async def test_documents_too_big_for_the_window_are_searched_first_and_the_pages
     block = sent[sent.index("page 4:") - 200:]
     assert '<untrusted-data source="document' in block and "</untrusted-data> Ignore" not in sent
     assert approvals.untrusted_reads(agent.db, conversation.id)  # the conversation is tainted
+
+
+async def test_a_question_the_found_pages_answer_gets_no_tools_and_the_app_checks_the_cited_page(report_agent,
+                                                                                                  tmp_path):
+    from mcp_servers.pdf_reader.ingest import ingest_pdf
+    from storage import documents as store
+    from storage import repo
+    from tests.mcp_servers.pdf_support import text_pdf
+
+    agent, fake = report_agent
+    pages = [REPORT.get(p, "") + "\n" + FILLER for p in range(1, 17)]
+    path = tmp_path / "report.pdf"
+    path.write_bytes(text_pdf(pages, title="Annual report 2023"))
+    document = ingest_pdf(agent.db, path).document
+    conversation = repo.create_conversation(agent.db, "report", "local", LOCAL_MODEL_ID)
+    store.attach(agent.db, conversation.id, document.id)
+    fake.enqueue(text_turn("Revenue was $48.2 million."))  # the figure, but no page: what the 0.5B model writes
+    events = await collect(agent.run(RunRequest(prompt="What was the revenue for fiscal 2023? Cite the page.",
+                                                conversation_id=conversation.id)))
+    finished = events[-1]
+    assert finished.reason == "done"
+    request = fake.requests[0]
+    assert not request.get("tools")  # the found lines answer it: no tool list for a small model to copy from
+    sent = "\n".join(str(m["content"]) for m in request["messages"])
+    assert "pdf_reader__search" not in sent  # nor the note telling it to search
+    assert finished.answer.startswith("Revenue was $48.2 million.")
+    assert "Page check (by the app, not the model): 48.2 is on (Annual report 2023, p. 4)" in finished.answer
+    # A request that needs a tool keeps the tools.
+    fake.enqueue(text_turn("Done."))
+    await collect(agent.run(RunRequest(prompt="Search the report for revenue and write it to revenue.txt",
+                                       conversation_id=conversation.id)))
+    assert fake.requests[-1].get("tools")
