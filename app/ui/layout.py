@@ -78,8 +78,15 @@ ON_LOAD = """() => {
     if (ev.key !== 'Escape') return;
     const shell = document.querySelector('#k2-shell');
     if (shell && shell.classList.contains('k2-nav-open')) { close(); return; }
-    const stop = document.querySelector('#k2-stop');
-    if (stop && stop.offsetParent !== null && !stop.disabled) stop.click();
+    // The status line turns to "●" a moment before Gradio shows Stop: an Esc in that moment waits for it (≤ 3 s).
+    const press = (tries) => {
+      const stop = document.querySelector('#k2-stop');
+      if (stop && stop.offsetParent !== null && !stop.disabled) { stop.click(); return; }
+      const status = document.querySelector('#k2-status');
+      const running = status && (status.innerText || '').trim().startsWith('●');
+      if (running && tries > 0) setTimeout(() => press(tries - 1), 100);
+    };
+    press(30);
   });
   // Elapsed time while a run streams (the status line starts with ●): kept on the status block's own element,
   // which survives Gradio's updates of its content; layout.css shows it after the line.
