@@ -153,7 +153,8 @@ def _model_update(
             "cached_tokens": cached, "cost_usd": cost}
 
 
-def _parse_args(raw: Any) -> Any:
+def parse_arguments(raw: Any) -> Any:
+    """A call's arguments as the planner runs them: JSON text parsed, empty text {}, invalid text kept as is."""
     if isinstance(raw, str):
         try:
             return json.loads(raw) if raw.strip() else {}
@@ -169,7 +170,7 @@ async def run_tool(task: ToolTask, runtime: Runtime[RunContext]) -> dict[str, An
     call = task["call"]
     call_id, name = call["id"], call["function"]["name"]
     key = task.get("key") or f"id:{call_id}"  # a checkpoint written before keys existed
-    args = _parse_args(call["function"].get("arguments"))
+    args = parse_arguments(call["function"].get("arguments"))
     stored_args = args if isinstance(args, dict) else {"raw": args}
     # After a crash, a call that finished before it is answered from its step row instead of running again.
     done = await asyncio.to_thread(_finished_step, ctx, call_id, key, name, stored_args) if ctx.resumed else None

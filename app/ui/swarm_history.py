@@ -15,6 +15,7 @@ from typing import Any
 from gradio import ChatMessage
 
 from agents.events import SubagentFinished, SwarmStarted
+from agents.planner.nodes import parse_arguments
 from app.ui.swarm_tree import SwarmTree
 
 SPAWN_TOOL = "agents__spawn"
@@ -65,7 +66,7 @@ def place_trees(history: list[ChatMessage], run_id: str, rows: Sequence[Any],
         for call in _calls(row.get("tool_calls") if isinstance(row, dict) else getattr(row, "tool_calls", None)):
             fn = call.get("function") or {}
             if fn.get("name") == SPAWN_TOOL:
-                keys[call.get("id") or ""] = swarm_key(run_id, _args(fn.get("arguments")))
+                keys[call.get("id") or ""] = swarm_key(run_id, parse_arguments(fn.get("arguments")))
     out: list[ChatMessage] = []
     placed: set[str] = set()
     for message in history:
@@ -85,13 +86,3 @@ def _calls(raw: Any) -> list[dict[str, Any]]:
         except ValueError:
             return []
     return [c for c in raw or [] if isinstance(c, dict)]
-
-
-def _args(raw: Any) -> Any:
-    """The call's arguments as the planner parsed them (agents/planner/nodes._parse_args)."""
-    if isinstance(raw, str):
-        try:
-            return json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            return raw
-    return raw
