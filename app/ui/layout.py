@@ -145,5 +145,7 @@ def wire_layout(demo: gr.Blocks, header: Header, provider: gr.Dropdown, model: g
     # header.theme: switched and saved by app/ui/preferences.py (the theme is a preference of the Settings tab)
     header.conversation.click(None, js=TOGGLE_CONVERSATION)
     demo.load(None, js=ON_LOAD)
-    for component in (provider, model):
-        component.change(model_header, [provider, model], header.model, queue=False, show_progress="hidden")
+    # One queued listener for both pickers, last trigger last: a switch of provider and model together fires two
+    # changes, and two unqueued requests could answer out of order (the header kept the old model, seen in a test).
+    gr.on([provider.change, model.change], model_header, [provider, model], header.model, show_progress="hidden",
+          trigger_mode="always_last", concurrency_limit=1)
