@@ -63,7 +63,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                 conversation = build_conversation_panel()
                 # One tab per feature; each feature adds its tab here with a couple of lines.
                 with gr.Tabs(elem_id="k2-tabs"):
-                    with gr.Tab("Chat", id="chat", elem_id="k2-chat-tab"):
+                    with gr.Tab("Chat", id="chat", elem_id="k2-chat-tab") as chat_tab:
                         if os.environ.get("K2HUB_SANDBOX") == "unsafe-local":
                             gr.HTML(notice_html("error", UNSAFE_SANDBOX, title="Sandbox off."), elem_id="k2-unsafe-banner")
                         chat = build_chat()
@@ -108,7 +108,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_live_list(sb, chat.conversation_id, backend)
         wire_runs(runs_tab, backend, runs_page)
         wire_settings(settings_tab, settings, backend, sb, demo)
-        wire_preferences(prefs, budget_line, header.theme, backend, demo)
+        wire_preferences(prefs, budget_line, header.theme, backend, demo, chat_tab)
     return demo, backend
 
 

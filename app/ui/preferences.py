@@ -67,8 +67,9 @@ def build_preferences(settings: Settings) -> Preferences:
 
 
 def wire_preferences(prefs: Preferences, budget_line: gr.HTML, theme_switch: gr.Button, backend: Backend,
-                     demo: gr.Blocks) -> None:
-    """Save budgets (the running agent uses them at once) and the theme; show the saved ones on page load."""
+                     demo: gr.Blocks, chat_tab: gr.Tab) -> None:
+    """Save budgets (the running agent uses them at once) and the theme; show the saved ones on page load, and the
+    budgets in use again whenever the Chat tab is opened."""
     from agents.policy.budget import Limits
     from agents.policy.saved_budgets import save_limits
 
@@ -111,3 +112,14 @@ def wire_preferences(prefs: Preferences, budget_line: gr.HTML, theme_switch: gr.
         return (*shown(agent.config.limits), theme if theme in ("light", "dark") else gr.update())
 
     demo.load(on_load, None, [*budget_outputs, prefs.theme], show_progress="hidden")
+
+    def in_use() -> Any:
+        # A loaded machine's full test run saw Save's update of this line (in the hidden Chat tab) not survive; the
+        # line is drawn again from the limits the agent holds when the user comes back to the chat.
+        agent = backend.opened
+        if agent is None:
+            return gr.update()
+        limits = agent.config.limits
+        return budget_html(limits.max_cost_usd, limits.max_steps, limits.max_wall_s)
+
+    chat_tab.select(in_use, None, budget_line, show_progress="hidden")
