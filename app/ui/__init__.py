@@ -91,7 +91,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_layout(demo, header, sb.provider, sb.model)
         wire_chat(chat, sb, backend)
         wire_documents(docs, chat.conversation_id, [chat.conversation_id, chat.status], backend)
-        wire_fit_notice(fit, chat.conversation_id, docs.listing, sb, backend)
+        wire_fit_notice(fit, chat.conversation_id, docs.listing, sb, backend, header.model)
         wire_tools_menu(tools_menu, chat.conversation_id, [chat.conversation_id, docs.listing], sb.new_chat, backend,
                         demo)
         wire_files(files, chat.conversation_id, [chat.conversation_id, chat.status])

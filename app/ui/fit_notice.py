@@ -92,7 +92,7 @@ def _check(backend: Backend, cid: str | None, provider: str, model: str | None, 
 
 
 def wire_fit_notice(notice: FitNotice, conversation_id: gr.State, documents: gr.HTML, sb: Sidebar,
-                    backend: Backend) -> None:
+                    backend: Backend, header_model: gr.HTML | None = None) -> None:
     """Check again whenever the conversation, its documents or the chosen model change; the button switches model."""
     settings = backend.settings
 
@@ -121,4 +121,10 @@ def wire_fit_notice(notice: FitNotice, conversation_id: gr.State, documents: gr.
             provider_hint(provider, settings.home, settings.local),
         )
 
-    notice.use_bigger.click(switch, notice.target, [sb.provider, sb.model, sb.base_url, sb.refresh_models, sb.hint])
+    switched = notice.use_bigger.click(switch, notice.target,
+                                       [sb.provider, sb.model, sb.base_url, sb.refresh_models, sb.hint])
+    if header_model is not None:  # named from what the switch set, not from the pickers' change events in flight
+        from app.ui.layout import model_header
+
+        switched.then(lambda t: model_header(*t) if t else gr.update(), notice.target, header_model,
+                      show_progress="hidden")
