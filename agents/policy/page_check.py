@@ -33,7 +33,7 @@ def _plain(value: str) -> str:
 
 
 def _on(value: str, page_text: str) -> bool:
-    """Is `value` on the page, as written or scaled from the page's units ("1,577,000,000" for 1,577 millions)?"""
+    """Is `value` on the page, as written or scaled from the page's units ("2,400,000,000" for 2,400 millions)?"""
     wanted = _plain(value)
     return any(wanted in (v, v + "000", v + "000000", v + "000000000") for v in map(_plain, figures(page_text)))
 

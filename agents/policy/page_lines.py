@@ -25,7 +25,7 @@ _STOP = frozenset(
 
 
 def words(text: str) -> set[str]:
-    """Lower-case content words of `text` (possessives cut: "3M's" → "3m")."""
+    """Lower-case content words of `text` (possessives cut: "Acme's" → "acme")."""
     return {w.removesuffix("s") if w.endswith("'s") else w for w in _WORD.findall(text.lower().replace("’", "'"))
             if w not in _STOP}
 

@@ -2,7 +2,7 @@
 progress bar per file being read, and the uploads a send waits for.
 
 An upload registers an IngestJob under the browser session; a message sent while it runs waits for it (the status
-line says "waiting for 3M_2018_10K.pdf (64 %)") and then goes to the conversation the documents were attached to,
+line says "waiting for annual_report.pdf (64 %)") and then goes to the conversation the documents were attached to,
 so the question never leaves without them.
 """
 
@@ -50,7 +50,7 @@ class IngestJob:
         return int(100 * self.done_pages / self.total_pages) if self.total_pages else 0
 
     def line(self) -> str:
-        """'3M_2018_10K.pdf (64 %)', the words a waiting send shows."""
+        """'annual_report.pdf (64 %)', the words a waiting send shows."""
         return f"{self.name} ({self.percent} %)"
 
 

@@ -17,7 +17,7 @@ WEIGHTS: dict[str, float] = {
     "line_items": 0.37,
     "years": 0.23,  # negative when fitted on the 29 tuning questions alone; positive with the 68 more
     "numbers": -0.5,  # a question's own figures (365 in a ratio's definition, a 20 % threshold) recur on unrelated
-    # pages; a search for a printed figure ("1,577") is the exception this weight gets wrong.
+    # pages; a search for a printed figure ("2,400") is the exception this weight gets wrong.
     "coverage": 0.2,
     "title": 0.4,
     "rows": 0.4,
