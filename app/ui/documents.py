@@ -132,6 +132,16 @@ def wire_documents(panel: DocumentsPanel, conversation_id: gr.State, refresh_on:
     """Upload ingests into the conversation (a send meanwhile waits for it: doc_chips.INGESTS); the list and the
     chips follow the conversation and refresh after runs; ✕ on a chip detaches that document."""
     chips = panel.chips
+    # The last upload's failure per conversation, part of what the list shows: every refresh draws the same thing, so
+    # a refresh racing the upload's own answer (Gradio does not order them) cannot blank the message.
+    failures: dict[str, str] = {}
+
+    def listing_of(cid: str | None) -> str:
+        return (failures.get(cid or "", "")) + _listing(backend, cid)
+
+    async def refresh(cid: str | None) -> tuple[str, str]:
+        return (await asyncio.to_thread(listing_of, cid),
+                chips_html(await asyncio.to_thread(_documents, backend, cid)))
 
     async def upload(files: list[Any] | None, cid: str | None, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in files or []]
@@ -139,38 +149,38 @@ def wire_documents(panel: DocumentsPanel, conversation_id: gr.State, refresh_on:
             yield gr.update(), cid, gr.update(), gr.update()
             return
         session = request.session_hash or ""
+        shown = cid  # the page keeps this until the files are attached (see below)
         try:
             agent = await backend.agent()
             cid = await asyncio.to_thread(_conversation_for, agent.db, cid, paths)
         except Exception as exc:  # the boundary: a broken store becomes a message, never a toast
             log.exception("document upload failed")
-            yield None, cid, notice_html("error", readable_error(exc), "Upload failed."), gr.update()
+            yield None, shown, notice_html("error", readable_error(exc), "Upload failed.") + _listing(backend, shown), \
+                gr.update()
             return
+        failures.pop(cid, None)
         job = INGESTS.start(session, cid, [Path(p).name for p in paths])
         try:
             attached = await asyncio.to_thread(_documents, backend, cid)
             task = asyncio.ensure_future(asyncio.to_thread(_ingest, agent.db, cid, paths, job.report))
+            # The new conversation's id reaches the page only with the final listing: its change event refreshes
+            # the list too, and a refresh started before the files were attached could land after the final
+            # listing and blank it. A send meanwhile finds the conversation through INGESTS.
             while not task.done():  # one bar: the chip of the file being read (Gradio draws none of its own)
-                yield gr.update(), cid, gr.update(), chips_html(attached, job)
+                yield gr.update(), shown, gr.update(), chips_html(attached, job)
                 await asyncio.wait([task], timeout=WAIT_TICK_S)
             errors = task.result()
         except Exception as exc:
             log.exception("document upload failed")
-            yield None, cid, notice_html("error", readable_error(exc), "Upload failed."), gr.update()
-            return
+            errors = [readable_error(exc)]
         finally:
             INGESTS.end(session, job)
-        listing = await asyncio.to_thread(_listing, backend, cid)
         if errors:
-            listing = notice_html("error", "; ".join(errors), "Not added:") + listing
-        yield None, cid, listing, chips_html(await asyncio.to_thread(_documents, backend, cid))
+            failures[cid] = notice_html("error", "; ".join(errors), "Not added:")
+        yield (None, cid, *await refresh(cid))
 
     panel.upload.upload(upload, [panel.upload, conversation_id], [panel.upload, conversation_id, panel.listing, chips],
                         show_progress="hidden", concurrency_limit=None)
-
-    async def refresh(cid: str | None) -> tuple[str, str]:
-        return (await asyncio.to_thread(_listing, backend, cid),
-                chips_html(await asyncio.to_thread(_documents, backend, cid)))
 
     for component in refresh_on:
         component.change(refresh, conversation_id, [panel.listing, chips], queue=False,

@@ -34,13 +34,22 @@ def test_upload_lists_document_and_run_gets_it_whole(
 
     pdf = tmp_path / "acme-2023.pdf"
     pdf.write_bytes(text_pdf(PAGES, title="Acme Annual Report 2023"))
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer <<>>\n%%EOF")
     fake_k2.enqueue(Turn(content=ANSWER))
     with chromium_page(app_url, height=900) as page:
         expect(page.get_by_text("Ask Kimi K2 anything")).to_be_visible(timeout=60_000)
         page.locator("#k2-docs").get_by_text("Documents").first.click()
-        page.locator("#k2-doc-upload input[type=file]").set_input_files(str(pdf))
         listing = page.locator("#k2-doc-list")
+        # A broken file first: its message names it and stays (a refresh of the list redraws it, never blanks it).
+        page.locator("#k2-doc-upload input[type=file]").set_input_files(str(broken))
+        expect(listing).to_contain_text("Not added:", timeout=60_000)
+        expect(listing).to_contain_text("broken.pdf")
+        page.wait_for_timeout(1_500)
+        expect(listing).to_contain_text("Not added:")
+        page.locator("#k2-doc-upload input[type=file]").set_input_files(str(pdf))
         expect(listing).to_contain_text("Acme Annual Report 2023", timeout=60_000)
+        expect(listing).not_to_contain_text("Not added:")
         row = listing.locator("tr", has_text="Acme Annual Report 2023")
         expect(row.locator("td").nth(1)).to_have_text("3")
 
