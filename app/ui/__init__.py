@@ -87,8 +87,8 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                     with gr.Tab("Settings", id="settings", elem_id="k2-settings-tab"):
                         settings_tab = build_settings(settings)
                         prefs = build_preferences(settings)  # budgets and theme
-        wire_sidebar(sb, settings, backend)
-        wire_layout(demo, header, sb.provider, sb.model)
+        wire_sidebar(sb, settings, backend, header.model)
+        wire_layout(demo, header)
         wire_chat(chat, sb, backend)
         wire_documents(docs, chat.conversation_id, [chat.conversation_id, chat.status], backend)
         wire_fit_notice(fit, chat.conversation_id, docs.listing, sb, backend, header.model)
@@ -107,7 +107,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_tool_clock(demo)
         wire_live_list(sb, chat.conversation_id, backend)
         wire_runs(runs_tab, backend, runs_page)
-        wire_settings(settings_tab, settings, backend, sb, demo)
+        wire_settings(settings_tab, settings, backend, sb, demo, header.model)
         wire_preferences(prefs, budget_line, header.theme, backend, demo, chat_tab)
     return demo, backend
 

@@ -16,6 +16,7 @@ from typing import Any
 import gradio as gr
 
 from app.ui.backend import Backend
+from app.ui.layout import model_header
 from app.ui.render import notice_html
 from app.ui.sidebar import AUTO, Sidebar, base_url_for, model_choices, provider_hint, wants_base_url
 
@@ -110,21 +111,20 @@ def wire_fit_notice(notice: FitNotice, conversation_id: gr.State, documents: gr.
 
     def switch(target: tuple[str, str] | None) -> tuple[Any, ...]:
         if not target:
-            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+            return tuple(gr.update() for _ in switch_outputs)
         provider, model = target
         models = model_choices(provider)
+        header = () if header_model is None else (model_header(provider, model),)
         return (
             gr.update(value=provider),
             gr.update(choices=models if model in models else [model, *models], value=model, interactive=True),
             gr.update(**base_url_for(provider, settings)),
             gr.update(visible=True),
             provider_hint(provider, settings.home, settings.local),
+            *header,
         )
 
-    switched = notice.use_bigger.click(switch, notice.target,
-                                       [sb.provider, sb.model, sb.base_url, sb.refresh_models, sb.hint])
-    if header_model is not None:  # named from what the switch set, not from the pickers' change events in flight
-        from app.ui.layout import model_header
-
-        switched.then(lambda t: model_header(*t) if t else gr.update(), notice.target, header_model,
-                      show_progress="hidden")
+    switch_outputs = [sb.provider, sb.model, sb.base_url, sb.refresh_models, sb.hint]
+    if header_model is not None:  # named in the same answer that sets the pickers
+        switch_outputs.append(header_model)
+    notice.use_bigger.click(switch, notice.target, switch_outputs)

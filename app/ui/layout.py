@@ -139,13 +139,11 @@ def build_header(provider: str, model: str | None) -> Header:
     return Header(nav, shown, conversation, theme)
 
 
-def wire_layout(demo: gr.Blocks, header: Header, provider: gr.Dropdown, model: gr.Dropdown) -> None:
-    """Browser-side toggles, the load-time names, and the header following the model picker."""
+def wire_layout(demo: gr.Blocks, header: Header) -> None:
+    """Browser-side toggles and the load-time names."""
     header.nav.click(None, js=TOGGLE_NAV)
     # header.theme: switched and saved by app/ui/preferences.py (the theme is a preference of the Settings tab)
     header.conversation.click(None, js=TOGGLE_CONVERSATION)
     demo.load(None, js=ON_LOAD)
-    # One queued listener for both pickers, last trigger last: a switch of provider and model together fires two
-    # changes, and two unqueued requests could answer out of order (the header kept the old model, seen in a test).
-    gr.on([provider.change, model.change], model_header, [provider, model], header.model, show_progress="hidden",
-          trigger_mode="always_last", concurrency_limit=1)
+    # The header is named by every event that sets the pickers, in the same answer (sidebar, fit notice, reopen,
+    # settings): a change listener on the pickers read values in flight and could answer out of order.

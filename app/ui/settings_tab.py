@@ -113,7 +113,8 @@ def _db(backend: Backend) -> Any:
     return agent.db if agent is not None else None
 
 
-def wire_settings(tab: SettingsTab, settings: Settings, backend: Backend, sb: Sidebar, demo: gr.Blocks) -> None:
+def wire_settings(tab: SettingsTab, settings: Settings, backend: Backend, sb: Sidebar, demo: gr.Blocks,
+                  header_model: gr.HTML) -> None:
     """Save/test/remove keys, the default model, and the picker's start values on page load."""
     home = settings.home
 
@@ -195,7 +196,8 @@ def wire_settings(tab: SettingsTab, settings: Settings, backend: Backend, sb: Si
         provider = await asyncio.to_thread(repo.get_setting, db, DEFAULT_PROVIDER, None)
         model = await asyncio.to_thread(repo.get_setting, db, DEFAULT_MODEL, None)
         if provider is None:  # no default saved: the configured start values stay
-            return gr.update(), gr.update(), gr.update(), gr.update()
+            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+        from app.ui.layout import model_header
         from app.ui.sidebar import model_choices
 
         models = model_choices(provider)
@@ -203,9 +205,10 @@ def wire_settings(tab: SettingsTab, settings: Settings, backend: Backend, sb: Si
             models = [model, *models]
         picked = gr.update(value=provider), gr.update(choices=models, value=model or (models[0] if models else None),
                                                       interactive=provider != AUTO)
-        return (*picked, *picked)
+        return (*picked, *picked, model_header(provider, model or (models[0] if models else None)))
 
-    demo.load(on_load, None, [sb.provider, sb.model, tab.default_provider, tab.default_model], show_progress="hidden")
+    demo.load(on_load, None, [sb.provider, sb.model, tab.default_provider, tab.default_model, header_model],
+              show_progress="hidden")
     # Keys saved since the server started: the sidebar's list and this tab's are read again on every page load.
     demo.load(lambda: (keys_html({n: bool(get_secret(n, home)) for n in key_env_names()}), key_rows(home)), None,
               [sb.keys, tab.keys], queue=False, show_progress="hidden")

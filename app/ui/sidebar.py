@@ -229,10 +229,13 @@ def build_sidebar(settings: Settings) -> Sidebar:
                    refresh_tools, local, local_timer, local_phase)
 
 
-def wire_sidebar(sb: Sidebar, settings: Settings, backend: Backend) -> None:
-    """Events that only touch the sidebar: provider switch, model discovery, tools refresh."""
+def wire_sidebar(sb: Sidebar, settings: Settings, backend: Backend, header_model: gr.HTML) -> None:
+    """Events of the sidebar: provider switch, model discovery, tools refresh. Every event that sets the pickers
+    also names the model in the header, in the same answer: change listeners on the pickers saw values in flight
+    and could answer out of order (the header kept the old model, seen in full test runs)."""
+    from app.ui.layout import model_header
 
-    def on_provider(provider: str) -> tuple[Any, Any, Any, Any, str]:
+    def on_provider(provider: str) -> tuple[Any, ...]:
         models = model_choices(provider)
         return (
             gr.update(choices=models, value=models[0] if models else None, interactive=provider != AUTO),
@@ -240,21 +243,25 @@ def wire_sidebar(sb: Sidebar, settings: Settings, backend: Backend) -> None:
             gr.update(visible=provider != AUTO),
             provider_hint(provider, settings.home, settings.local),
             keys_html(key_status(key_env_names(), settings.home)),
+            model_header(provider, models[0] if models else None),
         )
 
-    sb.provider.input(on_provider, sb.provider, [sb.model, sb.base_url, sb.refresh_models, sb.hint, sb.keys])
+    sb.provider.input(on_provider, sb.provider,
+                      [sb.model, sb.base_url, sb.refresh_models, sb.hint, sb.keys, header_model])
+    sb.model.input(model_header, [sb.provider, sb.model], header_model, show_progress="hidden")
 
-    async def on_refresh_models(provider: str, base_url: str, current: str | None) -> tuple[Any, str]:
+    async def on_refresh_models(provider: str, base_url: str, current: str | None) -> tuple[Any, str, Any]:
         try:
             ids = await discover_models(provider, base_url or None, home=settings.home)
         except Exception as exc:  # a dead URL or a 401 is a hint for the user, not a crash
-            return gr.update(), f"⚠ {readable_error(exc)}"
+            return gr.update(), f"⚠ {readable_error(exc)}", gr.update()
         if not ids:
-            return gr.update(), "The server lists no models."
+            return gr.update(), "The server lists no models.", gr.update()
         value = current if current in ids else ids[0]
-        return gr.update(choices=ids, value=value), f"{len(ids)} model{'s' if len(ids) != 1 else ''} found."
+        return (gr.update(choices=ids, value=value), f"{len(ids)} model{'s' if len(ids) != 1 else ''} found.",
+                model_header(provider, value))
 
-    sb.refresh_models.click(on_refresh_models, [sb.provider, sb.base_url, sb.model], [sb.model, sb.hint])
+    sb.refresh_models.click(on_refresh_models, [sb.provider, sb.base_url, sb.model], [sb.model, sb.hint, header_model])
 
     async def on_refresh_tools() -> str:
         # Read in the event loop: the hub's state belongs to it, and the read is a few attribute lookups.
