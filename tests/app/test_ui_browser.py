@@ -91,7 +91,9 @@ def test_chat_streams_reasoning_tool_card_answer_and_restores(
         page.screenshot(path=str(artifacts_dir / "ui_restored.png"))
 
         # Stop: a slow answer in the reopened conversation ends early, with a calm message.
-        fake_k2.enqueue(Turn(reasoning="Let me think about this at length. " * 40, content="never shown",
+        # ~60 s of reasoning: on a loaded machine the page can show the first words many seconds late, and the run
+        # must still be going when Stop is pressed (Stop ends it; the test does not wait the minute).
+        fake_k2.enqueue(Turn(reasoning="Let me think about this at length. " * 200, content="never shown",
                              chunk_delay_s=0.1))
         page.locator("#k2-prompt textarea").fill("Think slowly")
         page.locator("#k2-send").click()
