@@ -103,13 +103,20 @@ def wire_preferences(prefs: Preferences, budget_line: gr.HTML, theme_switch: gr.
     theme_switch.click(store_theme, prefs.theme, prefs.theme, js=TOGGLE_THEME)
     prefs.theme.change(None, prefs.theme, None, js=APPLY_THEME)  # a saved theme arriving on load is applied
 
+    fields = [prefs.cost, prefs.steps, prefs.tokens, prefs.wall_min]
+    built = [f.value for f in fields]  # what every page starts with (the environment's defaults)
+
     async def on_load() -> tuple[Any, ...]:
         try:
             agent = await backend.agent()
         except Exception:  # the chat says why the agent cannot start
             return (*[gr.update()] * 5, gr.update())
         theme = await asyncio.to_thread(repo.get_setting, agent.db, THEME_KEY, None)
-        return (*shown(agent.config.limits), theme if theme in ("light", "dark") else gr.update())
+        stored = shown(agent.config.limits)
+        # The first load opens the agent (seconds on a busy machine) and a user may type into a field meanwhile: only
+        # a saved budget that differs from the page's default is sent, so an unsaved default never overwrites an edit.
+        fields_now = [gr.update() if not _differs(value, start) else value for value, start in zip(stored, built)]
+        return (*fields_now, stored[-1], theme if theme in ("light", "dark") else gr.update())
 
     demo.load(on_load, None, [*budget_outputs, prefs.theme], show_progress="hidden")
 
@@ -123,3 +130,10 @@ def wire_preferences(prefs: Preferences, budget_line: gr.HTML, theme_switch: gr.
         return budget_html(limits.max_cost_usd, limits.max_steps, limits.max_wall_s)
 
     chat_tab.select(in_use, None, budget_line, show_progress="hidden")
+
+
+def _differs(value: float | None, start: float | None) -> bool:
+    """Whether a saved budget differs from the value the page was built with."""
+    if value is None or start is None:
+        return value is not start
+    return abs(float(value) - float(start)) > 1e-9
