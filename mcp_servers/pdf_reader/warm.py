@@ -27,9 +27,6 @@ from storage.documents import ConversationDocument
 log = logging.getLogger(__name__)
 
 POLL_S = 2.0
-START_DELAY_S = 1.0
-"""The server answers initialize and tools/list first, without the warmer's imports competing for the GIL (a
-precaution: at load 10-12 the start-to-tool-list time, 2.1-3.0 s, did not measurably differ either way)."""
 RECENT = 4
 """Most attachments indexed per look: at start the latest ones (a conversation reopened after a restart), later the
 new ones."""
@@ -55,11 +52,9 @@ def attached_since(db: Database, since: datetime | None) -> tuple[list[str], dat
 class Warmer:
     """A daemon thread that loads the tables, then indexes newly attached documents until stopped."""
 
-    def __init__(self, open_db: Callable[[], Database], poll_s: float = POLL_S,
-                 start_delay_s: float = START_DELAY_S) -> None:
+    def __init__(self, open_db: Callable[[], Database], poll_s: float = POLL_S) -> None:
         self._open_db = open_db
         self._poll_s = poll_s
-        self._start_delay_s = start_delay_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pdf_reader-warm", daemon=True)
 
@@ -72,8 +67,6 @@ class Warmer:
         self._stop.set()
 
     def _run(self) -> None:
-        if self._stop.wait(self._start_delay_s):
-            return
         try:
             load_tables()
         except Exception:  # a search loads them itself; warming is only ever a head start
