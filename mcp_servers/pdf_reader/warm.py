@@ -1,15 +1,16 @@
-"""Keeps a document's first search fast: the word tables loaded at server start, and documents indexed in the
-background as soon as they are attached to a conversation, before anyone searches them.
+"""Keeps a document's first search fast: the word tables loaded and documents indexed in the background as soon as
+they are attached to a conversation, before anyone searches them.
 
-Measured (3M's 130-page 10-K, 2 shared cores): the first search in a server process took 3.2–4.6 s — importing
+Measured (3M's 160-page 10-K, 2 shared cores): the first search in a server process took 3.2–4.6 s — importing
 wordfreq's table 1.4 s, reading WordLlama's 0.4 s, building the document's page index 1.4–2.2 s — and 12–100 ms
 after that. Pre-retrieval (agents/policy/pre_retrieval.py) runs one search before a small model's first call, so that
 first search was nearly the whole cost of the step. Documents are also ingested and attached by the app process
 (uploads, --attach), which does not tell this process, so it looks for new attachments in the database every POLL_S
 seconds (one query on the attachments table); a search arriving while its document is being indexed waits for that
-build (page_index.cached) instead of starting a second one. The tables load at once when the server starts: its
-start-to-tool-list time did not measurably change (2.1-2.8 s with, 2.1-2.3 s without, at load 10-12), and a
-question asked right after start (`k2hub ask --attach`) needs them.
+build (page_index.cached) instead of starting a second one. The tables (~2 s of CPU) load with the first attached
+document found, at server start when there is one already, so a server whose database has none (most of the test
+suite's) does not pay for them; loading them at start did not measurably change the server's start-to-tool-list
+time (2.1-2.8 s with, 2.1-2.3 s without, at load 10-12).
 """
 
 from __future__ import annotations
@@ -69,15 +70,15 @@ class Warmer:
         self._stop.set()
 
     def _run(self) -> None:
-        try:
-            load_tables()
-        except Exception:  # a search loads them itself; warming is only ever a head start
-            log.debug("loading the word tables ahead failed", exc_info=True)
         since: datetime | None = None
+        loaded = False
         while not self._stop.is_set():
             try:
                 db = self._open_db()
                 ids, since = attached_since(db, since)
+                if ids and not loaded:  # only once there is something to search (a test's empty home has not)
+                    load_tables()
+                    loaded = True
                 for document_id in ids:
                     if self._stop.is_set():
                         break
