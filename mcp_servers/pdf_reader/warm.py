@@ -29,7 +29,8 @@ from storage.documents import ConversationDocument
 
 log = logging.getLogger(__name__)
 
-POLL_S = 2.0
+POLL_S = 0.5
+"""A look is one small query (about a millisecond); after an upload, the question often comes within seconds."""
 RECENT = 4
 """Most attachments indexed per look: at start the latest ones (a conversation reopened after a restart), later the
 new ones."""
