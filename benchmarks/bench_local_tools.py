@@ -1,6 +1,6 @@
 """Does the embedded local model do things? Tool calling measured two ways, through the app's own local path.
 
-    python benchmarks/bench_local_tools.py --bfcl DIR [--n N] [--split tune|heldout|all]
+    python benchmarks/bench_local_tools.py --bfcl DIR [--n N] [--split tune|heldout|all] [--selection]
     python benchmarks/bench_local_tools.py [--n N]
 
 (a) --bfcl: BFCL v4 simple_python and multiple questions (benchmarks/bfcl_scoring.py reads and scores them). Each
@@ -10,7 +10,8 @@
     100-128 in each subset (what the prompt and repairs were tuned on: in-sample), `heldout` every 7th question
     from 151. Prints `bfcl_<subset>: x`, `bfcl_accuracy: x`, the median seconds per question
     and, against raw llama-cpp-python generating from the very same prompt tokens in the same run,
-    `bfcl_seconds_vs_raw: ratio`.
+    `bfcl_seconds_vs_raw: ratio`. With --selection, no model runs: only whether the tool selector sends each
+    question's function (`bfcl_gold_tool_sent: x`).
 (b) without --bfcl: first tasks a new user tries with the built-in tools (benchmarks/local_tasks.py), each run as a
     chat turn through the Agent and checked by its effect; prints `tasks_success: x` and the median seconds per task.
 
@@ -146,6 +147,26 @@ async def bfcl(directory: Path, split: str, n: int | None, with_raw: bool) -> No
         print(f"bfcl_seconds_vs_raw: {statistics.median(ours_s) / statistics.median(raw_s):.2f}")
 
 
+def selection(directory: Path, split: str, n: int | None) -> None:
+    """Without the model: how often the tool selector sends each question's right function (a question whose
+    function is not sent cannot be answered). Prints `bfcl_gold_tool_sent: x` per subset and in all."""
+    from agents.models import providers
+
+    spec = providers.resolve("local", home=Path(os.environ["K2HUB_HOME"]))
+    sent = total = 0
+    for subset in bfcl_scoring.SUBSETS:
+        pairs = pick(bfcl_scoring.load(directory, subset), split, n)
+        good = 0
+        for question, answer in pairs:
+            messages = [{"role": "user", "content": bfcl_scoring.user_text(question)}]
+            chosen = {t["function"]["name"] for t in adapter.tools_for(spec.info, messages,
+                                                                       bfcl_scoring.tools_of(question))}
+            good += {bfcl_scoring.tool_name(next(iter(g))) for g in answer["ground_truth"]} <= chosen
+        print(f"bfcl_gold_tool_sent_{subset}: {good / max(1, len(pairs)):.3f} ({good}/{len(pairs)}, split {split})")
+        sent, total = sent + good, total + len(pairs)
+    print(f"bfcl_gold_tool_sent: {sent / max(1, total):.3f} ({sent}/{total}, split {split})")
+
+
 async def tasks(n: int | None) -> None:
     from benchmarks import local_tasks
 
@@ -158,13 +179,17 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=None, help="at most N questions per subset (or N tasks)")
     ap.add_argument("--split", choices=("tune", "heldout", "all"), default="heldout")
     ap.add_argument("--no-raw", action="store_true", help="skip the raw llama-cpp-python baseline")
+    ap.add_argument("--selection", action="store_true",
+                    help="with --bfcl: only check that the selector sends each question's function (no model run)")
     args = ap.parse_args()
     if not runtime_installed():
         raise SystemExit("llama-cpp-python is not installed: python run.py local install")
     os.environ.setdefault("K2HUB_MODELS_DIR", str(weights.models_dir()))
     os.environ["K2HUB_HOME"] = tempfile.mkdtemp(prefix="k2bench-")
     try:
-        if args.bfcl:
+        if args.bfcl and args.selection:
+            selection(args.bfcl, args.split, args.n)
+        elif args.bfcl:
             asyncio.run(bfcl(args.bfcl, args.split, args.n, not args.no_raw))
         else:
             asyncio.run(tasks(args.n))

@@ -49,8 +49,9 @@ def tool_name(bfcl_name: str) -> str:
 
 def _schema(node: Any) -> Any:
     if isinstance(node, dict):
-        out = {k: _schema(v) for k, v in node.items() if k != "type"}
-        if "type" in node:
+        # "properties" maps parameter names to schemas: a parameter may be called "type" (handled below).
+        out = {k: _schema(v) for k, v in node.items() if k not in ("type", "properties")}
+        if isinstance(node.get("type"), str):
             kind = _TYPES.get(node["type"], node["type"])
             if kind is not None:
                 out["type"] = kind

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from mcp.server.mcpserver import Context
 
@@ -17,11 +18,16 @@ class DatabaseState(ServerState):
 
     database_url: str | None
     opened: Database | None = None
+    _opening: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def db(self) -> Database:
+        """The database, opened (and migrated) on first use; a background thread may ask too, hence the lock."""
+        with self._opening:
+            if self.opened is None:
+                self.opened = Database(self.database_url)
+            return self.opened
 
 
 def database(ctx: Context) -> Database:
     """The database of the server handling this request."""
-    state = DatabaseState.of(ctx)
-    if state.opened is None:
-        state.opened = Database(state.database_url)
-    return state.opened
+    return DatabaseState.of(ctx).db()

@@ -136,6 +136,15 @@ def bm25(
 
 _cache: OrderedDict[tuple[str, str], DocIndex] = OrderedDict()
 _lock = threading.Lock()
+_building: dict[tuple[str, str], threading.Lock] = {}
+"""One lock per index being built: a search that arrives while the background warmer (warm.py) builds the same
+document's index waits for it instead of building it a second time on the same shared cores."""
+
+
+def is_cached(key: tuple[str, str]) -> bool:
+    """Whether the index for key is built already."""
+    with _lock:
+        return key in _cache
 
 
 def cached(key: tuple[str, str], load: Callable[[], DocIndex]) -> DocIndex:
@@ -144,10 +153,21 @@ def cached(key: tuple[str, str], load: Callable[[], DocIndex]) -> DocIndex:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    index = load()
-    with _lock:
-        _cache[key] = index
-        while len(_cache) > CACHE_DOCS:
-            _cache.popitem(last=False)
+        building = _building.setdefault(key, threading.Lock())
+    with building:
+        with _lock:
+            if key in _cache:  # built by whoever held the lock before us
+                _cache.move_to_end(key)
+                return _cache[key]
+        try:
+            index = load()
+        except BaseException:
+            with _lock:
+                _building.pop(key, None)
+            raise
+        with _lock:  # cached and no longer building in one step, so nobody starts a second build in between
+            _cache[key] = index
+            _building.pop(key, None)
+            while len(_cache) > CACHE_DOCS:
+                _cache.popitem(last=False)
     return index
-

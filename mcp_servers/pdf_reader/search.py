@@ -63,6 +63,11 @@ def _load(db: Any, document_id: str) -> DocIndex:
     return page_index.build(document_id, ((row[0], row[1] or "") for row in rows))
 
 
+def index_of(db: Any, document_id: str) -> DocIndex:
+    """The in-memory index of a document's pages, built on first use and kept (page_index.cached)."""
+    return page_index.cached((db.url, document_id), lambda: _load(db, document_id))
+
+
 def _known_documents(db: Any, doc_ids: list[str] | None) -> list[str]:
     sql = text("SELECT id FROM documents" + ("" if doc_ids is None else " WHERE id IN :ids"))
     params: dict[str, Any] = {}
@@ -138,7 +143,7 @@ def search_pages(
     known = _known_documents(db, doc_ids)
     if len(known) > PRESELECT_DOCS:
         known = _preselect(db, parsed, known)
-    indexes = [page_index.cached((db.url, d), lambda d=d: _load(db, d)) for d in known]
+    indexes = [index_of(db, d) for d in known]
     if not indexes:
         return []
     by_index = {index.document_id: index for index in indexes}

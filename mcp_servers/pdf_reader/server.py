@@ -10,8 +10,9 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +32,7 @@ from mcp_servers.common.paths import Workspace, library_dirs, workspace_root
 from mcp_servers.pdf_reader.extract import ExtractError, render_page_png
 from mcp_servers.pdf_reader.ingest import IngestError, IngestResult, ingest_pdf, local_pdf
 from mcp_servers.pdf_reader.search import search_pages
+from mcp_servers.pdf_reader.warm import Warmer
 from mcp_servers.common.tokens import count_tokens
 from storage import documents as store
 from storage.db import Database
@@ -48,9 +50,39 @@ PageArg = Annotated[int, Field(ge=1, description="Page number, 1-based (as a PDF
 tools = Tools()
 
 
-def create_server(database_url: str | None = None, root: str | os.PathLike[str] | None = None) -> MCPServer:
-    """Build the pdf_reader server on the app's database (default: DATABASE_URL, else K2HUB_HOME's SQLite)."""
-    state = DatabaseState(workspace_root(root), database_url)
+@dataclass
+class ReaderState(DatabaseState):
+    """The database, and while the server runs a Warmer indexing newly attached documents ahead of their first
+    search (warm.py: that first search cost 3–5 s, a later one tens of milliseconds)."""
+
+    warm: bool = True
+    _holders: int = field(default=0, repr=False, compare=False)
+    _warmer: Warmer | None = field(default=None, repr=False, compare=False)
+
+    def lifespan(self) -> Callable[[MCPServer], AbstractAsyncContextManager[ReaderState]]:
+        @asynccontextmanager
+        async def hold(_server: MCPServer) -> AsyncIterator[ReaderState]:
+            # One warmer per server, however many sessions enter the lifespan; it stops with the last of them.
+            self._holders += 1
+            if self.warm and self._warmer is None:
+                self._warmer = Warmer(self.db)
+                self._warmer.start()
+            try:
+                yield self
+            finally:
+                self._holders -= 1
+                if not self._holders and self._warmer is not None:
+                    self._warmer.stop()
+                    self._warmer = None
+
+        return hold
+
+
+def create_server(database_url: str | None = None, root: str | os.PathLike[str] | None = None,
+                  warm: bool = True) -> MCPServer:
+    """Build the pdf_reader server on the app's database (default: DATABASE_URL, else K2HUB_HOME's SQLite); `warm`
+    indexes attached documents in the background ahead of their first search."""
+    state = ReaderState(workspace_root(root), database_url, warm=warm)
     server = MCPServer(
         "pdf_reader",
         instructions="Long PDFs (annual reports, filings): ingest a file once, then outline / read_pages / search "
