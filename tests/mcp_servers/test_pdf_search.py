@@ -149,6 +149,17 @@ def test_statement_titles_even_with_split_words():
     )
 
 
+def test_statement_title_after_a_name_on_the_same_line():
+    # Some filings print the company's name and the title on one line; earnings releases prefix "GAAP".
+    assert statement_of(["Acme, Inc. Consolidated Statements of Income"]) == "income"
+    assert statement_of(["GAAP Condensed Consolidated Balance Sheets (Unaudited)"]) == "balance"
+    assert statement_of(["ACME CORP CONSOLIDATED STATEMENTS OF CASH FLOWS"]) == "cash_flow"
+    # A line that mentions a statement, or analyses one, is not its title.
+    assert statement_of(["on the Consolidated Balance Sheets."]) is None
+    assert statement_of(["Analysis of Consolidated Statements of Income"]) is None
+    assert statement_of(["Selected Income Statement Data"]) is None
+
+
 @needs_amazon
 def test_financebench_statement_pages(db: Database):
     doc = ingest_pdf(db, financebench_pdf("AMAZON_2017_10K")).document
