@@ -15,21 +15,21 @@ WEIGHTS: dict[str, float] = {
     "words": 1,  # the scale: every other weight is relative to it
     "pairs": -0.1,
     "concepts": 1,
-    "line_items": 0.29,
-    "years": 0.25,  # negative when fitted on the 29 tuning questions alone; positive with the 68 more
+    "line_items": 0.66,
+    "years": 0.2,  # negative when fitted on the 29 tuning questions alone; positive with the 68 more
     "numbers": -0.5,  # a question's own figures (365 in a ratio's definition, a 20 % threshold) recur on unrelated
     # pages; a search for a printed figure ("2,400") is the exception this weight gets wrong.
-    "coverage": 0.16,
-    "title": 0.25,
-    "rows": 0.5,
-    "row_item": 0.25,
-    "statement": 0.36,
-    "any_statement": 0.25,
-    "section": 0.25,
+    "coverage": 0.23,
+    "title": 0.41,
+    "rows": 0.44,
+    "row_item": 0.28,
+    "statement": 0.46,
+    "any_statement": 0.24,
+    "section": 0.3,
     "tabular": 0.25,
-    "prose": 0.17,
-    "year_header": 0.25,
-    "quarter": 0.35,
-    "contents": -1,
-    "semantic": 0.4,  # the question's and the page's static embeddings (semantic.py); CV objective 1.45 without
+    "prose": 0.3,
+    "year_header": 0.22,
+    "quarter": 0.3,
+    "contents": -0.75,
+    "semantic": 0.55,  # the question's and the page's static embeddings (semantic.py); CV objective 1.45 without
 }

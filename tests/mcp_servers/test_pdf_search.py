@@ -269,3 +269,13 @@ def test_semantic_vectors_weigh_words_by_idf_and_handle_empty_input():
     assert all(abs(float(np.linalg.norm(v)) - 1.0) < 1e-4 for v in index.vectors.values())
     assert semantic.question_vector({}) is None and semantic.question_vector({"2022": 1.0}) is None
     assert semantic.page_vectors({}, [1, 2]).shape == (2, semantic.DIM)
+
+
+def test_a_one_word_line_item_labels_only_a_row_of_that_word() -> None:
+    from mcp_servers.pdf_reader import page_index
+    from mcp_servers.pdf_reader.features import _row_match
+
+    index = page_index.build("d", [(1, "Revenue from leases 1,234 1,100\n"), (2, "Revenue 5,000 4,800\n")])
+    assert _row_match(index, 1, [("revenue",)]) is None
+    assert _row_match(index, 2, [("revenue",)]) == "revenue"
+    assert _row_match(index, 1, [("revenue", "from")]) == "revenue from"  # two words may start a longer label
