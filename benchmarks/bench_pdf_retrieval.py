@@ -15,7 +15,8 @@ Run: python benchmarks/bench_pdf_retrieval.py [--db sqlite:////tmp/x.db] [--part
 --extra DIR  more tuning data (benchmarks/financebench_extra.py makes it from the upstream repository): scored as
       the `extra` part, and with --cv/--fit/--ablate fitted and cross-validated together with the tuning part.
 --cv  leave-one-company-out cross-validation on the tuning part (benchmarks/rank_fit.py): the feature weights are
-      fitted on five companies and the sixth is ranked with them, in turn; prints cv_top1/3/5/10 and per company.
+      fitted on five companies and the sixth is ranked with them, in turn; prints cv_top1/3/5/10, per company and
+      per kind of question (cv_tuning_analyst_*: the kinds other than FinanceBench's easy template questions).
 --fit the weights fitted on the whole tuning part (what mcp_servers/pdf_reader/rank_weights.py holds, in-sample).
 --ablate  the CV once more without each feature in turn (a feature stays only if the CV drops without it).
 Neither ever looks at the report part.
