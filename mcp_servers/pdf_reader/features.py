@@ -46,10 +46,14 @@ class PageFeatures:
 
 
 def _row_match(index: DocIndex, number: int, phrases: list[tuple[str, ...]]) -> str | None:
-    """A line-item phrase of the question that labels a table row of the page."""
+    """A line-item phrase of the question that labels a table row of the page: the whole label, or its start when
+    the phrase has two words or more (a one-word phrase such as "revenue" would otherwise label every row that
+    starts with it — "Revenue from leases", "Revenue recognition" — and the feature would fire on most pages)."""
     for label in index.rows.get(number, ()):
         for phrase in phrases:
-            if label[: len(phrase)] == phrase or (len(label) >= 2 and phrase[: len(label)] == label):
+            if label == phrase or (len(phrase) >= 2 and label[: len(phrase)] == phrase) or (
+                len(label) >= 2 and phrase[: len(label)] == label
+            ):
                 return " ".join(phrase)
     return None
 

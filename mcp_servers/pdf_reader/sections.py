@@ -14,6 +14,12 @@ from dataclasses import dataclass
 
 HEAD_LINES = 6
 """Lines at the top of a page searched for a statement title (after running headers)."""
+PREFIX_WORDS = 4
+"""Capitalised words a title may follow on its own line ("NIKE, Inc. Consolidated Balance Sheets", "GAAP …")."""
+_FUNCTION_WORDS = frozenset("a an and as at by for from in into of on or the to with see our".split())
+"""A prefix with one of these is a sentence or an analysis ("Analysis of …", "on the …"), not a name."""
+_TITLE_END = re.compile(r"(?:sheets?|flows?|income|earnings|operations|position|condition|equity|loss)$")
+"""After a prefix the title must end the line (a trailing parenthesis aside): "Income Statement Data" is not one."""
 
 _RUNNING_HEADER = re.compile(r"^(?:table of contents|index|\d{1,3}|page \d+|.{0,40}\b10-k\b.{0,20})$", re.IGNORECASE)
 # Matched against title lines with the spaces removed: some PDFs split words ("Balance Shee t", "Cash Flow s").
@@ -59,14 +65,32 @@ def _head(lines: list[str]) -> list[str]:
     return [line for line in top if not _RUNNING_HEADER.match(line)][:HEAD_LINES]
 
 
+def _title_line(line: str) -> str | None:
+    """The line compacted when it is a statement title; also after a short name in capitals ("ACME Corp",
+    "GAAP") when the title ends the line (a parenthesis such as "(Unaudited)" may follow)."""
+    compact = re.sub(r"\s+", "", line.lower())
+    if _TITLE_LINE.match(compact):
+        return compact
+    words = line.split()
+    for skip in range(1, PREFIX_WORDS + 1):
+        prefix = words[:skip]
+        if any(w.lower() in _FUNCTION_WORDS or not w[:1].isupper() for w in prefix):
+            return None
+        rest = re.sub(r"\(.*?\)\s*$", "", " ".join(words[skip:])).strip()
+        tail = re.sub(r"\s+", "", rest.lower())
+        if tail and _TITLE_LINE.match(tail) and _TITLE_END.search(tail):
+            return tail
+    return None
+
+
 def statement_of(head: list[str]) -> str | None:
     """The statement a page's title lines name, or None (also None when they name several: an index)."""
     compact = (
-        re.sub(r"\s+", "", line.lower())
+        _title_line(line)
         for line in head
         if len(line) <= TITLE_CHARS and len(line.split()) <= TITLE_WORDS
     )
-    titles = " ".join(line for line in compact if _TITLE_LINE.match(line))
+    titles = " ".join(line for line in compact if line)
     found = [kind for kind, pattern in _STATEMENT_TITLES if pattern.search(titles)]
     if "comprehensive" in found and "income" in found:
         found.remove("income")  # "Statement of Comprehensive Income" also matches the income pattern

@@ -59,3 +59,18 @@ def test_cross_validation_in_groups_still_holds_each_company_out() -> None:
     ranks, per = rank_fit.leave_one_company_out(samples, folds=3)
     assert set(per) == set("ABCDEFGH") and len(ranks) == len(samples)
     assert per["H"][0] > 1  # its group's fit never saw its signal
+
+
+def test_each_kind_of_question_weighs_alike_in_the_fit() -> None:
+    # Nine easy questions of one kind, one of another: unweighted, the one is a tenth of the objective; by kind, half.
+    easy = [rank_fit.sample("A", [(1, {"words": 1.0}), (2, {"words": 0.5})], frozenset({1}), "template")] * 9
+    hard = [rank_fit.sample("B", [(1, {"words": 1.0}), (2, {"words": 0.5})], frozenset({2}), "analyst")]
+    ranks = [1] * 9 + [2]
+    assert np.isclose(rank_fit.fit_objective(easy + hard, ranks), (1.75 + (0.5 + 0.75)) / 2)
+    assert np.isclose(rank_fit.fit_objective(easy, [1] * 9), rank_fit.objective([1] * 9))
+    # The weight that puts the analyst's page first while the template pages stay first is learned.
+    for s in easy:
+        s.matrix[:, FEATURES.index("title")] = [0.0, 0.0]
+    hard[0].matrix[:, FEATURES.index("title")] = [0.0, 1.0]
+    weights = rank_fit.fit(easy + hard)
+    assert all(rank_fit.rank(s, rank_fit.vector(weights)) == 1 for s in easy + hard)

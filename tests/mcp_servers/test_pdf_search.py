@@ -149,6 +149,17 @@ def test_statement_titles_even_with_split_words():
     )
 
 
+def test_statement_title_after_a_name_on_the_same_line():
+    # Some filings print the company's name and the title on one line; earnings releases prefix "GAAP".
+    assert statement_of(["Acme, Inc. Consolidated Statements of Income"]) == "income"
+    assert statement_of(["GAAP Condensed Consolidated Balance Sheets (Unaudited)"]) == "balance"
+    assert statement_of(["ACME CORP CONSOLIDATED STATEMENTS OF CASH FLOWS"]) == "cash_flow"
+    # A line that mentions a statement, or analyses one, is not its title.
+    assert statement_of(["on the Consolidated Balance Sheets."]) is None
+    assert statement_of(["Analysis of Consolidated Statements of Income"]) is None
+    assert statement_of(["Selected Income Statement Data"]) is None
+
+
 @needs_amazon
 def test_financebench_statement_pages(db: Database):
     doc = ingest_pdf(db, financebench_pdf("AMAZON_2017_10K")).document
@@ -258,3 +269,13 @@ def test_semantic_vectors_weigh_words_by_idf_and_handle_empty_input():
     assert all(abs(float(np.linalg.norm(v)) - 1.0) < 1e-4 for v in index.vectors.values())
     assert semantic.question_vector({}) is None and semantic.question_vector({"2022": 1.0}) is None
     assert semantic.page_vectors({}, [1, 2]).shape == (2, semantic.DIM)
+
+
+def test_a_one_word_line_item_labels_only_a_row_of_that_word() -> None:
+    from mcp_servers.pdf_reader import page_index
+    from mcp_servers.pdf_reader.features import _row_match
+
+    index = page_index.build("d", [(1, "Revenue from leases 1,234 1,100\n"), (2, "Revenue 5,000 4,800\n")])
+    assert _row_match(index, 1, [("revenue",)]) is None
+    assert _row_match(index, 2, [("revenue",)]) == "revenue"
+    assert _row_match(index, 1, [("revenue", "from")]) == "revenue from"  # two words may start a longer label
