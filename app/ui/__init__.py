@@ -70,7 +70,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                         # Under the composer; follows the budgets saved in Settings (app/ui/preferences.py).
                         budget_line = gr.HTML(budget_html(settings.max_cost_usd, settings.max_steps,
                                                           settings.max_wall_s), elem_id="k2-budget")
-                        fit = build_fit_notice()  # documents too large for the chosen model, said before sending
+                        fit = build_fit_notice(chat.fit_gate)  # documents too large for the model: said, and Send waits
                         tools_menu = build_tools_menu()  # servers and tools on/off for this conversation
                         docs = build_documents(chat.doc_chips)
                         privacy = build_privacy(settings.redact, settings.redact_kinds)

@@ -1,6 +1,8 @@
 """Before sending: will the chat's documents fit the chosen model? When they cannot be sent whole, a notice under the
 composer says so in numbers, what sending does instead (the model searches them and reads the pages it finds), and
-offers a model whose window holds them (one click switches the picker to it).
+offers a model whose window holds them (one click switches the picker to it). While the notice shows, Send does not
+send: the status line points at the notice, whose *Send anyway* sends (the model then searches) and is remembered for
+this conversation and model.
 
 The arithmetic is the run's own (agents.policy.context.conversation_plan: the same documents, window, calibration and
 reserve the run will use), so the notice says what the run will then do; bigger models come from agents.policy.fit.
@@ -9,6 +11,7 @@ reserve the run will use), so the notice says what the run will then do; bigger 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +25,8 @@ from app.ui.sidebar import AUTO, Sidebar, base_url_for, model_choices, provider_
 log = logging.getLogger(__name__)
 
 HIDDEN: tuple[Any, Any, Any] = (gr.update(value="", visible=False), gr.update(visible=False), None)
+# Clicks the chat's Send once Send anyway has marked the gate (the chat's own handler then sends as usual).
+SEND_JS = "() => { const b = document.querySelector('#k2-send'); if (b) b.click(); }"
 
 
 @dataclass
@@ -29,14 +34,26 @@ class FitNotice:
     box: gr.HTML
     use_bigger: gr.Button
     target: gr.State  # (provider, model) the button switches to
+    send_anyway: gr.Button  # send although the documents do not fit (the model searches them)
+    gate: gr.State  # the chat's fit_gate: {"key": conversation/provider/model, "ack": Send anyway pressed} or None
 
 
-def build_fit_notice() -> FitNotice:
-    """The notice and its button (inside the chat column, under the composer); hidden while everything fits."""
+def build_fit_notice(gate: gr.State) -> FitNotice:
+    """The notice and its buttons (inside the chat column, under the composer); hidden while everything fits. `gate`
+    is the chat's (Chat.fit_gate), read by its send."""
     with gr.Row(elem_id="k2-fit", equal_height=True):
         box = gr.HTML("", visible=False, elem_id="k2-fit-text")
         use_bigger = gr.Button("Use a bigger model", size="sm", scale=0, visible=False, elem_id="k2-fit-bigger")
-    return FitNotice(box, use_bigger, gr.State(None))
+        send_anyway = gr.Button("Send anyway", size="sm", scale=0, visible=False, elem_id="k2-fit-send-anyway")
+    return FitNotice(box, use_bigger, gr.State(None), send_anyway, gate)
+
+
+def gate_for(key: str | None, previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The gate for a check's verdict: None when everything fits (key None); a choice made for the same conversation
+    and model is kept (a new document or another model asks again)."""
+    if key is None:
+        return None
+    return {"key": key, "ack": bool(previous and previous.get("key") == key and previous.get("ack"))}
 
 
 def notice_text(plan: Any, model: str, bigger: list[Any]) -> str:
@@ -96,15 +113,22 @@ def wire_fit_notice(notice: FitNotice, conversation_id: gr.State, documents: gr.
     """Check again whenever the conversation, its documents or the chosen model change; the button switches model."""
     settings = backend.settings
 
-    async def check(cid: str | None, provider: str, model: str | None, base_url: str) -> tuple[Any, Any, Any]:
+    async def check(cid: str | None, provider: str, model: str | None, base_url: str,
+                    gate: dict[str, Any] | None) -> tuple[Any, ...]:
         try:
-            return await asyncio.to_thread(_check, backend, cid, provider, model, base_url)
+            shown = await asyncio.to_thread(_check, backend, cid, provider, model, base_url)
         except Exception:  # a hint must never break the chat: the run itself still plans the documents
             log.exception("the fit check failed")
-            return HIDDEN
+            shown = HIDDEN
+        # What the notice says is part of the key: another document attached asks again.
+        held = shown is not HIDDEN
+        said = hashlib.sha256(str(shown[0].get("value", "")).encode()).hexdigest()[:16]  # names the documents' sizes
+        key = f"{cid}|{provider}|{model}|{said}" if held else None
+        new_gate = gate_for(key, gate)
+        return (*shown, gr.update(visible=held and not (new_gate or {}).get("ack")), new_gate)
 
-    inputs = [conversation_id, sb.provider, sb.model, sb.base_url]
-    outputs = [notice.box, notice.use_bigger, notice.target]
+    inputs = [conversation_id, sb.provider, sb.model, sb.base_url, notice.gate]
+    outputs = [notice.box, notice.use_bigger, notice.target, notice.send_anyway, notice.gate]
     for component in (conversation_id, documents, sb.provider, sb.model):
         component.change(check, inputs, outputs, show_progress="hidden")
 
@@ -120,6 +144,12 @@ def wire_fit_notice(notice: FitNotice, conversation_id: gr.State, documents: gr.
             gr.update(visible=True),
             provider_hint(provider, settings.home, settings.local),
         )
+
+    def anyway(gate: dict[str, Any] | None) -> tuple[Any, Any]:
+        return ({**gate, "ack": True} if gate else None), gr.update(visible=False)
+
+    notice.send_anyway.click(anyway, notice.gate, [notice.gate, notice.send_anyway], queue=False,
+                             show_progress="hidden").then(None, js=SEND_JS)
 
     switched = notice.use_bigger.click(switch, notice.target,
                                        [sb.provider, sb.model, sb.base_url, sb.refresh_models, sb.hint])
