@@ -11,7 +11,6 @@ reserve the run will use), so the notice says what the run will then do; bigger 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from app.ui.sidebar import AUTO, Sidebar, base_url_for, model_choices, provider_
 
 log = logging.getLogger(__name__)
 
-HIDDEN: tuple[Any, Any, Any] = (gr.update(value="", visible=False), gr.update(visible=False), None)
+HIDDEN: tuple[Any, Any, Any, str | None] = (gr.update(value="", visible=False), gr.update(visible=False), None, None)
 # Clicks the chat's Send once Send anyway has marked the gate (the chat's own handler then sends as usual).
 SEND_JS = "() => { const b = document.querySelector('#k2-send'); if (b) b.click(); }"
 
@@ -77,7 +76,10 @@ def notice_text(plan: Any, model: str, bigger: list[Any]) -> str:
     return notice_html("warning", text, "Too large to send whole.")
 
 
-def _check(backend: Backend, cid: str | None, provider: str, model: str | None, base_url: str) -> tuple[Any, Any, Any]:
+def _check(backend: Backend, cid: str | None, provider: str, model: str | None,
+           base_url: str) -> tuple[Any, Any, Any, str | None]:
+    """(notice, bigger-model button, its target, the check's key): the key names the conversation, the model and the
+    documents that do not fit (None while they fit); a Send anyway holds for that key."""
     agent = backend.opened
     if agent is None or not cid:
         return HIDDEN
@@ -104,8 +106,9 @@ def _check(backend: Backend, cid: str | None, provider: str, model: str | None, 
     ready = next((b for b in bigger if b.ready), None)
     button = (gr.update(visible=True, value=f"Use {ready.model}") if ready is not None
               else gr.update(visible=False))  # fmt: skip
+    key = "|".join([cid, spec.label, *sorted(d.id for d in plan.documents)])
     return (gr.update(value=notice_text(plan, spec.model, bigger), visible=True), button,
-            (ready.provider, ready.model) if ready is not None else None)  # fmt: skip
+            (ready.provider, ready.model) if ready is not None else None, key)  # fmt: skip
 
 
 def wire_fit_notice(notice: FitNotice, conversation_id: gr.State, documents: gr.HTML, sb: Sidebar,
@@ -116,16 +119,13 @@ def wire_fit_notice(notice: FitNotice, conversation_id: gr.State, documents: gr.
     async def check(cid: str | None, provider: str, model: str | None, base_url: str,
                     gate: dict[str, Any] | None) -> tuple[Any, ...]:
         try:
-            shown = await asyncio.to_thread(_check, backend, cid, provider, model, base_url)
+            *shown, key = await asyncio.to_thread(_check, backend, cid, provider, model, base_url)
         except Exception:  # a hint must never break the chat: the run itself still plans the documents
             log.exception("the fit check failed")
-            shown = HIDDEN
-        # What the notice says is part of the key: another document attached asks again.
-        held = shown is not HIDDEN
-        said = hashlib.sha256(str(shown[0].get("value", "")).encode()).hexdigest()[:16]  # names the documents' sizes
-        key = f"{cid}|{provider}|{model}|{said}" if held else None
+            *shown, key = HIDDEN
+        # The key names the documents too: another document attached asks again (a longer history does not).
         new_gate = gate_for(key, gate)
-        return (*shown, gr.update(visible=held and not (new_gate or {}).get("ack")), new_gate)
+        return (*shown, gr.update(visible=new_gate is not None and not new_gate["ack"]), new_gate)
 
     inputs = [conversation_id, sb.provider, sb.model, sb.base_url, notice.gate]
     outputs = [notice.box, notice.use_bigger, notice.target, notice.send_anyway, notice.gate]

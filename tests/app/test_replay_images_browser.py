@@ -21,7 +21,8 @@ SLOW = [f"word{n} " for n in range(80)]  # 80 pieces, 0.25 s apart: a replay tha
 
 @pytest.fixture
 def vision_app(fake_k2: FakeK2Server, tmp_path: Path) -> Iterator[str]:
-    with running_app(fake_k2.url, tmp_path / "home", K2HUB_BUILTIN_SERVERS=LEAN_SERVERS, K2HUB_MODEL="kimi-k2.5") as url:
+    env = {"K2HUB_BUILTIN_SERVERS": LEAN_SERVERS, "K2HUB_MODEL": "kimi-k2.5"}
+    with running_app(fake_k2.url, tmp_path / "home", **env) as url:
         yield url
 
 
