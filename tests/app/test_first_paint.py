@@ -47,3 +47,8 @@ def test_hidden_tabs_read_their_data_when_opened_not_on_page_load(demo: Any) -> 
     selected = {ids.get(o) for dep in config["dependencies"] for _, trigger in dep["targets"] if trigger == "select"
                 for o in dep["outputs"]}
     assert {"k2-skill-list", "k2-mcp-servers", "k2-runs-table"} <= selected
+
+
+def test_no_code_editor_on_the_page(demo: Any) -> None:
+    # The browser loads every component type's code before it shows the chat; gr.Code brings ~390 KB of editor.
+    assert "code" not in {c["type"] for c in demo.get_config_file()["components"]}
