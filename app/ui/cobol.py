@@ -79,7 +79,7 @@ def wire_cobol(tab: CobolTab, backend: Backend, sb: Sidebar) -> None:
         [tab.summary, tab.programs, tab.program, tab.detail, tab.prompt, tab.state, tab.root, tab.analyze,
          tab.session.start],
     )
-    tab.program.change(show_program, [tab.state, tab.program], [tab.detail])
+    tab.program.change(show_program, [tab.state, tab.program], [tab.detail], show_progress="hidden")  # no overlay
     wire_session_panel(tab.session, tab.root, sb, backend)
 
 

@@ -28,3 +28,4 @@ def test_cobol_tab_shows_the_analysis_map(app_url: str, artifacts_dir: Path) -> 
         expect(page.locator("#k2-cobol-programs")).to_contain_text("CBTRN02C")
         expect(page.locator("#k2-cobol-detail textarea")).to_have_value(re.compile("FD-ACCT-ID"), timeout=20_000)
         page.screenshot(path=str(artifacts_dir / "cobol_tab.png"), full_page=True)
+        page.locator("#k2-cobol-detail").screenshot(path=str(artifacts_dir / "cobol_map.png"))
