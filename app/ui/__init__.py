@@ -70,17 +70,17 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                         # Under the composer; follows the budgets saved in Settings (app/ui/preferences.py).
                         budget_line = gr.HTML(budget_html(settings.max_cost_usd, settings.max_steps,
                                                           settings.max_wall_s), elem_id="k2-budget")
-                        fit = build_fit_notice()  # documents too large for the chosen model, said before sending
+                        fit = build_fit_notice(chat.fit_gate)  # documents too large for the model: said, and Send waits
                         tools_menu = build_tools_menu()  # servers and tools on/off for this conversation
                         docs = build_documents(chat.doc_chips)
                         privacy = build_privacy(settings.redact, settings.redact_kinds)
                         files = build_files()
                         code_runner = build_code_runner()  # ▶ Run in sandbox on answers' code blocks
-                    with gr.Tab("Skills", id="skills", elem_id="k2-skills-tab"):
+                    with gr.Tab("Skills", id="skills", elem_id="k2-skills-tab") as skills_page:
                         skills_tab = build_skills()
                     with gr.Tab("COBOL", id="cobol", elem_id="k2-cobol-tab"):
                         cobol_tab = build_cobol()
-                    with gr.Tab("MCP", id="mcp", elem_id="k2-mcp-tab"):
+                    with gr.Tab("MCP", id="mcp", elem_id="k2-mcp-tab") as mcp_page:
                         mcp_tab = build_mcp()
                     with gr.Tab("Runs", id="runs", elem_id="k2-runs-tab") as runs_page:
                         runs_tab = build_runs()
@@ -98,10 +98,10 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_code_runner(code_runner, chat.chatbot, chat.status, chat.conversation_id, backend)
         wire_privacy(privacy, chat.conversation_id, [chat.conversation_id, chat.status], backend)
         wire_startup(demo, chat, sb, backend)
-        wire_skills(skills_tab, backend, chat.conversation_id, demo)
+        wire_skills(skills_tab, backend, chat.conversation_id, skills_page)
         wire_cobol(cobol_tab, backend, sb)
         wire_mcp(mcp_tab, backend)
-        wire_mcp_load(demo, mcp_tab, backend)
+        wire_mcp_load(mcp_page, mcp_tab, backend)
         wire_conversations(conversation, chat, sb, header, backend, demo)
         wire_continue(chat, sb, backend, chat.resume, chat.ended)
         wire_tool_clock(demo)
@@ -109,7 +109,26 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_runs(runs_tab, backend, runs_page)
         wire_settings(settings_tab, settings, backend, sb, demo, header.model)
         wire_preferences(prefs, budget_line, header.theme, backend, demo, chat_tab)
+    undocument_events(demo)
     return demo, backend
+
+
+# Endpoints the page lists in its API description; `/send` is the chat's, which scripts and the scale-out
+# benchmark call through gradio_client.
+PUBLIC_API = ("send",)
+
+
+def undocument_events(demo: gr.Blocks) -> None:
+    """Keep every event but `PUBLIC_API` out of the API description embedded in each page.
+
+    Gradio writes the description of every named endpoint into the HTML (about 400 KB for this app's ~140 events,
+    with example calls), and the browser parses and transforms it before its first paint; the UI itself calls
+    events by number and never reads it. "undocumented" endpoints still run and stay callable by name.
+    """
+    for fn in demo.fns.values():
+        if fn.api_name not in PUBLIC_API and fn.api_visibility == "public":
+            fn.api_visibility = "undocumented"
+
 
 
 CSS_PATHS = [CSS_PATH, LAYOUT_CSS]  # ui.css, then the frame's rules for any screen size

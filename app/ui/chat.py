@@ -34,6 +34,9 @@ PLACEHOLDER = (
     "<p>Reasoning, tool calls and the answer stream here. Files the agent writes land in this chat's workspace.</p></div>"
 )
 
+FIT_HELD = ("⚠ Not sent: the attached documents cannot be sent whole to this model (see below). Choose Send anyway "
+            "(the model searches them) or a bigger model.")
+
 
 @dataclass
 class Chat:
@@ -52,6 +55,9 @@ class Chat:
     resume: gr.Button | None = None  # ▶ Continue a stopped partial answer (app/ui/continue_run.py)
     ended: list[Any] = field(default_factory=list)  # events after which a run may have ended or a chat was opened
     doc_chips: gr.HTML | None = None  # the chat's documents above the composer (app/ui/documents.py fills it)
+    # Set by app/ui/fit_notice.py while the chat's documents cannot be sent whole to the chosen model: a send then
+    # waits for the user's choice ({"key": ..., "ack": bool}; None while everything fits).
+    fit_gate: gr.State = field(default_factory=lambda: gr.State(None))
 
     def question_outputs(self) -> list[Any]:
         q = self.question
@@ -115,9 +121,13 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
         model: str | None,
         base_url: str,
         pending: list[str],
+        gate: dict[str, Any] | None,
         request: gr.Request,
     ) -> AsyncIterator[dict[Any, Any]]:
         if not (prompt or "").strip():
+            return
+        if gate and not gate.get("ack"):  # known not to fit: the notice's choices first, nothing is sent
+            yield {chat.status: status_html(FIT_HELD)}
             return
         session = request.session_hash or ""
         backend.stop_requested.discard(session)
@@ -192,7 +202,7 @@ def wire_chat(chat: Chat, sb: Sidebar, backend: Backend) -> None:
         }
 
     send_inputs = [chat.prompt, chat.chatbot, chat.conversation_id, sb.provider, sb.model, sb.base_url,
-                   chat.attach.pending]
+                   chat.attach.pending, chat.fit_gate]
     send_outputs = [chat.chatbot, chat.prompt, chat.status, chat.send, chat.stop, chat.conversation_id,
                     sb.conversations, sb.tools, chat.attach.pending, chat.attach.chips, *chat.question_outputs()]
     wire_attach(chat.attach)

@@ -33,7 +33,7 @@ class CobolTab:
     summary: gr.Markdown
     programs: gr.Dataframe
     program: gr.Dropdown
-    detail: gr.Code
+    detail: gr.Textbox
     prompt: gr.Textbox
     state: gr.State
     root: gr.State  # the opened project's folder (a zip is unpacked into a temporary one)
@@ -57,7 +57,10 @@ def build_cobol() -> CobolTab:
     program = gr.Dropdown(
         label="Program: paragraphs, PERFORM graph and record layouts", choices=[], elem_id="k2-cobol-program"
     )
-    detail = gr.Code(label="Map", language=None, lines=20, elem_id="k2-cobol-detail")
+    # Plain monospaced text (ui.css), not gr.Code: the map has no syntax to colour, and a Code component anywhere on
+    # the page makes the browser fetch ~390 KB of editor code before it shows the chat (bench_cold_start.py).
+    detail = gr.Textbox(label="Map", lines=20, max_lines=40, interactive=False, buttons=["copy"],
+                        elem_id="k2-cobol-detail")
     # A chat has no COBOL tools by default (agents/policy/tool_choice.py): the label says how to switch them on.
     with gr.Accordion("Or run the migration as a chat: a prompt to paste into the Chat tab (switch the cobol server on "
                       "in its ⚙ Tools for this chat)", open=False):
@@ -76,7 +79,7 @@ def wire_cobol(tab: CobolTab, backend: Backend, sb: Sidebar) -> None:
         [tab.summary, tab.programs, tab.program, tab.detail, tab.prompt, tab.state, tab.root, tab.analyze,
          tab.session.start],
     )
-    tab.program.change(show_program, [tab.state, tab.program], [tab.detail])
+    tab.program.change(show_program, [tab.state, tab.program], [tab.detail], show_progress="hidden")  # no overlay
     wire_session_panel(tab.session, tab.root, sb, backend)
 
 

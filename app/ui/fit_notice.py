@@ -1,6 +1,8 @@
 """Before sending: will the chat's documents fit the chosen model? When they cannot be sent whole, a notice under the
 composer says so in numbers, what sending does instead (the model searches them and reads the pages it finds), and
-offers a model whose window holds them (one click switches the picker to it).
+offers a model whose window holds them (one click switches the picker to it). While the notice shows, Send does not
+send: the status line points at the notice, whose *Send anyway* sends (the model then searches) and is remembered for
+this conversation and model.
 
 The arithmetic is the run's own (agents.policy.context.conversation_plan: the same documents, window, calibration and
 reserve the run will use), so the notice says what the run will then do; bigger models come from agents.policy.fit.
@@ -22,7 +24,9 @@ from app.ui.sidebar import AUTO, Sidebar, base_url_for, model_choices, provider_
 
 log = logging.getLogger(__name__)
 
-HIDDEN: tuple[Any, Any, Any] = (gr.update(value="", visible=False), gr.update(visible=False), None)
+HIDDEN: tuple[Any, Any, Any, str | None] = (gr.update(value="", visible=False), gr.update(visible=False), None, None)
+# Clicks the chat's Send once Send anyway has marked the gate (the chat's own handler then sends as usual).
+SEND_JS = "() => { const b = document.querySelector('#k2-send'); if (b) b.click(); }"
 
 
 @dataclass
@@ -30,14 +34,26 @@ class FitNotice:
     box: gr.HTML
     use_bigger: gr.Button
     target: gr.State  # (provider, model) the button switches to
+    send_anyway: gr.Button  # send although the documents do not fit (the model searches them)
+    gate: gr.State  # the chat's fit_gate: {"key": conversation/provider/model, "ack": Send anyway pressed} or None
 
 
-def build_fit_notice() -> FitNotice:
-    """The notice and its button (inside the chat column, under the composer); hidden while everything fits."""
+def build_fit_notice(gate: gr.State) -> FitNotice:
+    """The notice and its buttons (inside the chat column, under the composer); hidden while everything fits. `gate`
+    is the chat's (Chat.fit_gate), read by its send."""
     with gr.Row(elem_id="k2-fit", equal_height=True):
         box = gr.HTML("", visible=False, elem_id="k2-fit-text")
         use_bigger = gr.Button("Use a bigger model", size="sm", scale=0, visible=False, elem_id="k2-fit-bigger")
-    return FitNotice(box, use_bigger, gr.State(None))
+        send_anyway = gr.Button("Send anyway", size="sm", scale=0, visible=False, elem_id="k2-fit-send-anyway")
+    return FitNotice(box, use_bigger, gr.State(None), send_anyway, gate)
+
+
+def gate_for(key: str | None, previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The gate for a check's verdict: None when everything fits (key None); a choice made for the same conversation
+    and model is kept (a new document or another model asks again)."""
+    if key is None:
+        return None
+    return {"key": key, "ack": bool(previous and previous.get("key") == key and previous.get("ack"))}
 
 
 def notice_text(plan: Any, model: str, bigger: list[Any]) -> str:
@@ -61,7 +77,10 @@ def notice_text(plan: Any, model: str, bigger: list[Any]) -> str:
     return notice_html("warning", text, "Too large to send whole.")
 
 
-def _check(backend: Backend, cid: str | None, provider: str, model: str | None, base_url: str) -> tuple[Any, Any, Any]:
+def _check(backend: Backend, cid: str | None, provider: str, model: str | None,
+           base_url: str) -> tuple[Any, Any, Any, str | None]:
+    """(notice, bigger-model button, its target, the check's key): the key names the conversation, the model and the
+    documents that do not fit (None while they fit); a Send anyway holds for that key."""
     agent = backend.opened
     if agent is None or not cid:
         return HIDDEN
@@ -88,8 +107,9 @@ def _check(backend: Backend, cid: str | None, provider: str, model: str | None, 
     ready = next((b for b in bigger if b.ready), None)
     button = (gr.update(visible=True, value=f"Use {ready.model}") if ready is not None
               else gr.update(visible=False))  # fmt: skip
+    key = "|".join([cid, spec.label, *sorted(d.id for d in plan.documents)])
     return (gr.update(value=notice_text(plan, spec.model, bigger), visible=True), button,
-            (ready.provider, ready.model) if ready is not None else None)  # fmt: skip
+            (ready.provider, ready.model) if ready is not None else None, key)  # fmt: skip
 
 
 def wire_fit_notice(notice: FitNotice, conversation_id: gr.State, documents: gr.HTML, sb: Sidebar,
@@ -97,15 +117,19 @@ def wire_fit_notice(notice: FitNotice, conversation_id: gr.State, documents: gr.
     """Check again whenever the conversation, its documents or the chosen model change; the button switches model."""
     settings = backend.settings
 
-    async def check(cid: str | None, provider: str, model: str | None, base_url: str) -> tuple[Any, Any, Any]:
+    async def check(cid: str | None, provider: str, model: str | None, base_url: str,
+                    gate: dict[str, Any] | None) -> tuple[Any, ...]:
         try:
-            return await asyncio.to_thread(_check, backend, cid, provider, model, base_url)
+            *shown, key = await asyncio.to_thread(_check, backend, cid, provider, model, base_url)
         except Exception:  # a hint must never break the chat: the run itself still plans the documents
             log.exception("the fit check failed")
-            return HIDDEN
+            *shown, key = HIDDEN
+        # The key names the documents too: another document attached asks again (a longer history does not).
+        new_gate = gate_for(key, gate)
+        return (*shown, gr.update(visible=new_gate is not None and not new_gate["ack"]), new_gate)
 
-    inputs = [conversation_id, sb.provider, sb.model, sb.base_url]
-    outputs = [notice.box, notice.use_bigger, notice.target]
+    inputs = [conversation_id, sb.provider, sb.model, sb.base_url, notice.gate]
+    outputs = [notice.box, notice.use_bigger, notice.target, notice.send_anyway, notice.gate]
     for component in (conversation_id, documents, sb.provider, sb.model):
         component.change(check, inputs, outputs, show_progress="hidden")
 
@@ -128,3 +152,9 @@ def wire_fit_notice(notice: FitNotice, conversation_id: gr.State, documents: gr.
     if header_model is not None:  # named in the same answer that sets the pickers
         switch_outputs.append(header_model)
     notice.use_bigger.click(switch, notice.target, switch_outputs)
+
+    def anyway(gate: dict[str, Any] | None) -> tuple[Any, Any]:
+        return ({**gate, "ack": True} if gate else None), gr.update(visible=False)
+
+    notice.send_anyway.click(anyway, notice.gate, [notice.gate, notice.send_anyway], queue=False,
+                             show_progress="hidden").then(None, js=SEND_JS)

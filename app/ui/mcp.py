@@ -231,13 +231,14 @@ def wire_mcp(tab: McpTab, backend: Backend) -> None:
     tab.timer.tick(poll, tab.selected, [*everything, tab.timer], show_progress="hidden")
 
 
-def wire_mcp_load(demo: gr.Blocks, tab: McpTab, backend: Backend) -> None:
-    """Fill the tab when the page loads."""
+def wire_mcp_load(page: gr.Tab, tab: McpTab, backend: Backend) -> None:
+    """Fill the tab each time it is opened (not on every page load: the first paint of the chat does not wait on it,
+    and an opened tab shows the servers as they are now)."""
 
     async def load() -> dict[Any, Any]:
         return await asyncio.to_thread(tab_state, tab, backend, None, "")
 
-    demo.load(load, None, [tab.servers, tab.selected, tab.trusted, tab.details, tab.message], show_progress="hidden")
+    page.select(load, None, [tab.servers, tab.selected, tab.trusted, tab.details, tab.message], show_progress="hidden")
 
 
 def tab_state(tab: McpTab, backend: Backend, name: str | None, note: str) -> dict[Any, Any]:

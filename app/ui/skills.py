@@ -196,8 +196,9 @@ def save_text(registry: Registry, text: str) -> Any:
 # ---- wiring --------------------------------------------------------------------------------------------------
 
 
-def wire_skills(tab: SkillsTab, backend: Backend, conversation_id: gr.State, demo: gr.Blocks) -> None:
-    """Connect the tab to the registry (through the backend's Agent database) and to the open chat."""
+def wire_skills(tab: SkillsTab, backend: Backend, conversation_id: gr.State, page: gr.Tab) -> None:
+    """Connect the tab to the registry (through the backend's Agent database) and to the open chat; the list is read
+    when the tab (`page`) is opened, not on every page load."""
 
     async def registry() -> Registry:
         from skills.registry import Registry
@@ -247,7 +248,7 @@ def wire_skills(tab: SkillsTab, backend: Backend, conversation_id: gr.State, dem
     # change, not input: Gradio sends no input event when the box is emptied, which left the old filter in place.
     tab.search.change(refresh, tab.search, tab.listing, show_progress="hidden", trigger_mode="always_last")
     tab.search.submit(refresh, tab.search, tab.listing, show_progress="hidden")
-    demo.load(refresh, tab.search, tab.listing, show_progress="hidden")
+    page.select(refresh, tab.search, tab.listing, show_progress="hidden")
 
     async def select(name: str | None, query: str) -> dict[Any, Any]:
         if not name:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -25,5 +26,6 @@ def test_cobol_tab_shows_the_analysis_map(app_url: str, artifacts_dir: Path) -> 
         page.locator("#k2-cobol-analyze").click()
         expect(page.locator("#k2-cobol-summary")).to_contain_text("31 programs", timeout=60_000)
         expect(page.locator("#k2-cobol-programs")).to_contain_text("CBTRN02C")
-        expect(page.locator("#k2-cobol-detail")).to_contain_text("FD-ACCT-ID", timeout=20_000)
+        expect(page.locator("#k2-cobol-detail textarea")).to_have_value(re.compile("FD-ACCT-ID"), timeout=20_000)
         page.screenshot(path=str(artifacts_dir / "cobol_tab.png"), full_page=True)
+        page.locator("#k2-cobol-detail").screenshot(path=str(artifacts_dir / "cobol_map.png"))

@@ -1,5 +1,6 @@
-"""Before sending, the chat says when its documents cannot fit the chosen model and offers what works (headless
-Chromium, the real app on the fake K2 server whose model is given an 8K window like the local one)."""
+"""Before sending, the chat says when its documents cannot fit the chosen model and offers what works; Send waits for
+the user's choice (headless Chromium, the real app on the fake K2 server whose model is given an 8K window like the
+local one)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.app.ui_support import chromium_page, requires_chromium, running_app
-from tests.fakes.k2_server import FakeK2Server
+from tests.fakes.k2_server import FakeK2Server, Turn
 from tests.mcp_servers.pdf_support import text_pdf
 
 pytestmark = [pytest.mark.slow, requires_chromium]
@@ -44,7 +45,32 @@ def test_documents_beyond_the_window_are_named_before_sending_with_a_bigger_mode
         page.locator("#k2-fit").scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts_dir / "fit_notice.png"))
 
+        # Send holds the message: the status line points at the notice, whose Send anyway sends it.
+        anyway = page.locator("#k2-fit-send-anyway")
+        expect(anyway).to_be_visible()
+        prompt = page.locator("#k2-prompt textarea")
+        prompt.fill("What was the capital expenditure?")
+        page.locator("#k2-send").click()
+        expect(page.locator("#k2-status")).to_contain_text("Not sent", timeout=30_000)
+        expect(prompt).to_have_value("What was the capital expenditure?")  # kept for the choice
+        assert not fake_k2.requests
+        page.screenshot(path=str(artifacts_dir / "fit_notice_held.png"))
+        fake_k2.enqueue(Turn(content="Capital expenditure was 1,577 million (page 1)."))
+        anyway.click()
+        expect(page.locator("#k2-chat").get_by_text("Capital expenditure was 1,577 million")).to_be_visible(
+            timeout=90_000)
+        expect(anyway).to_be_hidden()
+        assert len(fake_k2.requests) == 1
+        sent = len(fake_k2.requests)
+        expect(page.locator("#k2-send")).to_be_visible(timeout=30_000)
+        prompt.fill("And in the year before?")  # the choice holds for this conversation and model: sent at once
+        fake_k2.enqueue(Turn(content="It was lower the year before (page 2)."))
+        page.locator("#k2-send").click()
+        expect(page.locator("#k2-chat").get_by_text("And in the year before?")).to_be_visible(timeout=30_000)
+        expect(page.locator("#k2-status")).not_to_contain_text("Not sent")
+
         bigger.click()
         expect(page.locator("#k2-model input")).to_have_value("kimi-k2-0905-preview", timeout=20_000)
         expect(page.locator("#k2-header-model")).to_contain_text("kimi-k2-0905-preview", timeout=20_000)
-        assert not fake_k2.requests  # switching sends nothing
+        # Switching sends nothing.
+        assert sent == 1 and all(r["model"] != "kimi-k2-0905-preview" for r in fake_k2.requests)
