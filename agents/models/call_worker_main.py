@@ -9,11 +9,12 @@ app. Usage: python -m agents.models.call_worker_main PARENT_PID
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import sys
 from typing import Any, BinaryIO
+
+import orjson
 
 from agents.models import providers
 
@@ -35,7 +36,7 @@ async def _serve(parent: int, out: BinaryIO) -> None:
     tasks: dict[int, asyncio.Task[None]] = {}
 
     def send(message: dict[str, Any]) -> None:
-        out.write(json.dumps(message).encode() + b"\n")
+        out.write(orjson.dumps(message) + b"\n")
         out.flush()
 
     async def call(rid: int, kwargs: dict[str, Any]) -> None:
@@ -59,7 +60,7 @@ async def _serve(parent: int, out: BinaryIO) -> None:
         line = await reader.readline()
         if not line:  # the app closed our stdin or ended: nothing can read an answer any more
             os._exit(0)
-        request = json.loads(line)
+        request = orjson.loads(line)
         rid = request["id"]
         if request.get("cancel"):
             task = tasks.pop(rid, None)

@@ -120,8 +120,7 @@ async def test_a_worker_killed_mid_call_fails_that_call_at_once_and_the_next_cal
 
 CHILD = """
 import asyncio, sys
-from agents.models import call_worker, providers
-providers.litellm_module()  # as the app does at its first model call: the worker starts meanwhile
+from agents.models import call_worker
 async def main():
     ready = await call_worker.WORKER.start(wait_s={ready})
     print(call_worker.WORKER.pid if ready else "not ready", flush=True)
