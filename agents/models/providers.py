@@ -55,9 +55,15 @@ def litellm_module() -> Any:
         litellm.suppress_debug_info = True
         litellm.telemetry = False
         _litellm = litellm
-        if call_worker.enabled():  # its own import of litellm runs meanwhile, on another core (whole answers)
-            call_worker.WORKER.prestart()
+        start_model_worker()  # its own import of litellm runs meanwhile, on another core
     return _litellm
+
+
+def start_model_worker() -> None:
+    """Start the model worker process for whole answers (agents/models/call_worker.py) unless K2HUB_MODEL_WORKER
+    is off; Agent.open calls this so that its import of litellm (seconds) runs while the app starts."""
+    if call_worker.enabled():
+        call_worker.WORKER.prestart()
 
 
 @dataclass
