@@ -228,5 +228,11 @@ class Worker:
                 pass
 
 
+    def _forget(self) -> None:
+        """In a forked child: the parent's worker and its reader thread are not ours (a new worker starts on use)."""
+        self.__init__()  # type: ignore[misc]
+
+
 WORKER = Worker()
 atexit.register(WORKER.close)
+os.register_at_fork(after_in_child=WORKER._forget)

@@ -160,3 +160,18 @@ def test_the_worker_never_outlives_the_app(_isolated_home, end):
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_forked_child_never_writes_to_its_parents_worker(_isolated_home):
+    WORKER.prestart()
+    parent_worker = WORKER.pid
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child reports what it sees, then leaves without running the parent's exit handlers
+        os.write(write, str(WORKER.pid).encode())
+        os._exit(0)
+    os.close(write)
+    seen = os.read(read, 64).decode()
+    os.waitpid(child, 0)
+    os.close(read)
+    assert parent_worker is not None and seen == "None" and WORKER.pid == parent_worker
