@@ -2,16 +2,18 @@
 
 Reads one JSON request a line on stdin ({"id", "kwargs"} for litellm.acompletion, or {"id", "cancel": true}), runs
 the calls concurrently, and writes one JSON line per call on its stdout: {"id", "answer"} (providers.plain_answer) or
-{"id", "error"} (providers.error_fields). It exits when stdin closes or its parent changes, so it never outlives the
-app. Usage: python -m agents.models.call_worker_main PARENT_PID
+{"id", "error"} (providers.error_fields). It exits when stdin closes (even during its import of litellm) or its
+parent changes, so it never outlives the app. Usage: python -m agents.models.call_worker_main PARENT_PID
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import select
 import signal
 import sys
+import threading
 from typing import Any, BinaryIO
 
 import orjson
@@ -70,11 +72,23 @@ async def _serve(parent: int, out: BinaryIO) -> None:
         tasks[rid] = asyncio.create_task(call(rid, request["kwargs"]))
 
 
+def _exit_on_hang_up() -> None:
+    """Exit as soon as the app's end of our stdin closes, even while litellm is still being imported (a short CLI
+    command that opened an agent must not leave a worker importing for seconds after it)."""
+    poller = select.poll()
+    poller.register(sys.stdin.fileno(), 0)  # no data events: only a hang-up or an error wakes it
+    while True:
+        for _, event in poller.poll():
+            if event & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                os._exit(0)
+
+
 def main() -> None:
     os.environ["K2HUB_MODEL_WORKER"] = "0"  # litellm loaded here must not start a worker of its own
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the app; it closes our stdin when it ends
     parent = int(sys.argv[1]) if len(sys.argv) > 1 else os.getppid()
     out = _protocol_out()
+    threading.Thread(target=_exit_on_hang_up, name="hang-up", daemon=True).start()
     if os.getppid() != parent:
         os._exit(0)
     providers.litellm_module()  # the import (seconds of CPU) before saying ready: calls stay in the app meanwhile

@@ -175,3 +175,20 @@ def test_a_forked_child_never_writes_to_its_parents_worker(_isolated_home):
     os.waitpid(child, 0)
     os.close(read)
     assert parent_worker is not None and seen == "None" and WORKER.pid == parent_worker
+
+
+@pytest.mark.slow
+def test_a_worker_whose_app_ends_while_it_imports_litellm_exits_at_once(_isolated_home):
+    """A short command that opened an agent and ended: the worker does not go on importing for seconds."""
+    worker = subprocess.Popen([sys.executable, "-m", "agents.models.call_worker_main", str(os.getpid())], cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        time.sleep(0.5)  # inside its import of litellm (seconds of CPU)
+        assert worker.poll() is None and worker.stdin is not None
+        closed = time.monotonic()
+        worker.stdin.close()
+        worker.wait(30)
+        assert time.monotonic() - closed < 2.0 and worker.returncode == 0
+    finally:
+        worker.kill()
+        worker.wait()
