@@ -55,13 +55,12 @@ def litellm_module() -> Any:
         litellm.suppress_debug_info = True
         litellm.telemetry = False
         _litellm = litellm
-        start_model_worker()  # its own import of litellm runs meanwhile, on another core
     return _litellm
 
 
 def start_model_worker() -> None:
     """Start the model worker process for whole answers (agents/models/call_worker.py) unless K2HUB_MODEL_WORKER
-    is off; Agent.open calls this so that its import of litellm (seconds) runs while the app starts."""
+    is off; a swarm calls this as it starts (the first whole answer would too)."""
     if call_worker.enabled():
         call_worker.WORKER.prestart()
 

@@ -130,7 +130,6 @@ class Agent:
         """Open the database and checkpointer and start the MCP hub (call inside the event loop that will use it)."""
         stack = contextlib.AsyncExitStack()
         context.preload_encoding()  # every model call counts its request; the vocabulary takes seconds to load
-        providers.start_model_worker()  # sub-agents' whole answers: its litellm import runs while the hub starts
         try:
             db = Database(database_url)
             stack.callback(db.close)
