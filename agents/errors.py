@@ -35,6 +35,11 @@ class ContextLengthError(ProviderError):
         self.requested = requested  # the provider's own count of the refused request, when it says
 
 
+class ModelWorkerDied(ProviderError):
+    """Raised by agents.models.call_worker when the model worker process ends while a call waits on it. Not retried
+    as a model call: the caller fails (a swarm's sub-agent is started once more, on a new worker)."""
+
+
 class ToolFailed(AppError):
     """Raised by agents.hub.hub when a tool cannot run: unknown tool, bad arguments, dead or hung server."""
 

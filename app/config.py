@@ -64,6 +64,8 @@ class Settings(BaseSettings, ServerSettings):
     # there, once: listed here so that every variable is documented in one place.
     prices: str = Field("", description="JSON price overrides, USD per million tokens: {\"model-id\": [input, "
                         "cached_input, output]} (agents/models/providers.py).")
+    model_worker: bool = Field(True, description="Sub-agents' whole model answers go through litellm in a second "
+                               "process (agents/models/call_worker.py); false keeps every call in the app's process.")
     models_dir: Path | None = Field(None, description="Where the local model's weights are assembled; empty: "
                                     "$K2HUB_HOME/models (agents/models/local/weights.py).")
     local_model: Path | None = Field(None, description="Any GGUF file to use as the local model instead of the "

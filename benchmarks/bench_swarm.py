@@ -8,6 +8,9 @@ from the swarm's start (after the parent's first model call, which loads litellm
 process_cpu_s_during_swarm says how much of the wall time the process itself needed (planner, litellm, hub, SQLite),
 loop_thread_cpu_s_during_swarm the event loop's thread alone (the rest: database writes in worker threads), and
 process_cpu_ms_per_call that CPU per model or tool call (less sensitive to other load on the machine than wall time).
+Sub-agents' whole answers run through the model worker process (agents/models/call_worker.py, started when this
+process first loads litellm): model_worker_cpu_s_during_swarm is its CPU in the same span (not in process_cpu_*),
+model_worker_rss_mb its memory.
 BENCH_PROFILE=FILE writes a cProfile (CPU time) of the event loop's thread during the swarm.
 
 Prints `name: value` lines. Targets: wall_vs_ideal <= 1.2, scheduler_cpu_ms_per_subagent <= 5, lock_errors 0,
@@ -60,6 +63,22 @@ def serve() -> None:
     server.stop()
 
 
+def worker_stats() -> tuple[float, float]:
+    """(CPU seconds, RSS MB) of the model worker process (agents/models/call_worker.py), zeros when none runs."""
+    import psutil
+
+    from agents.models.call_worker import WORKER
+
+    try:
+        proc = psutil.Process(WORKER.pid) if WORKER.pid else None
+        if proc is None:
+            return 0.0, 0.0
+        times = proc.cpu_times()
+        return times.user + times.system, proc.memory_info().rss / 2**20
+    except psutil.Error:
+        return 0.0, 0.0
+
+
 def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -110,6 +129,7 @@ async def main() -> None:
 
         spawn.scheduler.run = watched  # type: ignore[attr-defined]
         rss_before = 0.0
+        worker_before = (0.0, 0.0)
         events, times, cpu = [], [], {}
         async for event in agent.run(RunRequest("Check the records.")):
             events.append(event)
@@ -120,9 +140,11 @@ async def main() -> None:
             if event.type == "swarm_started":
                 # From here: the parent's first model call has loaded litellm (~150 MB) and opened the hub.
                 rss_before = rss_mb()
+                worker_before = worker_stats()
                 if PROFILE is not None:
                     PROFILE.enable()
         rss_after = rss_mb()
+        worker_after = worker_stats()
         if PROFILE is not None:
             PROFILE.disable()
             PROFILE.dump_stats(os.environ["BENCH_PROFILE"])
@@ -153,6 +175,8 @@ async def main() -> None:
     print(f"process_cpu_s_during_swarm: {cpu['subagent_finished'][-1] - cpu['swarm_started'][0]:.2f}")
     print(f"loop_thread_cpu_s_during_swarm: {cpu['loop subagent_finished'][-1] - cpu['loop swarm_started'][0]:.2f}")
     print(f"process_cpu_ms_per_call: {1000 * (cpu['subagent_finished'][-1] - cpu['swarm_started'][0]) / (stats['calls'] + sum(e.tool_calls for e in finished)):.2f}")
+    print(f"model_worker_cpu_s_during_swarm: {worker_after[0] - worker_before[0]:.2f}")  # litellm's share, elsewhere
+    print(f"model_worker_rss_mb: {worker_after[1]:.1f}")
     print(f"fake_k2_process_cpu_s: {stats['cpu_s']:.2f}")  # another process, but the same cores
     print(f"lock_errors: {locked}")
     print(f"rss_growth_mb: {rss_after - rss_before:.1f}")

@@ -88,12 +88,33 @@ def untrusted_reads(
 ) -> list[UntrustedRead]:
     """The conversation's untrusted reads, most recent first; `exclude_calls` of run `exclude_run` left out."""
     with db.session(write=False) as s:
-        query = select(UntrustedRead).where(UntrustedRead.conversation_id == conversation_id)
-        if exclude_run and exclude_calls:
-            same_batch = and_(UntrustedRead.run_id == exclude_run, col(UntrustedRead.call_id).in_(list(exclude_calls)))
-            query = query.where(not_(same_batch))
-        query = query.order_by(col(UntrustedRead.created_at).desc(), col(UntrustedRead.id).desc()).limit(limit)
-        return list(s.exec(query))
+        return list(s.exec(_reads_query(conversation_id, exclude_run, exclude_calls, limit)))
+
+
+def _reads_query(conversation_id: str, exclude_run: str, exclude_calls: Collection[str], limit: int) -> Any:
+    query = select(UntrustedRead).where(UntrustedRead.conversation_id == conversation_id)
+    if exclude_run and exclude_calls:
+        same_batch = and_(UntrustedRead.run_id == exclude_run, col(UntrustedRead.call_id).in_(list(exclude_calls)))
+        query = query.where(not_(same_batch))
+    return query.order_by(col(UntrustedRead.created_at).desc(), col(UntrustedRead.id).desc()).limit(limit)
+
+
+def gate_reads(
+    db: Database, run_id: str, call_id: str, conversation_id: str, *, exclude_calls: Collection[str] = (),
+    with_reads: bool = True, limit: int = 20,
+) -> tuple[Approval | None, list[UntrustedRead]]:
+    """What the approval gate reads before a risky call, in one connection (a tool call's hot path: ORM sessions
+    cost more than the queries): the call's approval row, and when it has none and `with_reads`, the conversation's
+    untrusted reads as `untrusted_reads(..., exclude_run=run_id)` returns them."""
+    table = Approval.__table__
+    with db.engine.connect() as conn:
+        row = conn.execute(select(table).where(table.c.run_id == run_id, table.c.call_id == call_id)).first()
+        if row is not None:
+            return Approval(**row._mapping), []
+        if not with_reads:
+            return None, []
+        query = _reads_query(conversation_id, run_id, exclude_calls, limit)
+        return None, [UntrustedRead(**r._mapping) for r in conn.execute(query.with_only_columns(*UntrustedRead.__table__.c))]
 
 
 # ---- approvals -----------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Keys live there, so a file other users can read is refused (with the command tha
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import stat
@@ -24,16 +25,33 @@ def env_file(home: Path) -> Path:
     return Path(home).expanduser() / NAME
 
 
+# path -> (the file's content when parsed, its variables). The model layer reads settings on every model call
+# (prices, the model worker switch): parsing the file each time cost ~0.2 ms per read, reading it a few microseconds.
+_PARSED: dict[Path, tuple[bytes, dict[str, str]]] = {}
+
+
 def read_env_file(home: Path) -> dict[str, str]:
     """The variables set in $K2HUB_HOME/.env ({} when there is none); EnvFileRefused when others can read it."""
     path = env_file(home)
-    if not path.is_file():
+    try:
+        info = path.stat()
+    except OSError:
         return {}
-    mode = stat.S_IMODE(path.stat().st_mode)
+    if not stat.S_ISREG(info.st_mode):
+        return {}
+    mode = stat.S_IMODE(info.st_mode)
     if mode & 0o077:
         raise EnvFileRefused(f"{path} is readable by other users (mode {mode:o}); it is ignored until you run: "
                              f"chmod 600 {path}")
-    return {k: v for k, v in dotenv_values(path).items() if v}
+    try:
+        content = path.read_bytes()
+    except OSError:
+        return {}
+    cached = _PARSED.get(path)
+    if cached is None or cached[0] != content:
+        parsed = dotenv_values(stream=io.StringIO(content.decode("utf-8")))
+        cached = _PARSED[path] = (content, {k: v for k, v in parsed.items() if v})
+    return dict(cached[1])
 
 
 _NAME = re.compile(r"[A-Z][A-Z0-9_]{1,63}")

@@ -9,9 +9,10 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from agents.errors import AuthError, BudgetExceeded, ConfigError, ContextLengthError, ProviderError
+from agents.errors import AuthError, BudgetExceeded, ConfigError, ContextLengthError, ModelWorkerDied, ProviderError
 from agents.events import Event, Notice, ReasoningDelta, TextDelta
 from agents.models.presets import (
     PRESETS,
@@ -29,13 +30,13 @@ from agents.models.model_spec import (  # noqa: F401
     resolve,
     resolve_chain,
 )
-from agents.models import vision
+from agents.models import call_worker, vision
 from agents.models.call_gate import CALL_GATE
 from agents.models.secrets import setting_value
 from agents.models.toolcall_text import JSON_MARKERS, MARKERS, MarkerFilter, parse_text_tool_calls
-from agents.privacy.session import PrivacySession
 
 if TYPE_CHECKING:
+    from agents.privacy.session import PrivacySession  # a type only: the model worker process need not load privacy
     from agents.models.local.adapter import Fold
 
 # litellm fetches its cost map from the network at import unless told not to.
@@ -55,6 +56,13 @@ def litellm_module() -> Any:
         litellm.telemetry = False
         _litellm = litellm
     return _litellm
+
+
+def start_model_worker() -> None:
+    """Start the model worker process for whole answers (agents/models/call_worker.py) unless K2HUB_MODEL_WORKER
+    is off; a swarm calls this as it starts (the first whole answer would too)."""
+    if call_worker.enabled():
+        call_worker.WORKER.prestart()
 
 
 @dataclass
@@ -153,7 +161,8 @@ def context_length_error(exc: BaseException, spec: ModelSpec) -> ContextLengthEr
     litellm = litellm_module()
     status = _status(exc)
     exceeded = getattr(litellm, "ContextWindowExceededError", None)
-    if not (exceeded is not None and isinstance(exc, exceeded)) and not (status in (400, 413, None)
+    remote = getattr(exc, "context_window_exceeded", False)  # the model worker's word for litellm's class
+    if not remote and not (exceeded is not None and isinstance(exc, exceeded)) and not (status in (400, 413, None)
                                                                           and _TOO_LONG.search(str(exc))):
         return None
     found = _REQUESTED.search(str(exc))
@@ -195,7 +204,8 @@ async def complete(
     comes back with the real values (agents/privacy). tool_choice is "auto" or "none" (the only values thinking models
     accept); "none" asks for an answer. `fold` is the caller's context policy (agents.policy.compaction.fit_within)
     for the local model's last fitting step. `stream=False` asks for one JSON answer (sub-agents, whose text no one
-    watches arrive): the same events follow, each in one piece, for about a third of litellm's CPU.
+    watches arrive): the same events follow, each in one piece, for about a third of litellm's CPU; the call runs in
+    the model worker process when it is up (agents/models/call_worker.py).
     """
     errors: list[str] = []
     for position, spec in enumerate(chain):
@@ -240,8 +250,8 @@ async def _with_retries(
                                    tool_choice=tool_choice, fold=fold, stream=stream)
             gate.succeeded(spec.provider, done.cost_usd, done.prompt_tokens + done.completion_tokens)
             return done
-        except BudgetExceeded:
-            raise  # the gate refused the call: the swarm's shared budget is spent
+        except (BudgetExceeded, ModelWorkerDied):
+            raise  # the gate refused the call (the swarm's budget is spent), or the model worker died in it
         except Exception as exc:  # classified below; anything unexpected is reported, not swallowed
             last = exc
             status = _status(exc)
@@ -317,7 +327,7 @@ def _corrective_message(failed: str) -> dict[str, Any]:
 def _short(exc: BaseException) -> str:
     text = str(exc).replace("\n", " ")
     status = _status(exc)
-    prefix = f"HTTP {status}: " if status else f"{type(exc).__name__}: "
+    prefix = f"HTTP {status}: " if status else f"{getattr(exc, 'kind', None) or type(exc).__name__}: "
     return prefix + (text[:300] + "…" if len(text) > 300 else text)
 
 
@@ -391,12 +401,11 @@ async def _stream_once(
     names = [t["function"]["name"] for t in tools or []]
     # While tools are offered, JSON that may be a call is held back too; what turns out not to be one follows below.
     shown = MarkerFilter(MARKERS + JSON_MARKERS if names else MARKERS)
-    response = await litellm.acompletion(**kwargs)
     if stream:
-        async for chunk in response:
+        async for chunk in await litellm.acompletion(**kwargs):
             _absorb(chunk, acc, shown, emit)
     else:
-        _absorb(response, acc, shown, emit, whole=True)
+        _absorb_whole(await _whole_answer(spec, kwargs), acc, shown, emit)
     tail = shown.flush()
     if tail:
         emit(TextDelta(text=tail))
@@ -409,35 +418,91 @@ async def _stream_once(
     return done
 
 
-def _absorb(chunk: Any, acc: _Assembly, shown: MarkerFilter, emit: Callable[[Event], None], *,
-            whole: bool = False) -> None:
-    """One streamed chunk, or (whole) a complete answer read as a single chunk whose message is its delta."""
+def _absorb(chunk: Any, acc: _Assembly, shown: MarkerFilter, emit: Callable[[Event], None]) -> None:
+    """One streamed chunk."""
     usage = getattr(chunk, "usage", None)
     if usage:
         acc.usage = usage
     for choice in getattr(chunk, "choices", None) or []:
-        delta = choice.message if whole else choice.delta
-        reasoning = getattr(delta, "reasoning_content", None)
-        if reasoning:
-            acc.reasoning.append(reasoning)
-            emit(ReasoningDelta(text=reasoning))
-        if delta.content:
-            acc.text.append(delta.content)
-            visible = shown.feed(delta.content)
-            if visible:
-                emit(TextDelta(text=visible))
-        for position, tc in enumerate(getattr(delta, "tool_calls", None) or []):
-            index = position if whole else tc.index or 0  # a complete answer's calls carry no index
-            slot = acc.calls.setdefault(index, {"id": None, "name": "", "arguments": ""})
-            if tc.id:
-                slot["id"] = tc.id
-            if tc.function is not None:
-                if tc.function.name:
-                    slot["name"] += tc.function.name
-                if tc.function.arguments:
-                    slot["arguments"] += tc.function.arguments
-        if choice.finish_reason:
-            acc.finish = choice.finish_reason
+        delta = choice.delta
+        _absorb_piece(acc, shown, emit, getattr(delta, "reasoning_content", None), delta.content, choice.finish_reason)
+        for tc in getattr(delta, "tool_calls", None) or []:
+            function = tc.function
+            _absorb_call(acc, tc.index or 0, tc.id, function.name if function is not None else None,
+                         function.arguments if function is not None else None)
+
+
+def _absorb_piece(acc: _Assembly, shown: MarkerFilter, emit: Callable[[Event], None], reasoning: str | None,
+                  content: str | None, finish: str | None) -> None:
+    if reasoning:
+        acc.reasoning.append(reasoning)
+        emit(ReasoningDelta(text=reasoning))
+    if content:
+        acc.text.append(content)
+        visible = shown.feed(content)
+        if visible:
+            emit(TextDelta(text=visible))
+    if finish:
+        acc.finish = finish
+
+
+def _absorb_call(acc: _Assembly, index: int, call_id: str | None, name: str | None, arguments: str | None) -> None:
+    slot = acc.calls.setdefault(index, {"id": None, "name": "", "arguments": ""})
+    if call_id:
+        slot["id"] = call_id
+    if name:
+        slot["name"] += name
+    if arguments:
+        slot["arguments"] += arguments
+
+
+def _absorb_whole(answer: dict[str, Any], acc: _Assembly, shown: MarkerFilter, emit: Callable[[Event], None]) -> None:
+    """A complete answer (see `plain_answer`) read as a single chunk whose message is its delta."""
+    if answer["usage"] is not None:
+        prompt, completion, cached = answer["usage"]
+        acc.usage = SimpleNamespace(prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached)
+    for choice in answer["choices"]:
+        _absorb_piece(acc, shown, emit, choice["reasoning"], choice["content"], None)
+        for position, call in enumerate(choice["tool_calls"]):  # a complete answer's calls carry no index
+            _absorb_call(acc, position, call["id"], call["name"], call["arguments"])
+        _absorb_piece(acc, shown, emit, None, None, choice["finish_reason"])
+
+
+def plain_answer(response: Any) -> dict[str, Any]:
+    """litellm's complete answer as plain JSON data: what the model worker sends back (agents/models/call_worker.py),
+    and what a whole answer is read from in this process too (one path for both)."""
+    usage = getattr(response, "usage", None)
+    choices = []
+    for choice in getattr(response, "choices", None) or []:
+        message = choice.message
+        calls = [{"id": tc.id, "name": tc.function.name if tc.function is not None else None,
+                  "arguments": tc.function.arguments if tc.function is not None else None}
+                 for tc in getattr(message, "tool_calls", None) or []]
+        choices.append({"reasoning": getattr(message, "reasoning_content", None), "content": message.content,
+                        "tool_calls": calls, "finish_reason": choice.finish_reason})
+    return {"usage": list(_usage_numbers(usage)) if usage else None, "choices": choices}
+
+
+async def whole_answer_here(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """One non-streamed call through litellm in this process, as plain data (the model worker runs this too)."""
+    return plain_answer(await litellm_module().acompletion(**kwargs))
+
+
+def error_fields(exc: BaseException) -> dict[str, Any]:
+    """What the model worker tells the app of a failed call: all that the retry rules here read of an error."""
+    exceeded = getattr(litellm_module(), "ContextWindowExceededError", None)
+    return {"kind": type(exc).__name__, "message": str(exc), "status": _status(exc), "retry_after": _retry_after(exc),
+            "context_window": exceeded is not None and isinstance(exc, exceeded)}
+
+
+async def _whole_answer(spec: ModelSpec, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A non-streamed call: in the model worker process when it is up (litellm's per-call work on a whole answer
+    is then off this process's interpreter), else here. The local model's calls stay here."""
+    if spec.provider != "local" and call_worker.enabled():
+        answer = await call_worker.WORKER.complete(kwargs, timeout_s=float(kwargs.get("timeout") or 600.0))
+        if answer is not None:
+            return answer
+    return await whole_answer_here(kwargs)
 
 
 def _finish(spec: ModelSpec, acc: _Assembly, tool_names: list[str]) -> Completion:

@@ -146,15 +146,12 @@ async def gate(ctx: RunContext, emit: Callable[[Any], None], key: str, name: str
     if risk is None or (name in ctx.preapproved and not risk.always):
         return None
     db, run_id = ctx.db, ctx.run_id
-    row = await asyncio.to_thread(approvals.get_approval, db, run_id, key)
+    # The call's approval row and, when it has none, the conversation's untrusted reads: one thread hop.
+    row, reads = await asyncio.to_thread(approvals.gate_reads, db, run_id, key, ctx.conversation_id,
+                                         exclude_calls=batch, with_reads=not risk.always, limit=20)
     if row is None:
-        reads: list[UntrustedRead] = []
-        if not risk.always:
-            reads = await asyncio.to_thread(
-                approvals.untrusted_reads, db, ctx.conversation_id, exclude_run=run_id, exclude_calls=batch, limit=20
-            )
-            if not reads:
-                return None
+        if not risk.always and not reads:
+            return None
         why = explain(reads) if reads else "The model chose a file outside this conversation's workspace by itself."
         stored_args = args if isinstance(args, dict) else {"raw": args}
         row = await asyncio.to_thread(approvals.request_approval, db, run_id, key, name, stored_args, risk.what, why)

@@ -162,10 +162,14 @@ def test_storage_records_reads_and_decisions_once(tmp_path) -> None:
         # Content read alongside the asking call (same run, same message) does not count.
         left = approvals.untrusted_reads(db, conv.id, exclude_run=other.id, exclude_calls=["c1"])
         assert [r.source for r in left] == ["https://a"]
+        # The gate's one-connection read gives the same rows, or the call's approval row once it has one.
+        assert approvals.gate_reads(db, other.id, "c9", conv.id, exclude_calls=["c1"]) == (None, left)
+        assert approvals.gate_reads(db, other.id, "c9", conv.id, exclude_calls=["c1"], with_reads=False) == (None, [])
         first = approvals.request_approval(
             db, run.id, "c2", "sandbox__run_shell", {"command": "ls"}, "runs code", "why"
         )
         again = approvals.request_approval(db, run.id, "c2", "sandbox__run_shell", {"command": "other"}, "x", "y")
+        assert approvals.gate_reads(db, run.id, "c2", conv.id) == (first, [])
         assert again.id == first.id and again.arguments == {"command": "ls"} and again.decision == "pending"
         decided = approvals.decide(db, run.id, "c2", False, "no")
         assert decided.decision == "denied" and decided.note == "no"

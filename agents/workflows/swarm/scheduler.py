@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.events import ApprovalRequested, Notice, SubagentFinished, SubagentProgress, SubagentStarted
+from agents.models import providers
 from agents.models.call_gate import CALL_GATE
 from agents.planner.state import RunContext
 from agents.workflows.swarm.branch import BranchPlan, Outcome, run_branch
@@ -105,6 +106,10 @@ async def run(job: Job) -> list[SwarmBranch]:
     if job.parent.subgraph is None:
         raise RuntimeError("the run context has no graph factory for sub-agents")
     job.graph = job.parent.subgraph()
+    # The model worker (sub-agents' whole answers in a second process) starts with the first swarm, not with every
+    # app: its import of litellm costs seconds of CPU, and most runs never fan out. Calls made before it is ready run
+    # in this process.
+    providers.start_model_worker()
     _ensure_workers(min(2 * job.swarm.concurrency + 8, 128))
     _ACTIVE[job.swarm.id] = job
     token = CALL_GATE.set(job.pacer)  # the branch tasks inherit it (they copy this context)
