@@ -3,7 +3,7 @@
 Why: a swarm of sub-agents is CPU-bound in one interpreter, and about half of its CPU per model call is litellm's own
 work on a complete answer (request setup, cost calculation, its logging payload). A whole answer is one request in
 and one message out, so that work can run in another process, on another core: the app sends the request's litellm
-arguments as a JSON line on the worker's stdin and gets back the answer as plain data (providers.plain_answer) or
+arguments as a JSON line on the worker's stdin and gets back the answer as plain data (assembly.plain_answer) or
 the error's fields (providers.error_fields), from which the same retry rules run here (429 and Retry-After, 5xx,
 context length, 401/403).
 
@@ -49,7 +49,7 @@ class RemoteCallError(Exception):
 
     def __init__(self, fields: dict[str, Any]) -> None:
         super().__init__(fields.get("message") or "")
-        self.kind = fields.get("kind") or "Error"  # litellm's class name (providers._short shows it)
+        self.kind = fields.get("kind") or "Error"  # litellm's class name (provider_errors.short shows it)
         self.status_code = fields.get("status")
         retry_after = fields.get("retry_after")
         self.litellm_response_headers = {"retry-after": str(retry_after)} if retry_after is not None else {}

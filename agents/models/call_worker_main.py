@@ -1,7 +1,7 @@
 """The model worker process (agents/models/call_worker.py starts it): litellm calls for whole answers.
 
 Reads one JSON request a line on stdin ({"id", "kwargs"} for litellm.acompletion, or {"id", "cancel": true}), runs
-the calls concurrently, and writes one JSON line per call on its stdout: {"id", "answer"} (providers.plain_answer) or
+the calls concurrently, and writes one JSON line per call on its stdout: {"id", "answer"} (assembly.plain_answer) or
 {"id", "error"} (providers.error_fields). It exits when stdin closes (even during its import of litellm) or its
 parent changes, so it never outlives the app. Usage: python -m agents.models.call_worker_main PARENT_PID
 """

@@ -9,11 +9,10 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from agents.errors import AuthError, BudgetExceeded, ConfigError, ContextLengthError, ModelWorkerDied, ProviderError
-from agents.events import Event, Notice, ReasoningDelta, TextDelta
+from agents.events import Event, Notice, TextDelta
 from agents.models.presets import (
     PRESETS,
     Price,
@@ -33,6 +32,8 @@ from agents.models.model_spec import (  # noqa: F401
 from agents.models import call_worker, vision
 from agents.models.call_gate import CALL_GATE
 from agents.models.secrets import setting_value
+from agents.models.assembly import Assembly, absorb_chunk, absorb_whole, plain_answer, usage_numbers
+from agents.models.provider_errors import failed_generation, is_retryable, retry_after, short, status_of
 from agents.models.toolcall_text import JSON_MARKERS, MARKERS, MarkerFilter, parse_text_tool_calls
 
 if TYPE_CHECKING:
@@ -125,31 +126,6 @@ def cost_of(spec: ModelSpec, prompt: int, completion: int, cached: int) -> tuple
     return cost, price.source
 
 
-def _status(exc: BaseException) -> int | None:
-    code = getattr(exc, "status_code", None)
-    return code if isinstance(code, int) else None
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or getattr(exc, "litellm_response_headers", None) or {}
-    try:
-        value = headers.get("retry-after") or headers.get("Retry-After")
-        return float(value) if value is not None else None
-    except (TypeError, ValueError, AttributeError):
-        return None
-
-
-def _failed_generation(exc: BaseException) -> str | None:
-    text = str(exc)
-    # Groq's code in a 400 body, or its message when the error arrives inside the stream.
-    if "tool_use_failed" not in text and "Failed to call a function" not in text:
-        return None
-    marker = '"failed_generation":'
-    at = text.find(marker)
-    return text[at + len(marker) :].strip()[:2000] if at >= 0 else ""
-
-
 # How each provider says a request is longer than the model's window (litellm maps only some of them).
 _TOO_LONG = re.compile(r"exceeded model token limit|context_length_exceeded|maximum context length|context window|"
                        r"prompt is too long|too many tokens|reduce the length of the messages", re.IGNORECASE)
@@ -159,7 +135,7 @@ _REQUESTED = re.compile(r"(?:requested:?|resulted in|you requested)\s*([\d,]+)\s
 def context_length_error(exc: BaseException, spec: ModelSpec) -> ContextLengthError | None:
     """The provider's "request too long" refusal as a ContextLengthError (with its token count when given)."""
     litellm = litellm_module()
-    status = _status(exc)
+    status = status_of(exc)
     exceeded = getattr(litellm, "ContextWindowExceededError", None)
     remote = getattr(exc, "context_window_exceeded", False)  # the model worker's word for litellm's class
     if not remote and not (exceeded is not None and isinstance(exc, exceeded)) and not (status in (400, 413, None)
@@ -167,7 +143,7 @@ def context_length_error(exc: BaseException, spec: ModelSpec) -> ContextLengthEr
         return None
     found = _REQUESTED.search(str(exc))
     requested = int(found.group(1).replace(",", "")) if found else None
-    return ContextLengthError(f"{spec.label}: request longer than the model's context window ({_short(exc)})",
+    return ContextLengthError(f"{spec.label}: request longer than the model's context window ({short(exc)})",
                               provider=spec.provider, status=status, requested=requested)
 
 
@@ -175,14 +151,6 @@ def cached_discount(spec: ModelSpec) -> float:
     """What a cached prompt token costs relative to an uncached one (1.0 when no price is known)."""
     price = _prices_override().get(spec.model) or spec.info.price
     return price.cached_input / price.input if price is not None and price.input > 0 else 1.0
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    status = _status(exc)
-    if status is not None:
-        return status == 429 or status >= 500
-    # No status: connection reset, timeout or a broken stream.
-    return True
 
 
 async def complete(
@@ -254,9 +222,9 @@ async def _with_retries(
             raise  # the gate refused the call (the swarm's budget is spent), or the model worker died in it
         except Exception as exc:  # classified below; anything unexpected is reported, not swallowed
             last = exc
-            status = _status(exc)
+            status = status_of(exc)
             if status == 429 and gate is not None:
-                gate.throttled(spec.provider, _retry_after(exc))
+                gate.throttled(spec.provider, retry_after(exc))
             too_long = context_length_error(exc, spec)
             if too_long is not None:
                 raise too_long from exc  # retrying the same request cannot help: the planner folds it first
@@ -266,26 +234,26 @@ async def _with_retries(
                     provider=spec.provider,
                     status=status,
                 ) from exc
-            failed = _failed_generation(exc)
+            failed = failed_generation(exc)
             if failed is not None and attempt < retry.attempts:
                 # Groq's tool_use_failed: the model wrote a malformed call; tell it so and try again.
                 emit(Notice(level="warning", message=f"{spec.label}: malformed tool call, asking the model again"))
                 corrected = [*messages, _corrective_message(failed)]
                 continue
             if failed is not None:
-                raise ProviderError(f"tool call kept failing ({_short(exc)})", provider=spec.provider, retryable=True) from exc
-            if not _is_retryable(exc):
-                raise ProviderError(_short(exc), provider=spec.provider, status=status) from exc
+                raise ProviderError(f"tool call kept failing ({short(exc)})", provider=spec.provider, retryable=True) from exc
+            if not is_retryable(exc):
+                raise ProviderError(short(exc), provider=spec.provider, status=status) from exc
             if attempt == retry.attempts:
                 break
-            delay = _retry_after(exc)
+            delay = retry_after(exc)
             if delay is None:
                 delay = retry.base_delay_s * 2 ** (attempt - 1) * (0.8 + 0.4 * random.random())
             delay = min(delay, retry.max_delay_s)
-            emit(Notice(level="warning", message=f"{spec.label}: {_short(exc)}; retry {attempt}/{retry.attempts - 1} in {delay:.1f}s"))
+            emit(Notice(level="warning", message=f"{spec.label}: {short(exc)}; retry {attempt}/{retry.attempts - 1} in {delay:.1f}s"))
             await asyncio.sleep(delay)
     assert last is not None
-    raise ProviderError(_short(last), provider=spec.provider, status=_status(last), retryable=True) from last
+    raise ProviderError(short(last), provider=spec.provider, status=status_of(last), retryable=True) from last
 
 
 async def _call(spec: ModelSpec, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
@@ -324,13 +292,6 @@ def _corrective_message(failed: str) -> dict[str, Any]:
     }
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).replace("\n", " ")
-    status = _status(exc)
-    prefix = f"HTTP {status}: " if status else f"{getattr(exc, 'kind', None) or type(exc).__name__}: "
-    return prefix + (text[:300] + "…" if len(text) > 300 else text)
-
-
 def prepare_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Stored messages as a request needs them: no None fields, content on assistant tool-call messages.
 
@@ -344,17 +305,6 @@ def prepare_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             msg["content"] = ""
         out.append(msg)
     return out
-
-
-@dataclass
-class _Assembly:
-    """Pieces of one streamed assistant message."""
-
-    reasoning: list[str] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)
-    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
-    usage: Any = None
-    finish: str | None = None
 
 
 async def _stream_once(
@@ -397,15 +347,15 @@ async def _stream_once(
         kwargs["tools"] = tools
         # Forced tool_choice is rejected while thinking; "auto" and "none" are valid everywhere.
         kwargs["tool_choice"] = tool_choice
-    acc = _Assembly()
+    acc = Assembly()
     names = [t["function"]["name"] for t in tools or []]
     # While tools are offered, JSON that may be a call is held back too; what turns out not to be one follows below.
     shown = MarkerFilter(MARKERS + JSON_MARKERS if names else MARKERS)
     if stream:
         async for chunk in await litellm.acompletion(**kwargs):
-            _absorb(chunk, acc, shown, emit)
+            absorb_chunk(chunk, acc, shown, emit)
     else:
-        _absorb_whole(await _whole_answer(spec, kwargs), acc, shown, emit)
+        absorb_whole(await _whole_answer(spec, kwargs), acc, shown, emit)
     tail = shown.flush()
     if tail:
         emit(TextDelta(text=tail))
@@ -418,71 +368,6 @@ async def _stream_once(
     return done
 
 
-def _absorb(chunk: Any, acc: _Assembly, shown: MarkerFilter, emit: Callable[[Event], None]) -> None:
-    """One streamed chunk."""
-    usage = getattr(chunk, "usage", None)
-    if usage:
-        acc.usage = usage
-    for choice in getattr(chunk, "choices", None) or []:
-        delta = choice.delta
-        _absorb_piece(acc, shown, emit, getattr(delta, "reasoning_content", None), delta.content, choice.finish_reason)
-        for tc in getattr(delta, "tool_calls", None) or []:
-            function = tc.function
-            _absorb_call(acc, tc.index or 0, tc.id, function.name if function is not None else None,
-                         function.arguments if function is not None else None)
-
-
-def _absorb_piece(acc: _Assembly, shown: MarkerFilter, emit: Callable[[Event], None], reasoning: str | None,
-                  content: str | None, finish: str | None) -> None:
-    if reasoning:
-        acc.reasoning.append(reasoning)
-        emit(ReasoningDelta(text=reasoning))
-    if content:
-        acc.text.append(content)
-        visible = shown.feed(content)
-        if visible:
-            emit(TextDelta(text=visible))
-    if finish:
-        acc.finish = finish
-
-
-def _absorb_call(acc: _Assembly, index: int, call_id: str | None, name: str | None, arguments: str | None) -> None:
-    slot = acc.calls.setdefault(index, {"id": None, "name": "", "arguments": ""})
-    if call_id:
-        slot["id"] = call_id
-    if name:
-        slot["name"] += name
-    if arguments:
-        slot["arguments"] += arguments
-
-
-def _absorb_whole(answer: dict[str, Any], acc: _Assembly, shown: MarkerFilter, emit: Callable[[Event], None]) -> None:
-    """A complete answer (see `plain_answer`) read as a single chunk whose message is its delta."""
-    if answer["usage"] is not None:
-        prompt, completion, cached = answer["usage"]
-        acc.usage = SimpleNamespace(prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached)
-    for choice in answer["choices"]:
-        _absorb_piece(acc, shown, emit, choice["reasoning"], choice["content"], None)
-        for position, call in enumerate(choice["tool_calls"]):  # a complete answer's calls carry no index
-            _absorb_call(acc, position, call["id"], call["name"], call["arguments"])
-        _absorb_piece(acc, shown, emit, None, None, choice["finish_reason"])
-
-
-def plain_answer(response: Any) -> dict[str, Any]:
-    """litellm's complete answer as plain JSON data: what the model worker sends back (agents/models/call_worker.py),
-    and what a whole answer is read from in this process too (one path for both)."""
-    usage = getattr(response, "usage", None)
-    choices = []
-    for choice in getattr(response, "choices", None) or []:
-        message = choice.message
-        calls = [{"id": tc.id, "name": tc.function.name if tc.function is not None else None,
-                  "arguments": tc.function.arguments if tc.function is not None else None}
-                 for tc in getattr(message, "tool_calls", None) or []]
-        choices.append({"reasoning": getattr(message, "reasoning_content", None), "content": message.content,
-                        "tool_calls": calls, "finish_reason": choice.finish_reason})
-    return {"usage": list(_usage_numbers(usage)) if usage else None, "choices": choices}
-
-
 async def whole_answer_here(kwargs: dict[str, Any]) -> dict[str, Any]:
     """One non-streamed call through litellm in this process, as plain data (the model worker runs this too)."""
     return plain_answer(await litellm_module().acompletion(**kwargs))
@@ -491,7 +376,7 @@ async def whole_answer_here(kwargs: dict[str, Any]) -> dict[str, Any]:
 def error_fields(exc: BaseException) -> dict[str, Any]:
     """What the model worker tells the app of a failed call: all that the retry rules here read of an error."""
     exceeded = getattr(litellm_module(), "ContextWindowExceededError", None)
-    return {"kind": type(exc).__name__, "message": str(exc), "status": _status(exc), "retry_after": _retry_after(exc),
+    return {"kind": type(exc).__name__, "message": str(exc), "status": status_of(exc), "retry_after": retry_after(exc),
             "context_window": exceeded is not None and isinstance(exc, exceeded)}
 
 
@@ -505,7 +390,7 @@ async def _whole_answer(spec: ModelSpec, kwargs: dict[str, Any]) -> dict[str, An
     return await whole_answer_here(kwargs)
 
 
-def _finish(spec: ModelSpec, acc: _Assembly, tool_names: list[str]) -> Completion:
+def _finish(spec: ModelSpec, acc: Assembly, tool_names: list[str]) -> Completion:
     content = "".join(acc.text)
     calls = [
         {
@@ -523,18 +408,6 @@ def _finish(spec: ModelSpec, acc: _Assembly, tool_names: list[str]) -> Completio
         message["reasoning_content"] = reasoning
     if calls:
         message["tool_calls"] = calls
-    prompt, completion, cached = _usage_numbers(acc.usage)
+    prompt, completion, cached = usage_numbers(acc.usage)
     cost, source = cost_of(spec, prompt, completion, cached)
     return Completion(message, spec, prompt, completion, cached, cost, source, acc.finish)
-
-
-def _usage_numbers(usage: Any) -> tuple[int, int, int]:
-    if not usage:
-        return 0, 0, 0
-    prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
-    completion = int(getattr(usage, "completion_tokens", 0) or 0)
-    details = getattr(usage, "prompt_tokens_details", None)
-    cached = int(getattr(details, "cached_tokens", 0) or 0) if details else 0
-    # Moonshot reports cached prompt tokens at the top level of usage.
-    cached = cached or int(getattr(usage, "cached_tokens", 0) or 0)
-    return prompt, completion, cached
