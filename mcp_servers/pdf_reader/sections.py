@@ -15,7 +15,7 @@ from dataclasses import dataclass
 HEAD_LINES = 6
 """Lines at the top of a page searched for a statement title (after running headers)."""
 PREFIX_WORDS = 4
-"""Capitalised words a title may follow on its own line ("NIKE, Inc. Consolidated Balance Sheets", "GAAP …")."""
+"""Capitalised words a title may follow on its own line ("Example Corp. Consolidated Balance Sheets", "GAAP …")."""
 _FUNCTION_WORDS = frozenset("a an and as at by for from in into of on or the to with see our".split())
 """A prefix with one of these is a sentence or an analysis ("Analysis of …", "on the …"), not a name."""
 _TITLE_END = re.compile(r"(?:sheets?|flows?|income|earnings|operations|position|condition|equity|loss)$")

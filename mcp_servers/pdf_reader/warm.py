@@ -1,7 +1,7 @@
 """Keeps a document's first search fast: the word tables loaded and documents indexed in the background as soon as
 they are attached to a conversation, before anyone searches them.
 
-Measured (3M's 160-page 10-K, 2 shared cores): the first search in a server process took 3.2–4.6 s — importing
+Measured (a 160-page annual report, 2 shared cores): the first search in a server process took 3.2–4.6 s — importing
 wordfreq's table 1.4 s, reading WordLlama's 0.4 s, building the document's page index 1.4–2.2 s — and 12–100 ms
 after that. Pre-retrieval (agents/policy/pre_retrieval.py) runs one search before a small model's first call, so that
 first search was nearly the whole cost of the step. Documents are also ingested and attached by the app process
