@@ -85,13 +85,16 @@ def _documents(backend: Backend, conversation_id: str | None) -> list[Any]:
     return conversation_documents(agent.db, conversation_id)
 
 
-def _listing(backend: Backend, conversation_id: str | None) -> str:
+def _views(backend: Backend, conversation_id: str | None, notice: str = "") -> tuple[str, str]:
+    """The list (under `notice`) and the chips of the conversation's documents, from one read of them."""
+    documents = _documents(backend, conversation_id)
     agent = backend.opened
-    if agent is None or not conversation_id:
-        return listing_html([], None)
-    from agents.policy.context import last_plan
+    plan = None
+    if agent is not None and conversation_id:
+        from agents.policy.context import last_plan
 
-    return listing_html(_documents(backend, conversation_id), last_plan(agent.db, conversation_id))
+        plan = last_plan(agent.db, conversation_id)
+    return notice + listing_html(documents, plan), chips_html(documents)
 
 
 def _conversation_for(backend_db: Any, conversation_id: str | None, paths: list[str]) -> str:
@@ -136,12 +139,8 @@ def wire_documents(panel: DocumentsPanel, conversation_id: gr.State, refresh_on:
     # a refresh racing the upload's own answer (Gradio does not order them) cannot blank the message.
     failures: dict[str, str] = {}
 
-    def listing_of(cid: str | None) -> str:
-        return (failures.get(cid or "", "")) + _listing(backend, cid)
-
     async def refresh(cid: str | None) -> tuple[str, str]:
-        return (await asyncio.to_thread(listing_of, cid),
-                chips_html(await asyncio.to_thread(_documents, backend, cid)))
+        return await asyncio.to_thread(_views, backend, cid, failures.get(cid or "", ""))
 
     async def upload(files: list[Any] | None, cid: str | None, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in files or []]
@@ -155,8 +154,9 @@ def wire_documents(panel: DocumentsPanel, conversation_id: gr.State, refresh_on:
             cid = await asyncio.to_thread(_conversation_for, agent.db, cid, paths)
         except Exception as exc:  # the boundary: a broken store becomes a message, never a toast
             log.exception("document upload failed")
-            yield None, shown, notice_html("error", readable_error(exc), "Upload failed.") + _listing(backend, shown), \
-                gr.update()
+            listing, _ = await asyncio.to_thread(_views, backend, shown,
+                                                 notice_html("error", readable_error(exc), "Upload failed."))
+            yield None, shown, listing, gr.update()
             return
         failures.pop(cid, None)
         job = INGESTS.start(session, cid, [Path(p).name for p in paths])
