@@ -113,7 +113,7 @@ def _check(backend: Backend, cid: str | None, provider: str, model: str | None,
 
 
 def wire_fit_notice(notice: FitNotice, conversation_id: gr.State, documents: gr.HTML, sb: Sidebar,
-                    backend: Backend, header_model: gr.HTML | None = None) -> None:
+                    backend: Backend, header_model: gr.HTML) -> None:
     """Check again whenever the conversation, its documents or the chosen model change; the button switches model."""
     settings = backend.settings
 
@@ -138,19 +138,16 @@ def wire_fit_notice(notice: FitNotice, conversation_id: gr.State, documents: gr.
             return tuple(gr.update() for _ in switch_outputs)
         provider, model = target
         models = model_choices(provider)
-        header = () if header_model is None else (model_header(provider, model),)
         return (
             gr.update(value=provider),
             gr.update(choices=models if model in models else [model, *models], value=model, interactive=True),
             gr.update(**base_url_for(provider, settings)),
             gr.update(visible=True),
             provider_hint(provider, settings.home, settings.local),
-            *header,
+            model_header(provider, model),  # named in the same answer that sets the pickers
         )
 
-    switch_outputs = [sb.provider, sb.model, sb.base_url, sb.refresh_models, sb.hint]
-    if header_model is not None:  # named in the same answer that sets the pickers
-        switch_outputs.append(header_model)
+    switch_outputs = [sb.provider, sb.model, sb.base_url, sb.refresh_models, sb.hint, header_model]
     notice.use_bigger.click(switch, notice.target, switch_outputs)
 
     def anyway(gate: dict[str, Any] | None) -> tuple[Any, Any]:

@@ -185,30 +185,34 @@ def wire_settings(tab: SettingsTab, settings: Settings, backend: Backend, sb: Si
 
     tab.save_default.click(save_default, [tab.default_provider, tab.default_model], tab.default_result)
 
-    async def on_load(request: gr.Request) -> tuple[Any, Any, Any, Any]:
+    load_outputs = [sb.provider, sb.model, tab.default_provider, tab.default_model, header_model]
+
+    def keep() -> tuple[Any, ...]:
+        return tuple(gr.update() for _ in load_outputs)
+
+    async def on_load(request: gr.Request) -> tuple[Any, ...]:
         if request is not None and dict(request.query_params).get("c"):
-            return gr.update(), gr.update(), gr.update(), gr.update()  # a linked conversation brings its own model
+            return keep()  # a linked conversation brings its own model
         try:
             await backend.agent()
         except Exception:  # the chat shows why the agent cannot start
-            return gr.update(), gr.update(), gr.update(), gr.update()
+            return keep()
         db = _db(backend)
         provider = await asyncio.to_thread(repo.get_setting, db, DEFAULT_PROVIDER, None)
         model = await asyncio.to_thread(repo.get_setting, db, DEFAULT_MODEL, None)
         if provider is None:  # no default saved: the configured start values stay
-            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+            return keep()
         from app.ui.layout import model_header
         from app.ui.sidebar import model_choices
 
         models = model_choices(provider)
         if model and model not in models:
             models = [model, *models]
-        picked = gr.update(value=provider), gr.update(choices=models, value=model or (models[0] if models else None),
-                                                      interactive=provider != AUTO)
-        return (*picked, *picked, model_header(provider, model or (models[0] if models else None)))
+        chosen = model or (models[0] if models else None)
+        picked = gr.update(value=provider), gr.update(choices=models, value=chosen, interactive=provider != AUTO)
+        return (*picked, *picked, model_header(provider, chosen))
 
-    demo.load(on_load, None, [sb.provider, sb.model, tab.default_provider, tab.default_model, header_model],
-              show_progress="hidden")
+    demo.load(on_load, None, load_outputs, show_progress="hidden")
     # Keys saved since the server started: the sidebar's list and this tab's are read again on every page load.
     demo.load(lambda: (keys_html({n: bool(get_secret(n, home)) for n in key_env_names()}), key_rows(home)), None,
               [sb.keys, tab.keys], queue=False, show_progress="hidden")
