@@ -127,7 +127,9 @@ def run_tests(extra: list[str]) -> int:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     # The slowest tests are listed at the end: the suite's time budget (15 minutes on 2 cores) is watched in CI's log.
     durations = [] if any(a.startswith("--durations") for a in extra) else ["--durations=25"]
-    return subprocess.call([sys.executable, "-m", "pytest", "-q", "-rs", *durations, *_parallel(extra), *extra],
+    # Short tracebacks: a CI log keeps its head and tail, and a browser test's long trace hid its error line.
+    short = [] if any(a.startswith("--tb") for a in extra) else ["--tb=short"]
+    return subprocess.call([sys.executable, "-m", "pytest", "-q", "-rs", *durations, *short, *_parallel(extra), *extra],
                            cwd=root)
 
 

@@ -48,7 +48,9 @@ def build_replay() -> ReplayControls:
     with gr.Row(equal_height=True):
         provider = gr.Dropdown(provider_choices(), value=AUTO, label="Replay on provider",
                                elem_id="k2-replay-provider")
-        model = gr.Dropdown([], value=None, label="Model", allow_custom_value=True, elem_id="k2-replay-model")
+        # Auto picks the model itself: the box opens once a provider is chosen (as switching back to Auto closes it).
+        model = gr.Dropdown([], value=None, label="Model", allow_custom_value=True, interactive=False,
+                            elem_id="k2-replay-model")
         button = gr.Button("Replay in a new conversation", size="sm", elem_id="k2-replay", scale=0, min_width=220)
         stop = gr.Button("■ Stop replay", variant="stop", size="sm", visible=False, elem_id="k2-replay-stop", scale=0,
                          min_width=140)

@@ -48,6 +48,8 @@ def test_totals_chart_and_replay_on_another_model(fake_k2: FakeK2Server, app_url
         page.locator("#k2-replay-provider input").click()
         page.get_by_role("option", name="OpenAI-compatible URL", exact=True).click()
         model_box = page.locator("#k2-replay-model input")
+        # The provider's answer opens the box (closed on Auto) with its model list: typed before it, a name was lost.
+        expect(model_box).to_be_enabled(timeout=30_000)
         model_box.fill(OTHER)
         model_box.press("Enter")
         page.locator("#k2-replay").click()

@@ -91,14 +91,15 @@ def test_chat_streams_reasoning_tool_card_answer_and_restores(
         page.screenshot(path=str(artifacts_dir / "ui_restored.png"))
 
         # Stop: a slow answer in the reopened conversation ends early, with a calm message.
-        # ~60 s of reasoning: on a loaded machine the page can show the first words many seconds late, and the run
-        # must still be going when Stop is pressed (Stop ends it; the test does not wait the minute).
-        fake_k2.enqueue(Turn(reasoning="Let me think about this at length. " * 200, content="never shown",
-                             chunk_delay_s=0.1))
+        # ~60 s of reasoning in ~60 small pieces a second apart: on a loaded machine the page can show the first words
+        # many seconds late, and the run must still be going when Stop is pressed (Stop ends it; the test does not
+        # wait the minute). Few pieces keep the page light: hundreds of re-rendered frames starved the click.
+        fake_k2.enqueue(Turn(reasoning="Let me think about this at length. " * 20, content="never shown",
+                             chunk_delay_s=1.0))
         page.locator("#k2-prompt textarea").fill("Think slowly")
         page.locator("#k2-send").click()
         expect(chat.get_by_text("Let me think about this").first).to_be_visible(timeout=30_000)
-        page.locator("#k2-stop").click()
+        page.locator("#k2-stop").click(timeout=60_000)
         expect(chat.get_by_text("Stopped by the user.")).to_be_visible(timeout=20_000)
         expect(page.locator("#k2-send")).to_be_visible()
         expect(page.locator("#k2-status")).to_contain_text("■ stopped")
