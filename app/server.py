@@ -77,10 +77,21 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     demo.queue(default_concurrency_limit=4)
     app = build_app(demo, backend, settings, host, port, auth)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="k2hub-ui", daemon=True)
+    # An Event, not Thread.join: on Python 3.11 a join interrupted by Ctrl+C leaves is_alive() False while the
+    # server still runs, and the shutdown below would then not wait for it.
+    done = threading.Event()
+    stopped = False
+
+    def run() -> None:
+        try:
+            server.run()
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=run, name="k2hub-ui", daemon=True)
     try:
         thread.start()
-        while not server.started and thread.is_alive():
+        while not server.started and not done.is_set():
             time.sleep(0.05)
         if not server.started:
             raise OSError(f"the UI could not start on {host}:{port}")
@@ -93,16 +104,33 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
             webbrowser.open(url)
         # SIGTERM (service managers, test harnesses) takes the same clean path as Ctrl+C.
         signal.signal(signal.SIGTERM, _interrupt)
-        while thread.is_alive():
-            thread.join(0.2)
+        while not done.wait(0.2):
+            pass
     except KeyboardInterrupt:
         print("\nStopping…", flush=True)
+        stopped = True
     finally:
         INSTALLER.cancel()
         backend.close()  # inside the server's event loop, which must still run
         runtime.stop_server()
         server.should_exit = True
-        thread.join(10)
+        done.wait(10)
+    if stopped:
+        _exit_now()
+
+
+def _exit_now() -> None:
+    # Everything that holds data is closed above and the exit handlers (model worker, local runtime, open PDFs) run
+    # here; what os._exit skips is the interpreter tearing down Gradio's and litellm's modules object by object,
+    # which writes nothing and made every stop take seconds more.
+    import atexit
+    import logging
+
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def build_app(demo: Any, backend: Any, settings: Settings, host: str, port: int, auth: Auth) -> Any:

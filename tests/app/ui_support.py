@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
-__all__ = ["chromium_page", "requires_chromium", "running_app"]
+__all__ = ["app_process", "chromium_page", "requires_chromium", "running_app"]
 
 
 @contextmanager
@@ -30,6 +30,13 @@ def running_app(base_url: str, home: Path, **env: str) -> Iterator[str]:
 
     The child gets this environment without K2HUB_* settings, API keys and DATABASE_URL, plus `env`.
     """
+    with app_process(base_url, home, **env) as (_, url):
+        yield url
+
+
+@contextmanager
+def app_process(base_url: str, home: Path, **env: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """running_app's process and URL (a test may stop it itself; on exit it is stopped if still running)."""
     child = {k: v for k, v in os.environ.items()
              if not k.startswith("K2HUB_") and k not in ("GROQ_API_KEY", "MOONSHOT_API_KEY", "DATABASE_URL")}  # fmt: skip
     child.update(
@@ -50,7 +57,7 @@ def running_app(base_url: str, home: Path, **env: str) -> Iterator[str]:
             if m := re.search(r"running at (http://\S+)", line):
                 url = m.group(1)
         assert url, "the app did not start:\n" + "".join(lines)
-        yield url
+        yield proc, url
     finally:
         stop(proc, timeout=30)  # SIGTERM takes the Ctrl+C path: the agent and its MCP servers are closed
         proc.stdout.close()  # type: ignore[union-attr]
