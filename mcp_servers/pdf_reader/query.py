@@ -75,9 +75,11 @@ def tokens(text: str) -> list[str]:
     return [w.lower() for w in _TOKEN.findall(text) if w != "&"]
 
 
-def analyse(question: str) -> Query:
-    """Weighted FTS terms, wanted statements and sections, years, quarters and numbers of a question."""
-    concepts = concepts_in(question)
+def analyse(question: str, vocabulary: bool = True) -> Query:
+    """Weighted FTS terms, wanted statements and sections, years, quarters and numbers of a question.
+    vocabulary=False: without the hand-written finance concepts (finance_vocab.py) — how a question of a kind they
+    do not cover is analysed; the weight fit learns from both analyses (benchmarks/rank_fit.with_dropout)."""
+    concepts = concepts_in(question) if vocabulary else []
     years = sorted({m.group(1) for m in _YEAR.finditer(question)})
     quarters = sorted({m.group(1) or _ORDINAL[m.group(2).lower()] for m in _QUARTER.finditer(question)})
     # Kept as written ("1,577"): the FTS phrase of that text is what the page holds.

@@ -74,3 +74,17 @@ def test_each_kind_of_question_weighs_alike_in_the_fit() -> None:
     hard[0].matrix[:, FEATURES.index("title")] = [0.0, 1.0]
     weights = rank_fit.fit(easy + hard)
     assert all(rank_fit.rank(s, rank_fit.vector(weights)) == 1 for s in easy + hard)
+
+
+
+def test_cross_validation_learns_from_the_vocabulary_free_samples_of_other_companies_only() -> None:
+    # Scored: F's question analysed without the vocabulary, its evidence marked by `title` only. F cannot teach
+    # that to its own fit (a company is held out); the other companies' samples passed in `also` can.
+    scored = [_sample("F", 6, "title")]
+    assert rank_fit.leave_one_company_out(scored)[0][0] > 1
+    others = [_sample(c, 6, "title") for c in "ABCDE"]
+    assert rank_fit.leave_one_company_out(scored, also=others)[0] == [1]
+    # F's own samples in `also` are held out with F: a signal only F shows (`prose`) does not help it.
+    own = [_sample("F", 6, "prose")]
+    assert rank_fit.leave_one_company_out(own, also=own * 3)[0][0] > 1
+    assert len(rank_fit.with_dropout(others, scored)) == 6

@@ -88,6 +88,16 @@ def test_us_gaap_line_items_bring_their_statement_and_labels():
     assert analyse("What was revenue in Q2 of FY2024?").quarters == ["2"]
 
 
+def test_analysis_without_the_vocabulary_keeps_words_and_line_items_only():
+    # The weight fit also learns from questions analysed this way (benchmarks/rank_fit.with_dropout).
+    question = "Did capex exceed accounts payable in FY2022?"
+    full, bare = analyse(question), analyse(question, vocabulary=False)
+    assert [c.name for c in full.concepts] and not bare.concepts
+    assert not any(t.kind == "expansion" for t in bare.terms) and any(t.kind == "expansion" for t in full.terms)
+    assert "Accounts Payable" in bare.line_items and bare.statements.get("balance")
+    assert "capex" in bare.content and bare.years == full.years == ["2022"]
+
+
 def test_statement_page_beats_notes_and_contents(db: Database, small: str):
     hits = search_pages(db, "What were capital expenditures in FY2022 according to the cash flow statement?", [small])
     assert numbers(hits)[0] == 3, [(h.number, h.reason) for h in hits]
