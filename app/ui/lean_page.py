@@ -7,6 +7,10 @@ code never reads them (it calls events by number); only the API description (`/i
 and Python clients do, through `/config`. So the page and `/config` get the schemas of the public endpoints'
 components only (`PUBLIC_API`: /send keeps a complete, callable description), and the API description is still
 built from the full config.
+
+Each component also carries `component_class_id`, a 64-character hash (~25 KB here) the page uses to find the code
+of a custom component; for Gradio's own components it finds the code by the component's type, and the hash only
+comes first in that lookup. Components of classes from outside the gradio package keep it.
 """
 
 from __future__ import annotations
@@ -22,10 +26,13 @@ API_SCHEMAS = ("api_info", "api_info_as_input", "api_info_as_output", "example_i
 _describing = threading.local()  # set while this thread builds the API description from the full config
 
 
-def lean_config(config: dict[str, Any], keep: set[int]) -> dict[str, Any]:
-    """A shallow copy of config whose components outside `keep` (ids) have no API schemas."""
-    components = [c if c.get("id") in keep else {k: v for k, v in c.items() if k not in API_SCHEMAS}
-                  for c in config.get("components", [])]
+def lean_config(config: dict[str, Any], keep: set[int], builtin: set[int]) -> dict[str, Any]:
+    """A shallow copy of config whose components outside `keep` (ids) have no API schemas, and those in `builtin`
+    (ids of Gradio's own component classes) no class id."""
+    components = []
+    for c in config.get("components", []):
+        drop = (() if c.get("id") in keep else API_SCHEMAS) + (("component_class_id",) if c.get("id") in builtin else ())
+        components.append({k: v for k, v in c.items() if k not in drop} if drop else c)
     return {**config, "components": components}
 
 
@@ -40,7 +47,7 @@ class LeanPageBlocks(gr.Blocks):
         if self._full is None or getattr(_describing, "full", False):
             return self._full
         if self._lean is None:  # built on first read: events are marked public or not after Gradio sets config
-            self._lean = lean_config(self._full, self.public_component_ids())
+            self._lean = lean_config(self._full, self.public_component_ids(), self.builtin_component_ids())
         return self._lean
 
     @config.setter
@@ -51,6 +58,10 @@ class LeanPageBlocks(gr.Blocks):
         """Inputs and outputs of the events listed in the API description."""
         return {block._id for fn in self.fns.values() if fn.api_visibility == "public"
                 for block in (*fn.inputs, *fn.outputs)}
+
+    def builtin_component_ids(self) -> set[int]:
+        """Blocks whose class is Gradio's own (the page finds their code by type name)."""
+        return {i for i, block in self.blocks.items() if type(block).__module__.split(".")[0] == "gradio"}
 
     def get_api_info(self, all_endpoints: bool = False, page: str | None = None) -> Any:
         # Gradio reads each parameter's schema from self.config: this call sees the full one (per thread, as
