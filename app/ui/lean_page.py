@@ -10,7 +10,9 @@ built from the full config.
 
 Each component also carries `component_class_id`, a 64-character hash (~25 KB here) the page uses to find the code
 of a custom component; for Gradio's own components it finds the code by the component's type, and the hash only
-comes first in that lookup. Components of classes from outside the gradio package keep it.
+comes first in that lookup. Components of classes from outside the gradio package keep it. Each event drops the
+field no client reads (`max_batch_size`) and two that are empty for it (`api_description`, `rendered_in`: the page
+reads a missing one as the empty value).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ import gradio as gr
 # Written per component by Gradio (blocks.py, config_for_block); read by the API description only.
 API_SCHEMAS = ("api_info", "api_info_as_input", "api_info_as_output", "example_inputs")
 
+UNREAD_EVENT_FIELDS = ("max_batch_size",)  # gr.load of this app reads collects_event_data: it stays
+EMPTY_EVENT_FIELDS = ("api_description", "rendered_in")  # left out when None
+
 _describing = threading.local()  # set while this thread builds the API description from the full config
 
 
@@ -33,7 +38,10 @@ def lean_config(config: dict[str, Any], keep: set[int], builtin: set[int]) -> di
     for c in config.get("components", []):
         drop = (() if c.get("id") in keep else API_SCHEMAS) + (("component_class_id",) if c.get("id") in builtin else ())
         components.append({k: v for k, v in c.items() if k not in drop} if drop else c)
-    return {**config, "components": components}
+    events = [{k: v for k, v in dep.items()
+               if k not in UNREAD_EVENT_FIELDS and not (k in EMPTY_EVENT_FIELDS and v is None)}
+              for dep in config.get("dependencies", [])]
+    return {**config, "components": components, "dependencies": events}
 
 
 class LeanPageBlocks(gr.Blocks):

@@ -84,6 +84,7 @@ def test_the_page_carries_api_schemas_only_for_the_chat_endpoint(demo: Any) -> N
         assert "api_info" not in by_elem["k2-runs-table"]
         # Gradio's own components are found by type in the page; the class hash is left out.
         assert not [c for c in served["components"] if "component_class_id" in c]
+        assert not [d for d in served["dependencies"] if "max_batch_size" in d or d.get("rendered_in", 0) is None]
     assert len(json.dumps(embedded)) < len(json.dumps(demo.get_config_file(), default=str)) * 0.85
     # The API description is still built from the full config: every event, /send with typed parameters.
     assert len(info["named_endpoints"]) > 100
