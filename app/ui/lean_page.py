@@ -1,4 +1,4 @@
-"""The page config without the API schemas the browser never reads (issue 19's first-paint target).
+"""The page config without what the browser never reads (issue 19's first-paint target).
 
 Gradio writes its whole app config into every page as one inline script, and the browser parses it before its
 first paint. For each component the config carries three JSON schemas and an example input (`api_info`,
@@ -36,7 +36,8 @@ def lean_config(config: dict[str, Any], keep: set[int], builtin: set[int]) -> di
     (ids of Gradio's own component classes) no class id."""
     components = []
     for c in config.get("components", []):
-        drop = (() if c.get("id") in keep else API_SCHEMAS) + (("component_class_id",) if c.get("id") in builtin else ())
+        drop = (() if c.get("id") in keep else API_SCHEMAS) + \
+            (("component_class_id",) if c.get("id") in builtin else ())
         components.append({k: v for k, v in c.items() if k not in drop} if drop else c)
     events = [{k: v for k, v in dep.items()
                if k not in UNREAD_EVENT_FIELDS and not (k in EMPTY_EVENT_FIELDS and v is None)}
@@ -45,7 +46,7 @@ def lean_config(config: dict[str, Any], keep: set[int], builtin: set[int]) -> di
 
 
 class LeanPageBlocks(gr.Blocks):
-    """gr.Blocks whose page config leaves out the API schemas of components no public endpoint uses."""
+    """gr.Blocks whose page config (`config`, served in the page and at /config) is `lean_config` of the full one."""
 
     _full: dict[str, Any] | None = None
     _lean: dict[str, Any] | None = None
