@@ -6,7 +6,9 @@ headless Chromium opens each page in a fresh browser context (nothing cached), a
   chat_visible  navigation start → the chat area is on screen (the app's #k2-chat, the bare app's Chatbot)
 A warm-up load of each comes first (the app starts its agent on the first page load; that is not a paint).
 
-Target (issue 19): app / bare ≤ 1.2. Prints `name: ratio` lines and the medians in ms.
+Target (issue 19): app / bare ≤ 1.2. Prints `name: ratio` lines and the medians in ms, then what each page carries:
+the size of the config Gradio writes into the page (the browser parses it before its first paint), and the numbers
+of components, events and events run on page load in it.
 
 Run: python benchmarks/bench_cold_start.py [--loads 7]
 """
@@ -14,6 +16,7 @@ Run: python benchmarks/bench_cold_start.py [--loads 7]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,7 @@ with gr.Blocks() as demo:
     gr.Chatbot(elem_id="bare-chat")
 demo.launch(server_name="127.0.0.1", server_port={port})
 """
+CONFIG = re.compile(r"window\.gradio_config = (.*?);?\s*</script>", re.S)
 PAINT = "() => (performance.getEntriesByName('first-contentful-paint')[0] || {startTime: NaN}).startTime"
 
 
@@ -53,6 +58,19 @@ def start_bare() -> tuple[subprocess.Popen[str], str]:
             return proc, f"http://127.0.0.1:{port}/"
     stop(proc)
     raise RuntimeError("the bare Gradio app did not start")
+
+
+def page_config(url: str) -> str:
+    """The size of the page at url and of its embedded config; the numbers of components, events and load events."""
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - a server this script started on loopback
+        page = response.read().decode()
+    found = CONFIG.search(page)
+    if found is None:
+        return "no embedded config found"
+    config = json.loads(found.group(1))
+    loads = sum(any(trigger == "load" for _, trigger in dep["targets"]) for dep in config["dependencies"])
+    return (f"page {len(page) / 1024:.0f} KB, config {len(found.group(1)) / 1024:.0f} KB, "
+            f"{len(config['components'])} components, {len(config['dependencies'])} events, {loads} on load")
 
 
 def load(browser: Any, url: str, selector: str) -> tuple[float, float]:
@@ -86,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
                 targets = {"app": (app_url, "#k2-chat"), "bare": (bare_url, "#bare-chat")}
                 for url, selector in targets.values():
                     load(browser, url, selector)  # warm-up: the app opens its agent on the first load
+                carried = {name: page_config(url) for name, (url, _) in targets.items()}
                 found: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
                 for _ in range(args.loads):
                     for name, (url, selector) in targets.items():
@@ -99,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
         bare = statistics.median(v[i] for v in found["bare"])
         print(f"cold_start_{what}: {app / bare:.2f}  (app {app:.0f} ms, bare Gradio Blocks + Chatbot {bare:.0f} ms, "
               f"median of {args.loads})")
+    for name, what in carried.items():
+        print(f"page_{name}: {what}")
 
 
 if __name__ == "__main__":

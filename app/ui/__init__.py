@@ -19,6 +19,7 @@ from app.ui.fit_notice import build_fit_notice, wire_fit_notice
 from app.ui.tools_menu import build_tools_menu, wire_tools_menu
 from app.ui.conversations import build_conversation_panel, wire_conversations
 from app.ui.layout import LAYOUT_CSS, build_header, wire_layout
+from app.ui.lean_page import LeanPageBlocks
 from app.ui.live_list import wire_live_list
 from app.ui.runs_tab import build_runs, wire_runs
 from app.ui.settings_tab import build_settings, wire_settings
@@ -54,7 +55,8 @@ UNSAFE_SANDBOX = (
 def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blocks, Backend]:
     """The Blocks app and the Backend it drives (the server closes the Backend on exit)."""
     backend = backend or Backend(settings)
-    with gr.Blocks(title="K2 Agent Hub", fill_height=True, fill_width=True) as demo:
+    # The page config leaves out API schemas the browser never reads (app/ui/lean_page.py).
+    with LeanPageBlocks(title="K2 Agent Hub", fill_height=True, fill_width=True) as demo:
         with gr.Row(elem_id="k2-shell", equal_height=False):
             with gr.Column(scale=0, min_width=280, elem_id="k2-sidebar"):
                 sb = build_sidebar(settings)

@@ -4,6 +4,8 @@ when they are opened, not on every page load."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +54,41 @@ def test_hidden_tabs_read_their_data_when_opened_not_on_page_load(demo: Any) -> 
 def test_no_code_editor_on_the_page(demo: Any) -> None:
     # The browser loads every component type's code before it shows the chat; gr.Code brings ~390 KB of editor.
     assert "code" not in {c["type"] for c in demo.get_config_file()["components"]}
+
+
+def _served(demo: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(the config embedded in the page, /config, /info?all_endpoints=True) of demo mounted as the server does."""
+    import gradio as gr
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    app = gr.mount_gradio_app(FastAPI(), demo, path="/", footer_links=[])
+    with TestClient(app) as client:
+        page = client.get("/").text
+        found = re.search(r"window\.gradio_config = (.*?);?\s*</script>", page, re.S)
+        assert found, "no config in the page"
+        config = client.get("/config").json()
+        info = client.get("/gradio_api/info?all_endpoints=True").json()
+    return json.loads(found.group(1)), config, info
+
+
+def test_the_page_carries_api_schemas_only_for_the_chat_endpoint(demo: Any) -> None:
+    embedded, config, info = _served(demo)
+    send = next(fn for fn in demo.fns.values() if fn.api_name == "send")
+    public = {block._id for block in (*send.inputs, *send.outputs)}
+    for served in (embedded, config):
+        described = {c["id"] for c in served["components"] if "api_info" in c or "example_inputs" in c}
+        assert described == {c["id"] for c in served["components"] if c["id"] in public and not c["skip_api"]}
+        by_elem = {c["props"].get("elem_id"): c for c in served["components"]}
+        assert "api_info" in by_elem["k2-chat"]  # /send's output: a client still reads its schema
+        assert "api_info" not in by_elem["k2-runs-table"]
+        # Gradio's own components are found by type in the page; the class hash is left out.
+        assert not [c for c in served["components"] if "component_class_id" in c]
+        assert not [d for d in served["dependencies"] if "max_batch_size" in d or d.get("rendered_in", 0) is None]
+    assert len(json.dumps(embedded)) < len(json.dumps(demo.get_config_file(), default=str)) * 0.85
+    # The API description is still built from the full config: every event, /send with typed parameters.
+    assert len(info["named_endpoints"]) > 100
+    assert all(p["type"] for p in info["named_endpoints"]["/send"]["parameters"])
+    runs = [e for e in info["named_endpoints"].values() if any(r["label"] == "Runs (click a row for its steps)"
+                                                               for r in e["returns"])]
+    assert runs and all(r["type"] for e in runs for r in e["returns"])
