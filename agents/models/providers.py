@@ -384,7 +384,10 @@ async def _whole_answer(spec: ModelSpec, kwargs: dict[str, Any]) -> dict[str, An
     """A non-streamed call: in the model worker process when it is up (litellm's per-call work on a whole answer
     is then off this process's interpreter), else here. The local model's calls stay here."""
     if spec.provider != "local" and call_worker.enabled():
-        answer = await call_worker.WORKER.complete(kwargs, timeout_s=float(kwargs.get("timeout") or 600.0))
+        price = spec.info.price  # for litellm's own logging in the worker (the cost stored is cost_of's, here)
+        answer = await call_worker.WORKER.complete(
+            kwargs, timeout_s=float(kwargs.get("timeout") or 600.0),
+            price=[price.input, price.cached_input, price.output] if price is not None else None)
         if answer is not None:
             return answer
     return await whole_answer_here(kwargs)
