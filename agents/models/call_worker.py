@@ -82,8 +82,8 @@ class Worker:
                        price: list[float] | None = None) -> dict[str, Any] | None:
         """The plain answer to one non-streamed call, or None while the worker is not up yet (call it here then).
 
-        `price` (per million tokens: input, cached input, output) is the preset's, for litellm's own logging in the
-        worker (call_worker_main.price_for_litellm); the cost the app stores is computed here as before.
+        `price` (per million tokens: input, cached input, output; providers.known_price) is for litellm's own
+        logging in the worker (call_worker_main.price_for_litellm); the cost the app stores is computed here as before.
 
         Raises RemoteCallError for the provider's error, ModelWorkerDied when the worker ended during the call.
         """

@@ -30,12 +30,12 @@ _PRICED: set[str] = set()
 
 
 def price_for_litellm(model: str, price: list[float] | None) -> None:
-    """Give litellm the preset price (per million tokens: input, cached input, output) of a model its cost map
-    lacks, once per process.
+    """Give litellm the price the app uses for a model its cost map lacks (providers.known_price, per million
+    tokens: input, cached input, output), once per process.
 
     Why: litellm prices every answer for its own logging, and for a model its map lacks (most Kimi ids) it searches
     the map's fallback names on every call, ~1 ms of CPU or a fifth of the worker's work per call. Only the worker
-    does this (the app sends the preset's price with each request): the cost the app stores is providers.cost_of's
+    does this (the app sends the price with each request): the cost the app stores is providers.cost_of's
     in the app's process, which a registration here never reaches.
     """
     if price is None or model in _PRICED or "/" not in model:

@@ -249,3 +249,7 @@ async def test_a_request_to_the_worker_carries_the_presets_price_and_the_stored_
     assert (done.cost_usd, done.price_source) == providers.cost_of(spec, done.prompt_tokens, done.completion_tokens,
                                                                    done.cached_tokens)
     assert done.price_source == spec.info.price.source and done.cost_usd > 0
+    monkeypatch.setenv("K2HUB_PRICES", '{"kimi-k2-0905-preview": [1.0, 0.5, 4.0]}')  # the user's price wins
+    fake_k2.enqueue(Turn(content="fine"))
+    done, _ = await whole(spec)
+    assert sent[-1] == [1.0, 0.5, 4.0] and done.price_source == "K2HUB_PRICES"
