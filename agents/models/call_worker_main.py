@@ -2,8 +2,9 @@
 
 Reads one JSON request a line on stdin ({"id", "kwargs", "price"} for litellm.acompletion, the price for litellm's own
 logging; or {"id", "cancel": true}), runs the calls concurrently, and writes one JSON line per call on its stdout:
-{"id", "answer"} (assembly.plain_answer) or {"id", "error"} (providers.error_fields). It exits when stdin closes (even during its import of litellm) or its
-parent changes, so it never outlives the app. Usage: python -m agents.models.call_worker_main PARENT_PID
+{"id", "answer"} (assembly.plain_answer) or {"id", "error"} (providers.error_fields). It exits when stdin closes (even
+during its import of litellm) or its parent changes, so it never outlives the app.
+Usage: python -m agents.models.call_worker_main PARENT_PID
 """
 
 from __future__ import annotations

@@ -223,7 +223,8 @@ print(json.dumps(out))
 @pytest.mark.slow
 def test_the_worker_gives_litellm_the_preset_price_of_a_model_its_map_lacks(_isolated_home):
     """litellm's own logging then prices each answer from the entry, not by searching its map's fallback names (a
-    fifth of the worker's CPU per call). Run in a process of its own, as in the worker: this one's litellm stays as is."""
+    fifth of the worker's CPU per call). Run in a process of its own, as in the worker: this one's litellm stays as
+    it is."""
     done = subprocess.run([sys.executable, "-c", PRICING], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
