@@ -10,7 +10,8 @@ loop_thread_cpu_s_during_swarm the event loop's thread alone (the rest: database
 process_cpu_ms_per_call that CPU per model or tool call (less sensitive to other load on the machine than wall time).
 Sub-agents' whole answers run through the model worker process (agents/models/call_worker.py, started when this
 process first loads litellm): model_worker_cpu_s_during_swarm is its CPU in the same span (not in process_cpu_*),
-model_worker_rss_mb its memory.
+model_worker_rss_mb its memory, model_worker_ready_after_s when it was ready (from the swarm's start: it starts with
+the swarm), whole_answers_in_app_process the answers made in this process until then.
 BENCH_PROFILE=FILE writes a cProfile (CPU time) of the event loop's thread during the swarm.
 
 Prints `name: value` lines. Targets: wall_vs_ideal <= 1.2, scheduler_cpu_ms_per_subagent <= 5, lock_errors 0,
@@ -128,6 +129,24 @@ async def main() -> None:
         from agents.workflows.swarm import spawn
 
         spawn.scheduler.run = watched  # type: ignore[attr-defined]
+        from agents.models import call_worker, providers
+
+        in_app = [0]  # sub-agents' whole answers made in this process (the worker was not ready yet)
+        here = providers.whole_answer_here
+
+        async def counted(kwargs: dict) -> dict:
+            in_app[0] += 1
+            return await here(kwargs)
+
+        providers.whole_answer_here = counted  # type: ignore[assignment]
+        worker_ready: list[float] = []
+
+        async def watch_worker(started: float) -> None:
+            while not call_worker.WORKER.ready:
+                await asyncio.sleep(0.02)
+            worker_ready.append(time.monotonic() - started)
+
+        watcher = None
         rss_before = 0.0
         worker_before = (0.0, 0.0)
         events, times, cpu = [], [], {}
@@ -141,10 +160,14 @@ async def main() -> None:
                 # From here: the parent's first model call has loaded litellm (~150 MB) and opened the hub.
                 rss_before = rss_mb()
                 worker_before = worker_stats()
+                in_app[0] = 0
+                watcher = asyncio.create_task(watch_worker(time.monotonic()))
                 if PROFILE is not None:
                     PROFILE.enable()
         rss_after = rss_mb()
         worker_after = worker_stats()
+        if watcher is not None:
+            watcher.cancel()
         if PROFILE is not None:
             PROFILE.disable()
             PROFILE.dump_stats(os.environ["BENCH_PROFILE"])
@@ -177,6 +200,10 @@ async def main() -> None:
     print(f"process_cpu_ms_per_call: {1000 * (cpu['subagent_finished'][-1] - cpu['swarm_started'][0]) / (stats['calls'] + sum(e.tool_calls for e in finished)):.2f}")
     print(f"model_worker_cpu_s_during_swarm: {worker_after[0] - worker_before[0]:.2f}")  # litellm's share, elsewhere
     print(f"model_worker_rss_mb: {worker_after[1]:.1f}")
+    # The worker starts with the swarm and imports litellm first (seconds of CPU, inside this span); until it is
+    # ready, sub-agents' answers are made in this process.
+    print(f"model_worker_ready_after_s: {worker_ready[0] if worker_ready else float('nan'):.2f}")
+    print(f"whole_answers_in_app_process: {in_app[0]}")
     print(f"fake_k2_process_cpu_s: {stats['cpu_s']:.2f}")  # another process, but the same cores
     print(f"lock_errors: {locked}")
     print(f"rss_growth_mb: {rss_after - rss_before:.1f}")

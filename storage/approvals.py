@@ -12,7 +12,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, UniqueConstraint, and_, not_
+from sqlalchemy import Column, Index, Integer, UniqueConstraint, and_, bindparam, not_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel, Text, col, select
@@ -106,15 +106,32 @@ def gate_reads(
     """What the approval gate reads before a risky call, in one connection (a tool call's hot path: ORM sessions
     cost more than the queries): the call's approval row, and when it has none and `with_reads`, the conversation's
     untrusted reads as `untrusted_reads(..., exclude_run=run_id)` returns them."""
-    table = Approval.__table__
+    approval, reads = _GATE_QUERIES or _gate_queries()
     with db.engine.connect() as conn:
-        row = conn.execute(select(table).where(table.c.run_id == run_id, table.c.call_id == call_id)).first()
+        row = conn.execute(approval, {"run_id": run_id, "call_id": call_id}).first()
         if row is not None:
             return Approval(**row._mapping), []
         if not with_reads:
             return None, []
-        query = _reads_query(conversation_id, run_id, exclude_calls, limit)
-        return None, [UntrustedRead(**r._mapping) for r in conn.execute(query.with_only_columns(*UntrustedRead.__table__.c))]
+        params = {"conversation_id": conversation_id, "exclude_run": run_id if exclude_calls else "",
+                  "exclude_calls": list(exclude_calls), "limit": limit}
+        return None, [UntrustedRead(**r._mapping) for r in conn.execute(reads, params)]
+
+
+_GATE_QUERIES: list[Any] = []
+
+
+def _gate_queries() -> list[Any]:
+    """gate_reads' two statements, built once with bound parameters (building them per call cost more than running
+    them). The reads are _reads_query's, the batch left out by an expanding IN (empty when nothing is left out)."""
+    table, reads = Approval.__table__, UntrustedRead.__table__
+    approval = select(table).where(table.c.run_id == bindparam("run_id"), table.c.call_id == bindparam("call_id"))
+    same_batch = and_(reads.c.run_id == bindparam("exclude_run"),
+                      reads.c.call_id.in_(bindparam("exclude_calls", expanding=True)))
+    recent = (select(*reads.c).where(reads.c.conversation_id == bindparam("conversation_id"), not_(same_batch))
+              .order_by(reads.c.created_at.desc(), reads.c.id.desc()).limit(bindparam("limit", type_=Integer)))
+    _GATE_QUERIES[:] = [approval, recent]
+    return _GATE_QUERIES
 
 
 # ---- approvals -----------------------------------------------------------------------------------------

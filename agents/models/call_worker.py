@@ -78,8 +78,12 @@ class Worker:
     def ready(self) -> bool:
         return self._ready
 
-    async def complete(self, kwargs: dict[str, Any], *, timeout_s: float) -> dict[str, Any] | None:
+    async def complete(self, kwargs: dict[str, Any], *, timeout_s: float,
+                       price: list[float] | None = None) -> dict[str, Any] | None:
         """The plain answer to one non-streamed call, or None while the worker is not up yet (call it here then).
+
+        `price` (per million tokens: input, cached input, output; providers.known_price) is for litellm's own
+        logging in the worker (call_worker_main.price_for_litellm); the cost the app stores is computed here as before.
 
         Raises RemoteCallError for the provider's error, ModelWorkerDied when the worker ended during the call.
         """
@@ -102,7 +106,7 @@ class Worker:
             rid = self._next
             self._pending[rid] = (loop, future, proc)
             try:
-                proc.stdin.write(b'{"id":%d,"kwargs":%b}\n' % (rid, request))
+                proc.stdin.write(b'{"id":%d,"price":%b,"kwargs":%b}\n' % (rid, orjson.dumps(price), request))
                 proc.stdin.flush()
             except OSError as exc:  # the worker is gone; its reader thread reports the exit status to the others
                 self._pending.pop(rid, None)

@@ -1,14 +1,16 @@
 """The model worker process (agents/models/call_worker.py starts it): litellm calls for whole answers.
 
-Reads one JSON request a line on stdin ({"id", "kwargs"} for litellm.acompletion, or {"id", "cancel": true}), runs
-the calls concurrently, and writes one JSON line per call on its stdout: {"id", "answer"} (assembly.plain_answer) or
-{"id", "error"} (providers.error_fields). It exits when stdin closes (even during its import of litellm) or its
-parent changes, so it never outlives the app. Usage: python -m agents.models.call_worker_main PARENT_PID
+Reads one JSON request a line on stdin ({"id", "kwargs", "price"} for litellm.acompletion, the price for litellm's own
+logging; or {"id", "cancel": true}), runs the calls concurrently, and writes one JSON line per call on its stdout:
+{"id", "answer"} (assembly.plain_answer) or {"id", "error"} (providers.error_fields). It exits when stdin closes (even
+during its import of litellm) or its parent changes, so it never outlives the app.
+Usage: python -m agents.models.call_worker_main PARENT_PID
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import select
 import signal
@@ -20,7 +22,41 @@ import orjson
 
 from agents.models import providers
 
+logger = logging.getLogger(__name__)
 PARENT_CHECK_S = 2.0  # belt and braces for an app killed while something else holds our stdin open
+
+
+# Models this process has told litellm the price of (or found its map prices): checked once each.
+_PRICED: set[str] = set()
+
+
+def price_for_litellm(model: str, price: list[float] | None) -> None:
+    """Give litellm the price the app uses for a model its cost map lacks (providers.known_price, per million
+    tokens: input, cached input, output), once per process.
+
+    Why: litellm prices every answer for its own logging, and for a model its map lacks (most Kimi ids) it searches
+    the map's fallback names on every call, ~1 ms of CPU or a fifth of the worker's work per call. Only the worker
+    does this (the app sends the price with each request): the cost the app stores is providers.cost_of's
+    in the app's process, which a registration here never reaches.
+    """
+    if price is None or model in _PRICED or "/" not in model:
+        return
+    _PRICED.add(model)
+    litellm = providers.litellm_module()
+    try:
+        litellm.cost_per_token(model=model, prompt_tokens=1, completion_tokens=1)
+        return  # the map prices it: its figure stays
+    except Exception as exc:  # litellm raises several types; only this one says the map has no such model
+        if type(exc).__name__ != "ModelNotMappedError":
+            return
+    inp, cached, out = (float(p) / 1e6 for p in price)
+    try:  # Not added to the provider's model set: the ids stay out of litellm's provider resolution and model lists.
+        litellm.register_model({model: {"input_cost_per_token": inp, "cache_read_input_token_cost": cached,
+                                        "output_cost_per_token": out, "litellm_provider": model.split("/", 1)[0],
+                                        "mode": "chat"}}, add_to_provider_model_sets=False)
+    except Exception:  # noqa: BLE001 - only litellm's logging is slower then; the call must not fail for it
+        logger.warning("litellm would not take the price of %s; it searches its cost map on each call", model,
+                       exc_info=True)
 
 
 def _protocol_out() -> BinaryIO:
@@ -41,8 +77,9 @@ async def _serve(parent: int, out: BinaryIO) -> None:
         out.write(orjson.dumps(message) + b"\n")
         out.flush()
 
-    async def call(rid: int, kwargs: dict[str, Any]) -> None:
+    async def call(rid: int, kwargs: dict[str, Any], price: list[float] | None) -> None:
         try:
+            price_for_litellm(kwargs["model"], price)
             send({"id": rid, "answer": await providers.whole_answer_here(kwargs)})
         except asyncio.CancelledError:
             pass
@@ -69,7 +106,7 @@ async def _serve(parent: int, out: BinaryIO) -> None:
             if task is not None:
                 task.cancel()
             continue
-        tasks[rid] = asyncio.create_task(call(rid, request["kwargs"]))
+        tasks[rid] = asyncio.create_task(call(rid, request["kwargs"], request.get("price")))
 
 
 def _exit_on_hang_up() -> None:

@@ -105,6 +105,11 @@ def _prices_override() -> dict[str, Price]:
 _UNMAPPED: set[str] = set()
 
 
+def known_price(spec: ModelSpec) -> Price | None:
+    """The price cost_of uses when litellm's map lacks the model: K2HUB_PRICES, else the preset's, else None."""
+    return _prices_override().get(spec.model) or spec.info.price
+
+
 def cost_of(spec: ModelSpec, prompt: int, completion: int, cached: int) -> tuple[float, str]:
     """Dollar cost of one call and the figure it was computed with (override, litellm's map, or the preset)."""
     override = _prices_override().get(spec.model)
@@ -384,7 +389,10 @@ async def _whole_answer(spec: ModelSpec, kwargs: dict[str, Any]) -> dict[str, An
     """A non-streamed call: in the model worker process when it is up (litellm's per-call work on a whole answer
     is then off this process's interpreter), else here. The local model's calls stay here."""
     if spec.provider != "local" and call_worker.enabled():
-        answer = await call_worker.WORKER.complete(kwargs, timeout_s=float(kwargs.get("timeout") or 600.0))
+        price = known_price(spec)  # for litellm's own logging in the worker (the cost stored is cost_of's, here)
+        answer = await call_worker.WORKER.complete(
+            kwargs, timeout_s=float(kwargs.get("timeout") or 600.0),
+            price=[price.input, price.cached_input, price.output] if price is not None else None)
         if answer is not None:
             return answer
     return await whole_answer_here(kwargs)

@@ -165,6 +165,10 @@ def test_storage_records_reads_and_decisions_once(tmp_path) -> None:
         # The gate's one-connection read gives the same rows, or the call's approval row once it has one.
         assert approvals.gate_reads(db, other.id, "c9", conv.id, exclude_calls=["c1"]) == (None, left)
         assert approvals.gate_reads(db, other.id, "c9", conv.id, exclude_calls=["c1"], with_reads=False) == (None, [])
+        everything = approvals.untrusted_reads(db, conv.id)
+        assert approvals.gate_reads(db, other.id, "c9", conv.id) == (None, everything) and len(everything) == 2
+        assert approvals.gate_reads(db, other.id, "c9", conv.id, limit=1) == (None, everything[:1])
+        assert approvals.gate_reads(db, other.id, "c9", conv.id, exclude_calls=["c1", "c5"]) == (None, left)
         first = approvals.request_approval(
             db, run.id, "c2", "sandbox__run_shell", {"command": "ls"}, "runs code", "why"
         )

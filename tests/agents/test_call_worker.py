@@ -5,6 +5,7 @@ Through real litellm -> HTTP -> the fake K2, in the worker process."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -192,3 +193,64 @@ def test_a_worker_whose_app_ends_while_it_imports_litellm_exits_at_once(_isolate
     finally:
         worker.kill()
         worker.wait()
+
+
+PRICING = """
+import json
+from agents.models import providers
+from agents.models.call_worker_main import price_for_litellm
+litellm = providers.litellm_module()
+
+def cost(model):
+    try:
+        return litellm.cost_per_token(model=model, prompt_tokens=1_000_000, completion_tokens=1_000_000,
+                                      cache_read_input_tokens=0)
+    except Exception as exc:
+        return type(exc).__name__
+
+out = {"before": cost("moonshot/kimi-k2-0905-preview")}
+price_for_litellm("moonshot/kimi-k2-0905-preview", [0.60, 0.15, 2.50])
+out["after"] = cost("moonshot/kimi-k2-0905-preview")
+price_for_litellm("moonshot/kimi-k2-0905-preview", [9.0, 9.0, 9.0])  # once per process: the first price stays
+out["again"] = cost("moonshot/kimi-k2-0905-preview")
+out["mapped_before"] = cost("moonshot/kimi-k2.5")
+price_for_litellm("moonshot/kimi-k2.5", [9.0, 9.0, 9.0])  # a model litellm's map prices keeps the map's figure
+out["mapped_after"] = cost("moonshot/kimi-k2.5")
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_the_worker_gives_litellm_the_preset_price_of_a_model_its_map_lacks(_isolated_home):
+    """litellm's own logging then prices each answer from the entry, not by searching its map's fallback names (a
+    fifth of the worker's CPU per call). Run in a process of its own, as in the worker: this one's litellm stays as
+    it is."""
+    done = subprocess.run([sys.executable, "-c", PRICING], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["before"] == "ModelNotMappedError"
+    assert out["after"] == out["again"] == pytest.approx([0.60, 2.50])
+    assert out["mapped_after"] == out["mapped_before"] and out["mapped_before"] != pytest.approx([9.0, 9.0])
+
+
+async def test_a_request_to_the_worker_carries_the_presets_price_and_the_stored_cost_is_cost_ofs(
+        fake_k2, _isolated_home, monkeypatch):
+    sent: list = []
+
+    async def not_ready(kwargs: dict, *, timeout_s: float, price=None) -> None:
+        sent.append(price)
+        return None  # as while the worker starts: the call is made in this process
+
+    monkeypatch.setattr(WORKER, "complete", not_ready)
+    spec = spec_for(fake_k2, "moonshot", "kimi-k2-0905-preview", _isolated_home)
+    fake_k2.enqueue(Turn(content="fine"))
+    done, _ = await whole(spec)
+    assert sent == [[0.60, 0.15, 2.50]]
+    assert (done.cost_usd, done.price_source) == providers.cost_of(spec, done.prompt_tokens, done.completion_tokens,
+                                                                   done.cached_tokens)
+    assert done.price_source == spec.info.price.source and done.cost_usd > 0
+    monkeypatch.setenv("K2HUB_PRICES", '{"kimi-k2-0905-preview": [1.0, 0.5, 4.0]}')  # the user's price wins
+    fake_k2.enqueue(Turn(content="fine"))
+    done, _ = await whole(spec)
+    assert sent[-1] == [1.0, 0.5, 4.0] and done.price_source == "K2HUB_PRICES"
