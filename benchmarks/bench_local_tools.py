@@ -22,7 +22,8 @@
     too). The two sides take turns going first (the 2 shared cores' load drifts within minutes; going second was
     seen to be faster). Each question's line on stderr shows both sides' prompt + generated tokens (a retry shows
     as a bigger count on our side) and the load average; `bfcl_calls_per_question` says how many model calls our
-    side made on average.
+    side made on average, and the CPU seconds each side used (ours: this process and the server process);
+    `bfcl_median_question_ratio` is the median of the per-question ours/raw ratios.
 (b) without --bfcl: first tasks a new user tries with the built-in tools (benchmarks/local_tasks.py), each run as a
     chat turn through the Agent and checked by its effect; prints `tasks_success: x` and the median seconds per task.
 
@@ -137,13 +138,15 @@ async def bfcl(directory: Path, split: str, n: int | None, with_raw: bool) -> No
             line = ""
             if raw_first:
                 line = await _raw_line(raw, spec, messages, tools, raw_s)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), _cpu_seconds()
             done = await providers.complete([spec], messages, tools, emit=lambda _e: None)
             ours_s.append(time.perf_counter() - started)
+            client_cpu, server_cpu = (a - b for a, b in zip(_cpu_seconds(), cpu))
             ok, why = bfcl_scoring.score(question, answer, _calls(done.message))
             good += ok
             # Where the time goes: our prompt and generated tokens (a retry adds its own) against raw's.
-            ours = f"ours {ours_s[-1]:.1f}s, {done.prompt_tokens}+{done.completion_tokens} tokens"
+            ours = (f"ours {ours_s[-1]:.1f}s, {done.prompt_tokens}+{done.completion_tokens} tokens, "
+                    f"CPU s: app {client_cpu:.1f} + server {server_cpu:.1f}")
             if raw is not None and not raw_first:
                 line = await _raw_line(raw, spec, messages, tools, raw_s)
             load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
@@ -162,15 +165,36 @@ async def bfcl(directory: Path, split: str, n: int | None, with_raw: bool) -> No
     if raw_s:
         print(f"bfcl_raw_median_seconds: {statistics.median(raw_s):.2f}")
         print(f"bfcl_seconds_vs_raw: {statistics.median(ours_s) / statistics.median(raw_s):.2f}")
+        # The same question on both sides, moments apart: less exposed to the load drifting between questions.
+        ratios = [o / r for o, r in zip(ours_s, raw_s) if r > 0]
+        print(f"bfcl_median_question_ratio: {statistics.median(ratios):.2f}")
 
 
 async def _raw_line(raw: Raw, spec: Any, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
                     raw_s: list[float]) -> str:
     """Time raw llama-cpp-python on the prompt our path builds (the same chosen, shaped tools); one stderr note."""
     chosen = adapter.tools_for(spec.info, messages, tools)
+    cpu = _cpu_seconds()[0]
     seconds, prompt_n, generated = await asyncio.to_thread(raw.seconds, messages, chosen)
     raw_s.append(seconds)
-    return f"raw {seconds:.1f}s, {prompt_n}+{generated} tokens"
+    return f"raw {seconds:.1f}s, {prompt_n}+{generated} tokens, CPU s {_cpu_seconds()[0] - cpu:.1f}"
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU seconds used so far by this process and by the local server process (its /proc stat; 0 without one).
+    The same work costing more CPU on one side points at spinning threads; the same CPU over a longer wall time at
+    waiting for the cores."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    server, stat = runtime.current(), None
+    if server is not None and server.proc is not None:
+        try:
+            stat = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            stat = None
+    ticks = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK") if stat else 0.0
+    return own.ru_utime + own.ru_stime, ticks
 
 
 async def _warm_up(spec: Any, system: dict[str, Any], raw: Raw | None) -> None:
