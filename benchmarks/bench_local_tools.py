@@ -16,7 +16,8 @@
     HTTP/SSE, our server process, parsing, review, and the one corrective call when review asks for it); "raw" is
     `Llama.create_completion` in this process on the same model file with the same n_ctx and threads, fed the very
     prompt tokens our server reads (the same template rendering of the same system prompt, question and chosen tool
-    schemas), greedy, max 1024 tokens, stopping where our server stops (eos, or the first complete call). Neither
+    schemas), greedy, max 1024 tokens, stopping where our server stops (eos, or the first complete call), with
+    libgomp's default settings (our server runs with runtime.OPENMP_SPIN, part of the app's own path). Neither
     side reuses a prompt cache (the server's prefix cache is off and raw resets). Both models are loaded and have
     answered one untimed request before timing starts (raw's load is outside its timing, so the server's start is
     too). The two sides take turns going first (the 2 shared cores' load drifts within minutes; going second was
