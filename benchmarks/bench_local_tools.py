@@ -9,9 +9,22 @@
     argument repair and the one retry. Scored with BFCL's AST rules. The split: `tune` is every 7th question of
     100-128 in each subset (what the prompt and repairs were tuned on: in-sample), `heldout` every 7th question
     from 151. Prints `bfcl_<subset>: x`, `bfcl_accuracy: x`, the median seconds per question
-    and, against raw llama-cpp-python generating from the very same prompt tokens in the same run,
-    `bfcl_seconds_vs_raw: ratio`. With --selection, no model runs: only whether the tool selector sends each
-    question's function (`bfcl_gold_tool_sent: x`).
+    and, against raw llama-cpp-python in the same run, `bfcl_seconds_vs_raw: ratio`. With --selection, no model
+    runs: only whether the tool selector sends each question's function (`bfcl_gold_tool_sent: x`).
+
+    What the speed ratio compares, per question: "ours" is the wall time of providers.complete (selection, litellm,
+    HTTP/SSE, our server process, parsing, review, and the one corrective call when review asks for it); "raw" is
+    `Llama.create_completion` in this process on the same model file with the same n_ctx and threads, fed the very
+    prompt tokens our server reads (the same template rendering of the same system prompt, question and chosen tool
+    schemas), greedy, max 1024 tokens, stopping where our server stops (eos, or the first complete call), with
+    libgomp's default settings (our server runs with runtime.OPENMP_SPIN, part of the app's own path). Neither
+    side reuses a prompt cache (the server's prefix cache is off and raw resets). Both models are loaded and have
+    answered one untimed request before timing starts (raw's load is outside its timing, so the server's start is
+    too). The two sides take turns going first (the 2 shared cores' load drifts within minutes; going second was
+    seen to be faster). Each question's line on stderr shows both sides' prompt + generated tokens (a retry shows
+    as a bigger count on our side) and the load average; `bfcl_calls_per_question` says how many model calls our
+    side made on average, and the CPU seconds each side used (ours: this process and the server process);
+    `bfcl_median_question_ratio` is the median of the per-question ours/raw ratios.
 (b) without --bfcl: first tasks a new user tries with the built-in tools (benchmarks/local_tasks.py), each run as a
     chat turn through the Agent and checked by its effect; prints `tasks_success: x` and the median seconds per task.
 
@@ -111,6 +124,8 @@ async def bfcl(directory: Path, split: str, n: int | None, with_raw: bool) -> No
     spec = providers.resolve("local", home=Path(os.environ["K2HUB_HOME"]))
     system = {"role": "system", "content": SMALL_MODEL_PROMPT.format(today=date.today().isoformat())}
     raw = Raw(weights.model_for_use()) if with_raw else None
+    await _warm_up(spec, system, raw)
+    calls_before = adapter.REVIEW_STATS["asked_again"]
     total = right = 0
     ours_s: list[float] = []
     raw_s: list[float] = []
@@ -120,19 +135,24 @@ async def bfcl(directory: Path, split: str, n: int | None, with_raw: bool) -> No
         for question, answer in pairs:
             tools = bfcl_scoring.tools_of(question)
             messages = [system, {"role": "user", "content": bfcl_scoring.user_text(question)}]
-            started = time.perf_counter()
+            raw_first = raw is not None and len(ours_s) % 2 == 1
+            line = ""
+            if raw_first:
+                line = await _raw_line(raw, spec, messages, tools, raw_s)
+            started, cpu = time.perf_counter(), _cpu_seconds()
             done = await providers.complete([spec], messages, tools, emit=lambda _e: None)
             ours_s.append(time.perf_counter() - started)
+            client_cpu, server_cpu = (a - b for a, b in zip(_cpu_seconds(), cpu))
             ok, why = bfcl_scoring.score(question, answer, _calls(done.message))
             good += ok
             # Where the time goes: our prompt and generated tokens (a retry adds its own) against raw's.
-            line = f"ours {ours_s[-1]:.1f}s, {done.prompt_tokens}+{done.completion_tokens} tokens"
-            if raw is not None:
-                chosen = adapter.tools_for(spec.info, messages, tools)
-                seconds, prompt_n, generated = await asyncio.to_thread(raw.seconds, messages, chosen)
-                raw_s.append(seconds)
-                line += f"; raw {seconds:.1f}s, {prompt_n}+{generated} tokens"
-            print(f"  {question['id']}: {'ok' if ok else 'FAIL ' + why} ({line})", file=sys.stderr)
+            ours = (f"ours {ours_s[-1]:.1f}s, {done.prompt_tokens}+{done.completion_tokens} tokens, "
+                    f"CPU s: app {client_cpu:.1f} + server {server_cpu:.1f}")
+            if raw is not None and not raw_first:
+                line = await _raw_line(raw, spec, messages, tools, raw_s)
+            load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+            print(f"  {question['id']}: {'ok' if ok else 'FAIL ' + why} ({ours}; {line or 'no raw'}; "
+                  f"load {load}{', raw first' if raw_first else ''})", file=sys.stderr)
         total += len(pairs)
         right += good
         print(f"bfcl_{subset}: {good / max(1, len(pairs)):.3f} ({good}/{len(pairs)}, split {split})")
@@ -142,9 +162,51 @@ async def bfcl(directory: Path, split: str, n: int | None, with_raw: bool) -> No
     print(f"bfcl_median_seconds_per_question: {statistics.median(ours_s):.2f}")
     print(f"bfcl_calls_repaired_by_code: {stats['repaired']}/{stats['reviewed']}")
     print(f"bfcl_retry_fixed: {stats['fixed_by_retry']}/{stats['asked_again']}")
+    print(f"bfcl_calls_per_question: {1 + (stats['asked_again'] - calls_before) / max(1, len(ours_s)):.2f}")
     if raw_s:
         print(f"bfcl_raw_median_seconds: {statistics.median(raw_s):.2f}")
         print(f"bfcl_seconds_vs_raw: {statistics.median(ours_s) / statistics.median(raw_s):.2f}")
+        # The same question on both sides, moments apart: less exposed to the load drifting between questions.
+        ratios = [o / r for o, r in zip(ours_s, raw_s) if r > 0]
+        print(f"bfcl_median_question_ratio: {statistics.median(ratios):.2f}")
+
+
+async def _raw_line(raw: Raw, spec: Any, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+                    raw_s: list[float]) -> str:
+    """Time raw llama-cpp-python on the prompt our path builds (the same chosen, shaped tools); one stderr note."""
+    chosen = adapter.tools_for(spec.info, messages, tools)
+    cpu = _cpu_seconds()[0]
+    seconds, prompt_n, generated = await asyncio.to_thread(raw.seconds, messages, chosen)
+    raw_s.append(seconds)
+    return f"raw {seconds:.1f}s, {prompt_n}+{generated} tokens, CPU s {_cpu_seconds()[0] - cpu:.1f}"
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU seconds used so far by this process and by the local server process (its /proc stat; 0 without one).
+    The same work costing more CPU on one side points at spinning threads; the same CPU over a longer wall time at
+    waiting for the cores."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    server, stat = runtime.current(), None
+    if server is not None and server.proc is not None:
+        try:
+            stat = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            stat = None
+    ticks = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK") if stat else 0.0
+    return own.ru_utime + own.ru_stime, ticks
+
+
+async def _warm_up(spec: Any, system: dict[str, Any], raw: Raw | None) -> None:
+    """One untimed request on each side: the server process starts and loads the model (raw's load is outside its
+    timing too), and both have decoded once before the first timed question."""
+    from agents.models import providers
+
+    hello = [system, {"role": "user", "content": "Say hello."}]
+    await providers.complete([spec], hello, None, emit=lambda _e: None)
+    if raw is not None:
+        await asyncio.to_thread(raw.seconds, hello, [])
 
 
 def selection(directory: Path, split: str, n: int | None) -> None:
