@@ -55,7 +55,9 @@ def test_a_400px_screen_collapses_the_sidebar_and_keeps_the_chat_wide(
         page.locator("#k2-theme-toggle").click()
         assert page.evaluate("document.body.classList.contains('dark')")
         page.reload()
-        expect(page.get_by_text("Ask Kimi K2 anything")).to_be_visible(timeout=60_000)
+        # The address names the open conversation (?c=): the reload opens it again. (The empty chat's placeholder
+        # shows only until it has loaded, so waiting for that raced the reopening.)
+        expect(page.locator("#k2-chat").get_by_text("Short answer for a small screen.")).to_be_visible(timeout=60_000)
         page.wait_for_function("document.body.classList.contains('dark')", timeout=10_000)
         page.screenshot(path=str(artifacts_dir / "ui_400px_dark.png"))
 
