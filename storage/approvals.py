@@ -8,6 +8,7 @@ Both are written by the planner (agents/policy/approval.py) and read by the UI a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -87,16 +88,8 @@ def untrusted_reads(
     db: Database, conversation_id: str, *, exclude_run: str = "", exclude_calls: Collection[str] = (), limit: int = 20
 ) -> list[UntrustedRead]:
     """The conversation's untrusted reads, most recent first; `exclude_calls` of run `exclude_run` left out."""
-    with db.session(write=False) as s:
-        return list(s.exec(_reads_query(conversation_id, exclude_run, exclude_calls, limit)))
-
-
-def _reads_query(conversation_id: str, exclude_run: str, exclude_calls: Collection[str], limit: int) -> Any:
-    query = select(UntrustedRead).where(UntrustedRead.conversation_id == conversation_id)
-    if exclude_run and exclude_calls:
-        same_batch = and_(UntrustedRead.run_id == exclude_run, col(UntrustedRead.call_id).in_(list(exclude_calls)))
-        query = query.where(not_(same_batch))
-    return query.order_by(col(UntrustedRead.created_at).desc(), col(UntrustedRead.id).desc()).limit(limit)
+    with db.engine.connect() as conn:
+        return _reads(conn, conversation_id, exclude_run, exclude_calls, limit)
 
 
 def gate_reads(
@@ -106,32 +99,35 @@ def gate_reads(
     """What the approval gate reads before a risky call, in one connection (a tool call's hot path: ORM sessions
     cost more than the queries): the call's approval row, and when it has none and `with_reads`, the conversation's
     untrusted reads as `untrusted_reads(..., exclude_run=run_id)` returns them."""
-    approval, reads = _GATE_QUERIES or _gate_queries()
+    approval, _ = _queries()
     with db.engine.connect() as conn:
         row = conn.execute(approval, {"run_id": run_id, "call_id": call_id}).first()
         if row is not None:
             return Approval(**row._mapping), []
         if not with_reads:
             return None, []
-        params = {"conversation_id": conversation_id, "exclude_run": run_id if exclude_calls else "",
-                  "exclude_calls": list(exclude_calls), "limit": limit}
-        return None, [UntrustedRead(**r._mapping) for r in conn.execute(reads, params)]
+        return None, _reads(conn, conversation_id, run_id, exclude_calls, limit)
 
 
-_GATE_QUERIES: list[Any] = []
+def _reads(conn: Any, conversation_id: str, exclude_run: str, exclude_calls: Collection[str],
+           limit: int) -> list[UntrustedRead]:
+    params = {"conversation_id": conversation_id, "exclude_run": exclude_run if exclude_calls else "",
+              "exclude_calls": list(exclude_calls), "limit": limit}
+    return [UntrustedRead(**r._mapping) for r in conn.execute(_queries()[1], params)]
 
 
-def _gate_queries() -> list[Any]:
-    """gate_reads' two statements, built once with bound parameters (building them per call cost more than running
-    them). The reads are _reads_query's, the batch left out by an expanding IN (empty when nothing is left out)."""
+@functools.cache
+def _queries() -> tuple[Any, Any]:
+    """The approval row of a call, and a conversation's recent untrusted reads less one batch (run id and an
+    expanding IN of its call ids, empty when nothing is left out): built once with bound parameters, because building
+    them per call cost more than running them on the gate's hot path."""
     table, reads = Approval.__table__, UntrustedRead.__table__
     approval = select(table).where(table.c.run_id == bindparam("run_id"), table.c.call_id == bindparam("call_id"))
     same_batch = and_(reads.c.run_id == bindparam("exclude_run"),
                       reads.c.call_id.in_(bindparam("exclude_calls", expanding=True)))
     recent = (select(*reads.c).where(reads.c.conversation_id == bindparam("conversation_id"), not_(same_batch))
               .order_by(reads.c.created_at.desc(), reads.c.id.desc()).limit(bindparam("limit", type_=Integer)))
-    _GATE_QUERIES[:] = [approval, recent]
-    return _GATE_QUERIES
+    return approval, recent
 
 
 # ---- approvals -----------------------------------------------------------------------------------------
