@@ -19,7 +19,7 @@ from app.ui.fit_notice import build_fit_notice, wire_fit_notice
 from app.ui.tools_menu import build_tools_menu, wire_tools_menu
 from app.ui.conversations import build_conversation_panel, wire_conversations
 from app.ui.layout import LAYOUT_CSS, build_header, wire_layout
-from app.ui.lean_page import LeanPageBlocks
+from app.ui.lean_page import LeanPageBlocks, undocument_events
 from app.ui.live_list import wire_live_list
 from app.ui.runs_tab import build_runs, wire_runs
 from app.ui.settings_tab import build_settings, wire_settings
@@ -113,24 +113,6 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_preferences(prefs, budget_line, header.theme, backend, demo, chat_tab)
     undocument_events(demo)
     return demo, backend
-
-
-# Endpoints the page lists in its API description; `/send` is the chat's, which scripts and the scale-out
-# benchmark call through gradio_client.
-PUBLIC_API = ("send",)
-
-
-def undocument_events(demo: gr.Blocks) -> None:
-    """Keep every event but `PUBLIC_API` out of the API description embedded in each page.
-
-    Gradio writes the description of every named endpoint into the HTML (about 400 KB for this app's ~140 events,
-    with example calls), and the browser parses and transforms it before its first paint; the UI itself calls
-    events by number and never reads it. "undocumented" endpoints still run and stay callable by name.
-    """
-    for fn in demo.fns.values():
-        if fn.api_name not in PUBLIC_API and fn.api_visibility == "public":
-            fn.api_visibility = "undocumented"
-
 
 
 CSS_PATHS = [CSS_PATH, LAYOUT_CSS]  # ui.css, then the frame's rules for any screen size

@@ -17,7 +17,7 @@ import gradio as gr
 from agents.models.presets import PRESETS
 from app.ui.backend import Backend, readable_error
 from app.ui.files import show_images, workspace
-from app.ui.layout import model_header
+from app.ui.layout import CLICK_SEND_JS, model_header
 from app.ui.reopen import restore
 from app.ui.render import notice_html, status_html
 from app.ui.sidebar import model_choices, wants_base_url
@@ -37,8 +37,6 @@ LINK_JS = """(cid) => {
   window.history.replaceState(null, '', u.toString());
   return cid;
 }"""
-# Regenerate and edit-and-resend put the prompt back in the composer of the new branch, then press Send.
-SEND_JS = "() => { const b = document.querySelector('#k2-send'); if (b) b.click(); }"
 
 
 @dataclass
@@ -257,14 +255,14 @@ def wire_conversations(panel: ConversationPanel, chat: Chat, sb: Sidebar, header
         value = data.value if isinstance(data.value, str) else _text_of(data.value)
         return await branch(cid, history, index, value, "regenerated")
 
-    chat.chatbot.retry(regenerate, [chat.conversation_id, chat.chatbot], branch_outputs).then(None, js=SEND_JS)
+    chat.chatbot.retry(regenerate, [chat.conversation_id, chat.chatbot], branch_outputs).then(None, js=CLICK_SEND_JS)
 
     async def edit(cid: str | None, history: list[Any], data: gr.EditData) -> tuple[Any, ...]:
         index = data.index if isinstance(data.index, int) else data.index[0]
         value = data.value if isinstance(data.value, str) else _text_of(data.value)
         return await branch(cid, history, index, value, "edited")
 
-    chat.chatbot.edit(edit, [chat.conversation_id, chat.chatbot], branch_outputs).then(None, js=SEND_JS)
+    chat.chatbot.edit(edit, [chat.conversation_id, chat.chatbot], branch_outputs).then(None, js=CLICK_SEND_JS)
 
 
 def _text_of(value: Any) -> str:

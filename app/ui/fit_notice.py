@@ -18,15 +18,13 @@ from typing import Any
 import gradio as gr
 
 from app.ui.backend import Backend
-from app.ui.layout import model_header
+from app.ui.layout import CLICK_SEND_JS, model_header
 from app.ui.render import notice_html
 from app.ui.sidebar import AUTO, Sidebar, base_url_for, model_choices, provider_hint, wants_base_url
 
 log = logging.getLogger(__name__)
 
 HIDDEN: tuple[Any, Any, Any, str | None] = (gr.update(value="", visible=False), gr.update(visible=False), None, None)
-# Clicks the chat's Send once Send anyway has marked the gate (the chat's own handler then sends as usual).
-SEND_JS = "() => { const b = document.querySelector('#k2-send'); if (b) b.click(); }"
 
 
 @dataclass
@@ -154,4 +152,4 @@ def wire_fit_notice(notice: FitNotice, conversation_id: gr.State, documents: gr.
         return ({**gate, "ack": True} if gate else None), gr.update(visible=False)
 
     notice.send_anyway.click(anyway, notice.gate, [notice.gate, notice.send_anyway], queue=False,
-                             show_progress="hidden").then(None, js=SEND_JS)
+                             show_progress="hidden").then(None, js=CLICK_SEND_JS)

@@ -139,6 +139,11 @@ def build_header(provider: str, model: str | None) -> Header:
     return Header(nav, shown, conversation, theme)
 
 
+# Presses the chat's Send (its own handler then sends as usual): after Send anyway, and after regenerate or
+# edit-and-resend put a prompt back in the composer.
+CLICK_SEND_JS = "() => { const b = document.querySelector('#k2-send'); if (b) b.click(); }"
+
+
 def wire_layout(demo: gr.Blocks, header: Header) -> None:
     """Browser-side toggles and the load-time names."""
     header.nav.click(None, js=TOGGLE_NAV)

@@ -45,6 +45,23 @@ def lean_config(config: dict[str, Any], keep: set[int], builtin: set[int]) -> di
     return {**config, "components": components, "dependencies": events}
 
 
+# Endpoints the page lists in its API description; `/send` is the chat's, which scripts and the scale-out
+# benchmark call through gradio_client.
+PUBLIC_API = ("send",)
+
+
+def undocument_events(demo: gr.Blocks) -> None:
+    """Keep every event but `PUBLIC_API` out of the API description embedded in each page.
+
+    Gradio writes the description of every named endpoint into the HTML (about 400 KB for this app's ~140 events,
+    with example calls), and the browser parses and transforms it before its first paint; the UI itself calls
+    events by number and never reads it. "undocumented" endpoints still run and stay callable by name.
+    """
+    for fn in demo.fns.values():
+        if fn.api_name not in PUBLIC_API and fn.api_visibility == "public":
+            fn.api_visibility = "undocumented"
+
+
 class LeanPageBlocks(gr.Blocks):
     """gr.Blocks whose page config (`config`, served in the page and at /config) is `lean_config` of the full one."""
 
