@@ -123,7 +123,7 @@ def cost_of(spec: ModelSpec, prompt: int, completion: int, cached: int) -> tuple
         except Exception as exc:  # litellm raises several types for unmapped models; the preset covers them
             if type(exc).__name__ == "ModelNotMappedError":  # only this one says the map has no such model
                 _UNMAPPED.add(spec.litellm_model)
-    price = override or spec.info.price
+    price = known_price(spec)
     if price is None:
         return 0.0, "no price known"
     uncached = max(prompt - cached, 0)
@@ -154,7 +154,7 @@ def context_length_error(exc: BaseException, spec: ModelSpec) -> ContextLengthEr
 
 def cached_discount(spec: ModelSpec) -> float:
     """What a cached prompt token costs relative to an uncached one (1.0 when no price is known)."""
-    price = _prices_override().get(spec.model) or spec.info.price
+    price = known_price(spec)
     return price.cached_input / price.input if price is not None and price.input > 0 else 1.0
 
 
