@@ -10,9 +10,9 @@ context length, 401/403).
 Lifetime: one worker per app process, started by the first swarm (scheduler.run) or the first whole answer; until it
 says it is ready (its import of litellm takes seconds of CPU), calls run in this process as before. It dies with the
 app: it exits when its stdin closes (the app ended, even by kill -9) or when its parent changes. If it dies while
-calls wait on it, each of them fails at once with ModelWorkerDied naming its exit status (a swarm starts that sub-
-agent once more), and the next call starts a new worker. A call that gets no answer within its own timeout plus a
-grace fails like a timed-out request.
+calls wait on it, each of them fails at once with ModelWorkerDied naming its exit status (a swarm starts that
+sub-agent once more), and the next call starts a new worker. A call that gets no answer within its own timeout plus
+a grace fails like a timed-out request.
 """
 
 from __future__ import annotations
