@@ -66,6 +66,38 @@ def rank(s: Sample, weights: np.ndarray) -> int | None:
     return int(np.sum(scores > top) + np.sum(scores[:best] == top)) + 1
 
 
+class Stack:
+    """Many samples' rows in one matrix, so that one trial weight vector ranks them all in a few numpy calls (the
+    fit tries ~650 vectors per fit and 25 fits per cross-validation). ranks() equals [rank(s, w) for s in samples],
+    ties included."""
+
+    def __init__(self, samples: Sequence[Sample]) -> None:
+        self.size = len(samples)
+        # Only samples with an evidence page among their rows are ranked (the others rank None), so no segment is empty.
+        self.ranked = np.array([i for i, s in enumerate(samples) if s.gold.any()], dtype=int)
+        kept = [samples[i] for i in self.ranked]
+        sizes = np.array([len(s.numbers) for s in kept], dtype=int)
+        self.starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int) if kept else np.zeros(0, dtype=int)
+        self.matrix = np.vstack([s.matrix for s in kept]) if kept else np.zeros((0, len(FEATURES)))
+        self.owner = np.repeat(np.arange(len(kept)), sizes)
+        self.gold = np.concatenate([s.gold for s in kept]) if kept else np.zeros(0, dtype=bool)
+        self.row = np.arange(len(self.owner))
+
+    def ranks(self, weights: np.ndarray) -> list[int | None]:
+        out: list[int | None] = [None] * self.size
+        if not len(self.ranked):
+            return out
+        scores = self.matrix @ weights
+        top = np.maximum.reduceat(np.where(self.gold, scores, -np.inf), self.starts)[self.owner]
+        at_top = scores == top
+        best = np.minimum.reduceat(np.where(self.gold & at_top, self.row, len(self.row)), self.starts)[self.owner]
+        ahead = (scores > top) | (at_top & (self.row < best))
+        found = np.add.reduceat(ahead.astype(int), self.starts) + 1
+        for i, r in zip(self.ranked, found, strict=True):
+            out[i] = int(r)
+        return out
+
+
 def rates(ranks: Sequence[int | None], cuts: Sequence[int] = (1, 3, 5, 10)) -> dict[int, float]:
     """Share of questions with an evidence page in the top c, for each cut."""
     return {c: sum(1 for r in ranks if r is not None and r <= c) / max(len(ranks), 1) for c in cuts}
@@ -100,7 +132,8 @@ def fit(samples: Sequence[Sample], without: frozenset[str] = frozenset()) -> dic
     anchor = FEATURES.index(ANCHOR)
     w[anchor] = 0.0 if ANCHOR in without else 1.0
     fixed = {anchor} | {FEATURES.index(f) for f in without}
-    current = fit_objective(samples, [rank(s, w) for s in samples])
+    stack = Stack(samples)
+    current = fit_objective(samples, stack.ranks(w))
     for _ in range(PASSES):
         changed = False
         for i in range(len(FEATURES)):
@@ -109,7 +142,7 @@ def fit(samples: Sequence[Sample], without: frozenset[str] = frozenset()) -> dic
             for value in GRID:
                 trial = w.copy()
                 trial[i] = value
-                got = fit_objective(samples, [rank(s, trial) for s in samples])
+                got = fit_objective(samples, stack.ranks(trial))
                 if got > current + MIN_GAIN:
                     w, current, changed = trial, got, True
         if not changed:

@@ -22,6 +22,23 @@ def test_rank_breaks_ties_by_page_number_and_misses_are_none() -> None:
     assert rank_fit.rates([1, 4, None, 12]) == {1: 0.25, 3: 0.25, 5: 0.5, 10: 0.5}
 
 
+def test_stacked_ranking_equals_ranking_each_sample() -> None:
+    # The fit ranks every sample at once (rank_fit.Stack); ties, two evidence pages, a sample without its evidence
+    # page and one without candidates must rank exactly as rank() does.
+    rng = np.random.default_rng(7)
+    samples = []
+    for i in range(40):
+        pages = [(n, {f: float(rng.choice([0.0, 0.5, 1.0])) for f in FEATURES[:4]}) for n in range(1, 12)]
+        samples.append(rank_fit.sample(f"C{i % 5}", pages, frozenset({int(rng.integers(1, 16)), 3})))
+    samples += [rank_fit.sample("X", [(1, {"words": 1.0})], frozenset({9})), rank_fit.sample("Y", [], frozenset({1}))]
+    stack = rank_fit.Stack(samples)
+    for _ in range(30):
+        w = rng.choice(rank_fit.GRID, size=len(FEATURES))
+        assert stack.ranks(w) == [rank_fit.rank(s, w) for s in samples]
+    assert stack.ranks(np.zeros(len(FEATURES)))[:3] == [rank_fit.rank(s, np.zeros(len(FEATURES))) for s in samples[:3]]
+    assert rank_fit.Stack([]).ranks(np.ones(len(FEATURES))) == []
+
+
 def test_the_fit_learns_a_feature_that_marks_the_evidence() -> None:
     samples = [_sample(c, gold, "statement") for c in "ABC" for gold in (4, 7)]
     weights = rank_fit.fit(samples)
