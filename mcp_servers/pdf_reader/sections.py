@@ -52,8 +52,9 @@ class PageInfo:
     statement: str | None
     """'income', 'balance', 'cash_flow', 'equity', 'comprehensive' when the page shows that statement."""
     context: str
-    """Lowercased Item heading + note heading + top lines, then (one per line) the Item and note the page continues
-    from the previous one: matched against a concept's section patterns."""
+    """Lowercased Item heading + note heading + top lines, then (one per line) every other heading that opens on the
+    page (a short section closed by the next one on the same page: Item 3 between Items 2 and 4) and the Item and
+    note the page continues from the previous one: matched against a concept's section patterns."""
     numeric: float
     """Share of tokens that are numbers (0..1): table pages are high."""
     contents: bool
@@ -118,19 +119,22 @@ def describe_pages(pages: Iterable[tuple[int, str]]) -> list[PageInfo]:
         head_text = " ".join(head)
         statement = None if contents else statement_of(head)
         carried = [heading for heading in (item, note) if heading]  # the section this page continues
+        opened: list[str] = []  # every heading that opens here, not only the last one
         for match in items:
             if not _PAGE_REFERENCE.search(match.string):
                 item, note = f"item {match.group(1)} {match.group(2)}".lower(), ""
+                opened.append(item)
         for match in notes:
             if not _PAGE_REFERENCE.search(match.string):
                 note = f"note {match.group(1)} {match.group(2)}".lower()
+                opened.append(note)
         compact = re.sub(r"\s+", "", text[:3000].lower())
         statements_named = sum(1 for _, pattern in _STATEMENT_TITLES if pattern.search(compact))
         infos.append(
             PageInfo(
                 number=number,
                 statement=statement,
-                context="\n".join(dict.fromkeys([f"{item} | {note} | {head_text.lower()}", *carried])),
+                context="\n".join(dict.fromkeys([f"{item} | {note} | {head_text.lower()}", *opened, *carried])),
                 numeric=numeric_share(text),
                 contents=contents or (statement is None and statements_named >= 4 and len(text) < 4000),
             )

@@ -136,6 +136,22 @@ def test_a_page_continuing_a_note_belongs_to_it_and_table_rows_count(db: Databas
     assert numbers(cash)[0] == 4 and "row: cash and cash equivalents" in cash[0].reason
 
 
+def test_every_heading_that_opens_on_a_page_is_in_its_title_field() -> None:
+    # A short section opening mid-page and closed by the next one on the same page (a 10-K's "Item 3. Legal
+    # Proceedings" between Properties and Mine Safety) still describes that page, not only the last heading.
+    pages = [
+        "Item 2. Properties.\nOur plants are owned.\nItem 3. Legal Proceedings.\nWe are party to litigation.\n"
+        "Item 4. Mine Safety Disclosures.\nNot applicable.",
+        "PART II\nItem 5. Market for Registrant's Common Equity.\nOur stock trades on an exchange.",
+        "Contents\nItem 1. Business 3\nItem 1A. Risk Factors 9\nItem 3. Legal Proceedings 20\nItem 7. MD&A 30",
+    ]
+    infos = {i.number: i for i in describe_pages(enumerate(pages, 1))}
+    assert "item 3 legal proceedings" in infos[1].context and "item 2 properties" in infos[1].context
+    assert infos[1].context.startswith("item 4 mine safety")  # the heading in force on the next page comes first
+    assert "legal" not in infos[2].context  # a page continuing after Item 4 does not inherit the closed Item 3
+    assert infos[3].contents and "legal" not in infos[3].context.split("|")[0]  # contents entries open nothing
+
+
 def test_neighbours_doc_filter_and_empty_cases(db: Database, small: str):
     hits = search_pages(db, "purchases of property and equipment", [small], k=1, neighbours=1)
     assert numbers(hits)[0] == 3 and sorted(numbers(hits)) == [2, 3, 4]
