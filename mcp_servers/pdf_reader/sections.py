@@ -27,8 +27,8 @@ _STATEMENT_TITLES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("cash_flow", re.compile(r"statements?of(?:consolidated)?cashflows?|cashflowsstatements?")),
     ("comprehensive", re.compile(r"statements?of(?:consolidated)?comprehensive(?:income|earnings|loss)")),
     ("balance", re.compile(r"balancesheets?|statements?of(?:consolidated)?financial(?:position|condition)")),
-    ("equity", re.compile(r"statements?of(?:consolidated)?(?:changesin)?(?:share|stock)holders.?equity"
-                          r"|statements?of(?:changesin)?equity")),
+    ("equity", re.compile(r"statements?of(?:consolidated)?(?:changesin)?(?:share|stock)(?:holders|owners).?equity"
+                          r"|statements?of(?:consolidated)?(?:changesin)?(?:total)?equity")),
     ("income", re.compile(r"statements?of(?:consolidated)?(?:income|operations|earnings)|incomestatements?"
                           r"|statements?of(?:consolidated)?(?:net)?(?:income|loss)")),
 )  # fmt: skip
