@@ -6,7 +6,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import gradio as gr
+from app.ui.gradio_import import skip_stub_writer
+
+skip_stub_writer()  # before Gradio defines its components
+
+import gradio as gr  # after the stub writer is off
 
 from app.ui.backend import Backend
 from app.ui.chat import build_chat, wire_chat, wire_startup

@@ -20,7 +20,7 @@ import gradio as gr
 from app.ui.backend import Backend
 from app.ui.layout import CLICK_SEND_JS, model_header
 from app.ui.render import notice_html
-from app.ui.sidebar import AUTO, Sidebar, base_url_for, model_choices, provider_hint, wants_base_url
+from app.ui.sidebar import AUTO, Sidebar, base_url_for, model_picker, provider_hint, wants_base_url
 
 log = logging.getLogger(__name__)
 
@@ -135,10 +135,9 @@ def wire_fit_notice(notice: FitNotice, conversation_id: gr.State, documents: gr.
         if not target:
             return tuple(gr.update() for _ in switch_outputs)
         provider, model = target
-        models = model_choices(provider)
         return (
             gr.update(value=provider),
-            gr.update(choices=models if model in models else [model, *models], value=model, interactive=True),
+            model_picker(provider, model),
             gr.update(**base_url_for(provider, settings)),
             gr.update(visible=True),
             provider_hint(provider, settings.home, settings.local),

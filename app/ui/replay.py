@@ -15,7 +15,7 @@ import gradio as gr
 from app.ui.backend import Backend, readable_error
 from app.ui.markup import shorten
 from app.ui.render import RunView
-from app.ui.sidebar import AUTO, model_choices, provider_choices
+from app.ui.sidebar import AUTO, model_picker, provider_choices
 from app.ui.stream import stream_run
 
 ANSWER_CHARS = 400
@@ -97,8 +97,7 @@ def wire_replay(controls: ReplayControls, backend: Backend, run_id: gr.Textbox) 
     """Model choices follow the provider; the button replays the run in the Runs tab's run box."""
 
     def models(provider: str) -> Any:
-        ids = model_choices(provider)
-        return gr.update(choices=ids, value=ids[0] if ids else None, interactive=provider != AUTO)
+        return model_picker(provider)
 
     controls.provider.input(models, controls.provider, controls.model, queue=False)
 

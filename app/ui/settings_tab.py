@@ -167,10 +167,9 @@ def wire_settings(tab: SettingsTab, settings: Settings, backend: Backend, sb: Si
     tab.test_key.click(test, [tab.key_name, tab.key_value, sb.provider, sb.base_url], tab.key_result)
 
     def provider_models(provider: str) -> Any:
-        from app.ui.sidebar import model_choices
+        from app.ui.sidebar import model_picker
 
-        models = model_choices(provider)
-        return gr.update(choices=models, value=models[0] if models else None, interactive=provider != AUTO)
+        return model_picker(provider)
 
     tab.default_provider.input(provider_models, tab.default_provider, tab.default_model)
 
@@ -203,14 +202,11 @@ def wire_settings(tab: SettingsTab, settings: Settings, backend: Backend, sb: Si
         if provider is None:  # no default saved: the configured start values stay
             return keep()
         from app.ui.layout import model_header
-        from app.ui.sidebar import model_choices
+        from app.ui.sidebar import model_picker
 
-        models = model_choices(provider)
-        if model and model not in models:
-            models = [model, *models]
-        chosen = model or (models[0] if models else None)
-        picked = gr.update(value=provider), gr.update(choices=models, value=chosen, interactive=provider != AUTO)
-        return (*picked, *picked, model_header(provider, chosen))
+        picker = model_picker(provider, model or None)
+        picked = gr.update(value=provider), picker
+        return (*picked, *picked, model_header(provider, picker["value"]))
 
     demo.load(on_load, None, load_outputs, show_progress="hidden")
     # Keys saved since the server started: the sidebar's list and this tab's are read again on every page load.

@@ -50,6 +50,15 @@ def model_choices(provider: str) -> list[str]:
     return ids + [m for m in preset.models if m not in ids]
 
 
+def model_picker(provider: str, model: str | None = None) -> Any:
+    """The model dropdown's update for a provider: its known ids (a given model first if it is not among them), that
+    model or the default chosen, and closed on Auto (Auto picks the model itself)."""
+    models = model_choices(provider)
+    if model and model not in models:
+        models = [model, *models]
+    return gr.update(choices=models, value=model or (models[0] if models else None), interactive=provider != AUTO)
+
+
 def wants_base_url(provider: str) -> bool:
     """Show the base-URL box: vLLM and OpenAI-compatible servers live where the user runs them; Moonshot has two."""
     preset = PRESETS.get(provider)
@@ -236,14 +245,14 @@ def wire_sidebar(sb: Sidebar, settings: Settings, backend: Backend, header_model
     from app.ui.layout import model_header
 
     def on_provider(provider: str) -> tuple[Any, ...]:
-        models = model_choices(provider)
+        picker = model_picker(provider)
         return (
-            gr.update(choices=models, value=models[0] if models else None, interactive=provider != AUTO),
+            picker,
             gr.update(**base_url_for(provider, settings)),
             gr.update(visible=provider != AUTO),
             provider_hint(provider, settings.home, settings.local),
             keys_html(key_status(key_env_names(), settings.home)),
-            model_header(provider, models[0] if models else None),
+            model_header(provider, picker["value"]),
         )
 
     sb.provider.input(on_provider, sb.provider,

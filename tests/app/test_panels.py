@@ -12,7 +12,8 @@ from agents.models.providers import key_env_names
 from agents.models.secrets import key_status
 from app.config import load_settings
 from app.server import display_available, find_free_port
-from app.ui.sidebar import AUTO, base_url_for, keys_html, model_choices, provider_choices, tools_html, wants_base_url
+from app.ui.sidebar import (AUTO, base_url_for, keys_html, model_choices, model_picker, provider_choices, tools_html,
+                             wants_base_url)
 
 
 def test_key_panel_shows_names_never_values(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -44,6 +45,16 @@ def test_provider_picker_offers_every_preset_and_marks_local_unavailable() -> No
     assert not wants_base_url("groq") and not wants_base_url(AUTO)
     assert model_choices("moonshot")[0] == "kimi-k2-0905-preview" and "kimi-k2-thinking" in model_choices("moonshot")
     assert model_choices(AUTO) == []
+
+
+def test_the_model_picker_follows_its_provider_and_keeps_a_model_it_does_not_list() -> None:
+    groq = model_picker("groq")
+    assert groq["choices"] == model_choices("groq") and groq["value"] == model_choices("groq")[0]
+    assert groq["interactive"] is True
+    kept = model_picker("groq", "my-fine-tune")  # a conversation's model, typed by hand once
+    assert kept["choices"][0] == "my-fine-tune" and kept["value"] == "my-fine-tune"
+    assert kept["choices"][1:] == model_choices("groq")
+    assert model_picker(AUTO)["interactive"] is False  # Auto picks the model itself
 
 
 def test_base_url_box_belongs_to_the_configured_provider(tmp_path: Path) -> None:
