@@ -155,7 +155,22 @@ class Agent:
         if config.privacy is not None and config.privacy.mode != "off":
             # Presidio imports spaCy (seconds): load it while the user types, not during the first request.
             threading.Thread(target=privacy_detector.warm_up, name="privacy-warm-up", daemon=True).start()
+        if any(t.model_worker for t in config.planner_tools):
+            agent._warm_model_worker()
         return agent
+
+    def _warm_model_worker(self) -> None:
+        """Start the model worker process (sub-agents' whole answers) now, in the background: nothing waits on it.
+
+        Why: its import of litellm costs seconds of CPU. Started by the first swarm, that import ran on the swarm's
+        own clock, and until it finished the sub-agents' answers were made in this process, beside their planners
+        (benchmarks/bench_swarm.py: 200-470 of 600). Not for the local model: its calls stay in this process."""
+        try:
+            spec = self.resolve(None)
+        except ConfigError:
+            return  # no model configured yet: the first swarm starts the worker, as before
+        if spec.provider != "local":
+            providers.start_model_worker()
 
     async def aclose(self) -> None:
         """Stop running turns, the MCP servers and the database."""
