@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -44,6 +45,7 @@ from storage.checkpoint import open_checkpointer, prune_finished
 from storage.db import Database
 from storage.transcript import store_run_result
 
+logger = logging.getLogger(__name__)
 SYSTEM_PROMPT = (Path(__file__).resolve().parents[1] / "prompts" / "system.md").read_text(encoding="utf-8")
 # Small local models: a short prompt with one worked call in the format they write (agents/models/presets small).
 SMALL_MODEL_PROMPT = (Path(__file__).resolve().parents[1] / "prompts" / "small_model.md").read_text(encoding="utf-8")
@@ -167,10 +169,13 @@ class Agent:
         (benchmarks/bench_swarm.py: 200-470 of 600). Not for the local model: its calls stay in this process."""
         try:
             spec = self.resolve(None)
+            if spec.provider != "local":
+                providers.start_model_worker()
         except ConfigError:
             return  # no model configured yet: the first swarm starts the worker, as before
-        if spec.provider != "local":
-            providers.start_model_worker()
+        except Exception:  # noqa: BLE001 - a warm-up only: opening the agent must not fail for it
+            logger.warning("The model worker was not started when the agent opened; the first swarm starts it.",
+                           exc_info=True)
 
     async def aclose(self) -> None:
         """Stop running turns, the MCP servers and the database."""
