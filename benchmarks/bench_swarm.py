@@ -9,12 +9,12 @@ process_cpu_s_during_swarm says how much of the wall time the process itself nee
 loop_thread_cpu_s_during_swarm the event loop's thread alone (the rest: database writes in worker threads), and
 process_cpu_ms_per_call that CPU per model or tool call (less sensitive to other load on the machine than wall time).
 Sub-agents' whole answers run through the model worker process (agents/models/call_worker.py, started in the
-background when the agent opens): model_worker_cpu_s_during_swarm is its CPU in the same span (not in process_cpu_*),
-model_worker_rss_mb its memory, model_worker_ready_after_s when it was ready (from the swarm's start; negative: before
-it), whole_answers_in_app_process the answers made in this process until then. What comes before the swarm is
-printed too, as it is not in wall_s: open_s (Agent.open, which starts the worker) and before_swarm_s (from the
-request to the swarm's start: the parent's first model call, which imports litellm in this process while the worker
-imports it in its own).
+background when the web app's agent opens: Agent.warm_model_worker): model_worker_cpu_s_during_swarm is its CPU in the
+same span (not in process_cpu_*), model_worker_rss_mb its memory, model_worker_ready_after_s when it was ready (from
+the swarm's start; negative: before it), whole_answers_in_app_process the answers made in this process until then.
+What comes before the swarm is printed too, as it is not in wall_s: open_s (Agent.open and the worker's background
+start, as the web app does) and before_swarm_s (from the request to the swarm's start: the parent's first model call,
+which imports litellm in this process while the worker imports it in its own).
 BENCH_PROFILE=FILE writes a cProfile (CPU time) of the event loop's thread during the swarm.
 
 Prints `name: value` lines. Targets: wall_vs_ideal <= 1.2, scheduler_cpu_ms_per_subagent <= 5, lock_errors 0,
@@ -117,6 +117,7 @@ async def main() -> None:
         config = agent_config(home, url, model=MODEL, builtin=[])
         opening = time.monotonic()
         agent = await Agent.open(config, database_url=f"sqlite:///{home}/k2hub.db")
+        agent.warm_model_worker()  # as the web app does when its agent opens
         opened = time.monotonic()
         base = agent.config.limits
         from agents.policy.budget import Limits

@@ -157,16 +157,19 @@ class Agent:
         if config.privacy is not None and config.privacy.mode != "off":
             # Presidio imports spaCy (seconds): load it while the user types, not during the first request.
             threading.Thread(target=privacy_detector.warm_up, name="privacy-warm-up", daemon=True).start()
-        if any(t.model_worker for t in config.planner_tools):
-            agent._warm_model_worker()
         return agent
 
-    def _warm_model_worker(self) -> None:
+    def warm_model_worker(self) -> None:
         """Start the model worker process (sub-agents' whole answers) now, in the background: nothing waits on it.
 
         Why: its import of litellm costs seconds of CPU. Started by the first swarm, that import ran on the swarm's
         own clock, and until it finished the sub-agents' answers were made in this process, beside their planners
-        (benchmarks/bench_swarm.py: 200-470 of 600). Not for the local model: its calls stay in this process."""
+        (benchmarks/bench_swarm.py: 200-470 of 600). The long-lived web app calls this when its agent opens, while
+        the user types; a one-shot CLI question does not (the ~220 MB process and its ~3 s of CPU would compete
+        with the question's own first call, for a swarm it rarely starts). Only for an agent that offers a tool
+        running through the worker, and not for the local model: its calls stay in this process."""
+        if not any(t.model_worker for t in self.config.planner_tools):
+            return
         try:
             spec = self.resolve(None)
             if spec.provider != "local":

@@ -26,6 +26,8 @@ async def opened_starts(home: Path, config, monkeypatch: pytest.MonkeyPatch) -> 
     started: list[None] = []
     monkeypatch.setattr(providers, "start_model_worker", lambda: started.append(None))
     agent = await Agent.open(config, database_url=f"sqlite:///{home}/k2hub.db")
+    assert not started  # opening alone starts nothing: a one-shot CLI question would pay for it
+    agent.warm_model_worker()
     await agent.aclose()
     return len(started)
 
@@ -74,3 +76,26 @@ def test_the_worker_warms_litellms_call_path_without_sending_anything(_isolated_
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["tried"] == [] and out["warnings"] == []
     assert not out["before"] and out["after"]  # litellm's first-call work was done by the warm-up
+
+
+async def test_the_web_apps_backend_warms_the_worker_when_its_agent_opens(
+        _isolated_home: Path, monkeypatch: pytest.MonkeyPatch):
+    """The web app opens its agent at page load, while the user types: that is when the worker starts."""
+    from app.config import Settings
+    from app.ui.backend import Backend
+
+    class Opened:
+        warmed = 0
+
+        def warm_model_worker(self) -> None:
+            self.warmed += 1
+
+    opened = Opened()
+
+    async def open_agent(settings: Settings) -> Opened:
+        return opened
+
+    monkeypatch.setattr("app.services.open_agent", open_agent)
+    backend = Backend(Settings(home=_isolated_home))
+    assert await backend.agent() is opened and await backend.agent() is opened
+    assert opened.warmed == 1  # once, when it opened
