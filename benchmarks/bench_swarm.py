@@ -8,10 +8,13 @@ from the swarm's start (after the parent's first model call, which loads litellm
 process_cpu_s_during_swarm says how much of the wall time the process itself needed (planner, litellm, hub, SQLite),
 loop_thread_cpu_s_during_swarm the event loop's thread alone (the rest: database writes in worker threads), and
 process_cpu_ms_per_call that CPU per model or tool call (less sensitive to other load on the machine than wall time).
-Sub-agents' whole answers run through the model worker process (agents/models/call_worker.py, started when this
-process first loads litellm): model_worker_cpu_s_during_swarm is its CPU in the same span (not in process_cpu_*),
-model_worker_rss_mb its memory, model_worker_ready_after_s when it was ready (from the swarm's start: it starts with
-the swarm), whole_answers_in_app_process the answers made in this process until then.
+Sub-agents' whole answers run through the model worker process (agents/models/call_worker.py, started in the
+background when the web app's agent opens: Agent.warm_model_worker): model_worker_cpu_s_during_swarm is its CPU in the
+same span (not in process_cpu_*), model_worker_rss_mb its memory, model_worker_ready_after_s when it was ready (from
+the swarm's start; negative: before it), whole_answers_in_app_process the answers made in this process until then.
+What comes before the swarm is printed too, as it is not in wall_s: open_s (Agent.open and the worker's background
+start, as the web app does) and before_swarm_s (from the request to the swarm's start: the parent's first model call,
+which imports litellm in this process while the worker imports it in its own).
 BENCH_PROFILE=FILE writes a cProfile (CPU time) of the event loop's thread during the swarm.
 
 Prints `name: value` lines. Targets: wall_vs_ideal <= 1.2, scheduler_cpu_ms_per_subagent <= 5, lock_errors 0,
@@ -112,7 +115,10 @@ async def main() -> None:
         os.environ["K2HUB_HOME"] = str(home)
         write_mcp_json(home, {"toolbox": {**toolbox_server(), "trusted": True}})  # no approvals
         config = agent_config(home, url, model=MODEL, builtin=[])
+        opening = time.monotonic()
         agent = await Agent.open(config, database_url=f"sqlite:///{home}/k2hub.db")
+        agent.warm_model_worker()  # as the web app does when its agent opens
+        opened = time.monotonic()
         base = agent.config.limits
         from agents.policy.budget import Limits
 
@@ -139,14 +145,14 @@ async def main() -> None:
             return await here(kwargs)
 
         providers.whole_answer_here = counted  # type: ignore[assignment]
-        worker_ready: list[float] = []
+        worker_ready: list[float] = []  # when the worker said it was ready (monotonic clock)
 
-        async def watch_worker(started: float) -> None:
+        async def watch_worker() -> None:
             while not call_worker.WORKER.ready:
                 await asyncio.sleep(0.02)
-            worker_ready.append(time.monotonic() - started)
+            worker_ready.append(time.monotonic())
 
-        watcher = None
+        watcher = asyncio.create_task(watch_worker())
         rss_before = 0.0
         worker_before = (0.0, 0.0)
         events, times, cpu = [], [], {}
@@ -161,13 +167,11 @@ async def main() -> None:
                 rss_before = rss_mb()
                 worker_before = worker_stats()
                 in_app[0] = 0
-                watcher = asyncio.create_task(watch_worker(time.monotonic()))
                 if PROFILE is not None:
                     PROFILE.enable()
         rss_after = rss_mb()
         worker_after = worker_stats()
-        if watcher is not None:
-            watcher.cancel()
+        watcher.cancel()
         if PROFILE is not None:
             PROFILE.disable()
             PROFILE.dump_stats(os.environ["BENCH_PROFILE"])
@@ -200,11 +204,12 @@ async def main() -> None:
     print(f"process_cpu_ms_per_call: {1000 * (cpu['subagent_finished'][-1] - cpu['swarm_started'][0]) / (stats['calls'] + sum(e.tool_calls for e in finished)):.2f}")
     print(f"model_worker_cpu_s_during_swarm: {worker_after[0] - worker_before[0]:.2f}")  # litellm's share, elsewhere
     print(f"model_worker_rss_mb: {worker_after[1]:.1f}")
-    # The worker starts with the swarm and imports litellm first (seconds of CPU, inside this span); until it is
-    # ready, sub-agents' answers are made in this process.
-    print(f"model_worker_ready_after_s: {worker_ready[0] if worker_ready else float('nan'):.2f}")
+    # The worker imports litellm first (seconds of CPU); until it is ready, sub-agents' answers are made here.
+    print(f"model_worker_ready_after_s: {worker_ready[0] - first if worker_ready else float('nan'):.2f}")
     print(f"whole_answers_in_app_process: {in_app[0]}")
     print(f"fake_k2_process_cpu_s: {stats['cpu_s']:.2f}")  # another process, but the same cores
+    print(f"open_s: {opened - opening:.2f}")
+    print(f"before_swarm_s: {first - opened:.2f}")
     print(f"lock_errors: {locked}")
     print(f"rss_growth_mb: {rss_after - rss_before:.1f}")
 

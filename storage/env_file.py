@@ -9,6 +9,7 @@ import io
 import os
 import re
 import stat
+import time
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -20,14 +21,25 @@ class EnvFileRefused(PermissionError):
     """Raised by read_env_file when the file is readable by other users (keys would leak)."""
 
 
+_PATHS: dict[Path, Path] = {}  # absolute data home -> its .env (the model layer asks several times per model call)
+
+
 def env_file(home: Path) -> Path:
     """Where the data home keeps its .env."""
-    return Path(home).expanduser() / NAME
+    path = _PATHS.get(home)
+    if path is None:
+        path = Path(home).expanduser() / NAME
+        if Path(home).is_absolute():  # "~/..." follows $HOME, which may change
+            _PATHS[home] = path
+    return path
 
 
-# path -> (the file's content when parsed, its variables). The model layer reads settings on every model call
-# (prices, the model worker switch): parsing the file each time cost ~0.2 ms per read, reading it a few microseconds.
-_PARSED: dict[Path, tuple[bytes, dict[str, str]]] = {}
+# path -> (the file as last read: its inode, size, modification and change times; its variables). The model layer
+# reads settings several times per model call (prices, the model worker switch): parsing the file each time cost
+# ~0.2 ms, reading it ~30 us, a stat a few. A rewrite (write_env_value renames a new file over it) or an edit changes
+# the key: the change time follows every write and chmod, and no tool can set it back.
+_PARSED: dict[Path, tuple[tuple[int, int, int, int], dict[str, str]]] = {}
+RACY_NS = 1_000_000_000
 
 
 def read_env_file(home: Path) -> dict[str, str]:
@@ -43,14 +55,17 @@ def read_env_file(home: Path) -> dict[str, str]:
     if mode & 0o077:
         raise EnvFileRefused(f"{path} is readable by other users (mode {mode:o}); it is ignored until you run: "
                              f"chmod 600 {path}")
-    try:
-        content = path.read_bytes()
-    except OSError:
-        return {}
+    key = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
     cached = _PARSED.get(path)
-    if cached is None or cached[0] != content:
+    # A file changed within the last second is read again: file times tick coarsely (a jiffy), so an edit of the
+    # same size right after a read could keep its key (git's "racy clean" rule).
+    if cached is None or cached[0] != key or time.time_ns() - info.st_ctime_ns < RACY_NS:
+        try:
+            content = path.read_bytes()
+        except OSError:
+            return {}
         parsed = dotenv_values(stream=io.StringIO(content.decode("utf-8")))
-        cached = _PARSED[path] = (content, {k: v for k, v in parsed.items() if v})
+        cached = _PARSED[path] = (key, {k: v for k, v in parsed.items() if v})
     return dict(cached[1])
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Text, UniqueConstraint, update
+from sqlalchemy.exc import NoResultFound
 from sqlmodel import Field, SQLModel, col, select
 
 from storage.db import Database
@@ -107,11 +108,14 @@ def update_branch(db: Database, swarm_id: str, idx: int, **fields: Any) -> None:
         raise ValueError(f"cannot set {sorted(unknown)} on a swarm branch")
     if "status" in fields and fields["status"] not in BRANCH_STATES:
         raise ValueError(f"branch status must be one of {BRANCH_STATES}, not {fields['status']!r}")
-    with db.session() as s:
-        row = s.exec(select(SwarmBranch).where(SwarmBranch.swarm_id == swarm_id, SwarmBranch.idx == idx)).one()
-        for name, value in {**fields, "updated_at": utcnow()}.items():
-            setattr(row, name, value)
-        s.add(row)
+    # One UPDATE on a Core connection: each sub-agent sets its branch twice, from worker threads beside the running
+    # swarm, and an ORM session's load-then-flush cost three times as much CPU (~1 ms) while holding the write lock.
+    table = SwarmBranch.__table__
+    with db.write_connection() as conn:
+        done = conn.execute(update(table).where(table.c.swarm_id == swarm_id, table.c.idx == idx)
+                            .values(**fields, updated_at=utcnow()))
+        if done.rowcount != 1:
+            raise NoResultFound(f"swarm {swarm_id} has no branch {idx}")
 
 
 def finish_swarm(db: Database, swarm_id: str, status: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -44,6 +45,7 @@ from storage.checkpoint import open_checkpointer, prune_finished
 from storage.db import Database
 from storage.transcript import store_run_result
 
+logger = logging.getLogger(__name__)
 SYSTEM_PROMPT = (Path(__file__).resolve().parents[1] / "prompts" / "system.md").read_text(encoding="utf-8")
 # Small local models: a short prompt with one worked call in the format they write (agents/models/presets small).
 SMALL_MODEL_PROMPT = (Path(__file__).resolve().parents[1] / "prompts" / "small_model.md").read_text(encoding="utf-8")
@@ -156,6 +158,27 @@ class Agent:
             # Presidio imports spaCy (seconds): load it while the user types, not during the first request.
             threading.Thread(target=privacy_detector.warm_up, name="privacy-warm-up", daemon=True).start()
         return agent
+
+    def warm_model_worker(self) -> None:
+        """Start the model worker process (sub-agents' whole answers) now, in the background: nothing waits on it.
+
+        Why: its import of litellm costs seconds of CPU. Started by the first swarm, that import ran on the swarm's
+        own clock, and until it finished the sub-agents' answers were made in this process, beside their planners
+        (benchmarks/bench_swarm.py: 200-470 of 600). The long-lived web app calls this when its agent opens, while
+        the user types; a one-shot CLI question does not (the ~220 MB process and its ~3 s of CPU would compete
+        with the question's own first call, for a swarm it rarely starts). Only for an agent that offers a tool
+        running through the worker, and not for the local model: its calls stay in this process."""
+        if not any(t.model_worker for t in self.config.planner_tools):
+            return
+        try:
+            spec = self.resolve(None)
+            if spec.provider != "local":
+                providers.start_model_worker()
+        except ConfigError:
+            return  # no model configured yet: the first swarm starts the worker, as before
+        except Exception:  # noqa: BLE001 - a warm-up only: opening the agent must not fail for it
+            logger.warning("The model worker was not started when the agent opened; the first swarm starts it.",
+                           exc_info=True)
 
     async def aclose(self) -> None:
         """Stop running turns, the MCP servers and the database."""

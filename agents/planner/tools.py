@@ -52,6 +52,9 @@ class PlannerTool:
     # comes from, if any (they are then fenced and taint the conversation).
     annotations: types.ToolAnnotations | None = None
     result_source: str = ""
+    # Its calls run models through the model worker process (agents/models/call_worker.py): the agent starts that
+    # when it opens, so its seconds-long import of litellm is over before the first such call.
+    model_worker: bool = False
 
 
 @dataclass(frozen=True)

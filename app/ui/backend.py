@@ -58,6 +58,7 @@ class Backend:
                     raise
                 self.open_error = ""
                 self._loop = asyncio.get_running_loop()
+                self._agent.warm_model_worker()  # the user types their first question meanwhile
         return self._agent
 
     @property

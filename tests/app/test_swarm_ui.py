@@ -29,7 +29,7 @@ def test_the_swarm_tree_is_live_and_one_branch_can_be_stopped(fake_k2: FakeK2Ser
 
     fake_k2.responder = SwarmScript(spawn_args(["slow one", "quick a", "quick b"], 3), calls=calls,
                                     reasoning="Plan the next step.")
-    with running_app(fake_k2.url, home, K2HUB_BUILTIN_SERVERS="workspace") as url:
+    with running_app(fake_k2.url, home, K2HUB_BUILTIN_SERVERS="workspace", K2HUB_MODEL_WORKER="true") as url:
         with chromium_page(url) as page:
             expect(page.get_by_text("Ask Kimi K2 anything")).to_be_visible(timeout=60_000)
             page.locator("#k2-prompt textarea").fill("Split the work")

@@ -42,6 +42,8 @@ def app_process(base_url: str, home: Path, **env: str) -> Iterator[tuple[subproc
     child.update(
         {"K2HUB_HOME": str(home), "K2HUB_PROVIDER": "openai-compatible", "K2HUB_BASE_URL": base_url,
          "K2HUB_MODEL": "kimi-k2-thinking", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
+         # The model worker (~3 s of CPU, ~220 MB per app) serves only swarms; the swarm and stop tests turn it on.
+         "K2HUB_MODEL_WORKER": "false",
          **env}  # env may choose another model (K2HUB_MODEL=kimi-k2.5 for vision)
     )
     proc = subprocess.Popen(

@@ -48,7 +48,7 @@ def planner_tool(limits: Any) -> PlannerTool:
     async def run(parent: RunContext, args: Any, emit: Any) -> tuple[ToolResult, dict[str, Any]]:
         return await spawn(parent, args, emit, limits)
 
-    return PlannerTool(TOOL_NAME, spec=SPEC, run=run, annotations=ANNOTATIONS,
+    return PlannerTool(TOOL_NAME, spec=SPEC, run=run, annotations=ANNOTATIONS, model_worker=True,
                        result_source="the sub-agents' results (they read tools' output)")
 
 
