@@ -124,7 +124,7 @@ async def second_step(agent: Any) -> tuple[float, int, int]:
 
 
 async def first_answer(agent: Any, state_dir: Path) -> tuple[float, int, int]:
-    """(seconds from a fresh server's start to the run's end, prompt tokens, tokens not read) of the first model step."""
+    """(seconds from a fresh server's start to the run's end, prompt tokens, tokens not read) of the first step."""
     from agents.planner.runner import RunRequest
 
     runtime.stop_server()

@@ -41,7 +41,7 @@ _THEN = re.compile(r"(?:,|;|\.)?\s+(?:and\s+)?then\s+|\s*;\s*|,\s+and\s+(?=(?:ru
                    r"delete|list|open|search|show|print|tell)\b)", re.I)
 _TOOL_STEP = re.compile(r"(?:run|execute|write|save|create|make|delete|remove|rename|edit|append|read|open|list|"
                         r"search|grep|load|call|use)\b", re.I)
-"""How a step a tool does starts ("run it in the sandbox"); "tell me …" or "answer …" is answered from the results."""
+"""How a step a tool does starts ("run it in the sandbox"); "tell me …" or "answer …" is answered from results."""
 CHARS_PER_TOKEN = 3.0  # conservative for code and JSON; the server refuses (clearly) what still does not fit
 ANSWER_RESERVE_TOKENS = 1024
 TOOL_SHARE = 0.3  # of the window, for the tool schemas (8K: ~2,400 tokens, 6-10 typical tools)
