@@ -7,6 +7,10 @@ cache saves on the second step of an agent loop.
    Rounds alternate so machine noise hits both alike; medians are printed. Target: planner_vs_raw_gen_ratio >= 0.9.
 2. A two-step agent loop (a write_file call, then the answer) with the server's prefix cache on and off; the second
    model step's duration comes from its Step row.
+3. The first answer of a freshly started server (start, model load and answer, through Agent.run) with an empty
+   prompt-prefix state cache (cold) and with the one the cold run left (warm: the system prompt and tool schemas are
+   restored from disk instead of read). `first_answer_warm_vs_cold` is warm seconds / cold seconds (lower is better).
+   `--first-answer` runs only this part.
 
 Needs the installed local model (`python run.py local install`). Prints `name: value` lines.
 """
@@ -33,6 +37,7 @@ from agents.models.local.installer import runtime_installed  # noqa: E402
 
 ROUNDS = 3
 GEN_PROMPT = "Describe the differences between TCP and UDP in detail."  # ~300 tokens of text, no tool relevant
+FIRST = "List the files in the workspace."  # tools relevant: the schemas are part of the stable prefix
 LOOP = ("Use the workspace__write_file tool to write the text 'The secret word is PINEAPPLE.' to secret.txt. "
         "Then tell me the secret word.")
 
@@ -118,6 +123,40 @@ async def second_step(agent: Any) -> tuple[float, int, int]:
     return second.duration_s, second.prompt_tokens, second.cached_tokens
 
 
+async def first_answer(agent: Any, state_dir: Path) -> tuple[float, int, int]:
+    """(seconds from a fresh server's start to the run's end, prompt tokens, tokens not read) of the first step."""
+    from agents.planner.runner import RunRequest
+
+    runtime.stop_server()
+    runtime.set_state_dir(state_dir)
+    usage = None
+    started = time.perf_counter()
+    async for event in agent.run(RunRequest(prompt=FIRST)):
+        if event.type == "usage" and usage is None:
+            usage = event
+        elif event.type == "run_finished" and event.reason != "done":
+            raise SystemExit(f"planner run failed: {event.error}")
+    seconds = time.perf_counter() - started
+    runtime.stop_server()
+    return seconds, usage.prompt_tokens, usage.cached_tokens
+
+
+async def first_answers(agent: Any, home: Path) -> None:
+    """Cold then warm, twice (a new empty cache directory for each cold run); prints the medians."""
+    cold, warm = [], []
+    for n in range(2):
+        state_dir = home / f"cache-{n}" / "model-state"
+        state_dir.parent.mkdir(mode=0o700)
+        cold.append(await first_answer(agent, state_dir))
+        warm.append(await first_answer(agent, state_dir))
+    c, w = statistics.median(s for s, _, _ in cold), statistics.median(s for s, _, _ in warm)
+    print(f"first_answer_prompt_tokens: {cold[0][1]}")
+    print(f"first_answer_tokens_restored_warm: {warm[0][2]}")
+    print(f"first_answer_cold_s: {c:.2f}")
+    print(f"first_answer_warm_s: {w:.2f}")
+    print(f"first_answer_warm_vs_cold: {w / c:.2f}")
+
+
 async def main() -> None:
     if not runtime_installed():
         raise SystemExit("llama-cpp-python is not installed: python run.py local install")
@@ -132,6 +171,13 @@ async def main() -> None:
     from app.services import agent_config
 
     agent = await Agent.open(agent_config(Settings(home=home, provider="local")), database_url=f"sqlite:///{home}/k2hub.db")
+    if "--first-answer" in sys.argv[1:]:
+        try:
+            await first_answers(agent, home)
+        finally:
+            await agent.aclose()
+            runtime.stop_server()
+        return
     try:
         tokens, tools_sent = gen_prompt(model, agent.hub.tools())
         raw_speeds, ours_speeds, counts = [], [], []
@@ -145,6 +191,8 @@ async def main() -> None:
         cached = [await second_step(agent) for _ in range(ROUNDS)]
         runtime.set_prefix_cache(False)
         uncached = [await second_step(agent) for _ in range(ROUNDS)]
+        runtime.set_prefix_cache(True)
+        await first_answers(agent, home)
     finally:
         await agent.aclose()
         runtime.stop_server()

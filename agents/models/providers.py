@@ -271,7 +271,7 @@ async def _call(spec: ModelSpec, messages: list[dict[str, Any]], tools: list[dic
 async def _reviewed(done: Completion, spec: ModelSpec, messages: list[dict[str, Any]],
                     tools: list[dict[str, Any]] | None, **kwargs: Any) -> Completion:
     """The local model's calls repaired by code, and, when a field is still wrong, the model asked once to fix it."""
-    from agents.models.local.adapter import REVIEW_STATS, correction, review
+    from agents.models.local.adapter import REPEATED, REVIEW_STATS, correction, review
 
     done.message, wrong = review(done.message, tools, messages)
     if wrong is None:
@@ -279,9 +279,11 @@ async def _reviewed(done: Completion, spec: ModelSpec, messages: list[dict[str, 
     REVIEW_STATS["asked_again"] += 1
     again = await _stream_once(spec, [*messages, *correction(done.message, wrong)], tools, **kwargs)
     again.message, still = review(again.message, tools, messages)
-    if not again.message.get("tool_calls"):
+    answered = not again.message.get("tool_calls")
+    if answered and REPEATED not in wrong:
         return done  # it answered in prose instead: keep the call; the hub's error reaches it with the result
-    if still is None:
+    # (Asked not to repeat a call, an answer in prose is the step.)
+    if still is None and not answered:
         REVIEW_STATS["fixed_by_retry"] += 1
     for name in ("prompt_tokens", "completion_tokens", "cached_tokens", "cost_usd"):
         setattr(again, name, getattr(again, name) + getattr(done, name))

@@ -5,13 +5,16 @@ Idempotent by content: a file whose sha256 is already stored returns the stored 
 vocabulary inside its wheel, offline) while the worker extracts the next ones, and spools them to a temporary file
 so memory does not grow with the page count. Only when the worker has finished cleanly are the original bytes copied
 to $K2HUB_HOME/documents/<sha256>.pdf and the rows written (with PostgreSQL, the bytes too, in the same transaction,
-so another app process can render the pages: local_pdf); any failure before or during that leaves nothing.
+so another app process can render the pages: local_pdf); any failure before or during that leaves nothing. Then
+the document's search index is built and stored (storage/page_indexes.py), so its first search, often the moment it
+is attached, only loads it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import resource
@@ -32,6 +35,8 @@ from storage import documents as docs
 from storage.db import Database
 from storage.documents import Document
 from storage.paths import data_home
+
+log = logging.getLogger(__name__)
 
 WORKER_STALL_S = 60.0
 """A worker that sends nothing for this long (a parser loop on a hostile file) is killed."""
@@ -149,6 +154,8 @@ def ingest_pdf(
                 kept.unlink(missing_ok=True)
             raise
     created = stored is document
+    if created:
+        _index_ahead(db, document.id)
     return IngestResult(
         stored,
         created=created,
@@ -156,6 +163,17 @@ def ingest_pdf(
         fallback_pages=stats["fallback"],
         empty_pages=head["pages"] - stats["text_pages"],
     )
+
+
+def _index_ahead(db: Database, document_id: str) -> None:
+    """Build and store the document's search index now, so the first search after it is attached (often at once:
+    pre-retrieval searches before a small model's first call) loads it instead of building it."""
+    from mcp_servers.pdf_reader.search import build_index  # the ranking's tables load only when a PDF is ingested
+
+    try:
+        build_index(db, document_id)
+    except Exception:  # the document is stored: its first search builds the index instead
+        log.warning("building the search index of %s at ingest failed", document_id, exc_info=True)
 
 
 def _title(meta: dict[str, str], filename: str) -> str:

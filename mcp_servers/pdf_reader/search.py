@@ -33,6 +33,7 @@ from mcp_servers.pdf_reader.features import PageFeatures, page_features, score
 from mcp_servers.pdf_reader.page_index import DocIndex
 from mcp_servers.pdf_reader.query import Query, analyse
 from mcp_servers.pdf_reader.rank_weights import WEIGHTS
+from storage import page_indexes
 
 NEIGHBOUR_FACTOR = 0.5
 PRESELECT_DOCS = page_index.CACHE_DOCS
@@ -55,16 +56,26 @@ class PageHit:
     reason: str
 
 
-def _load(db: Any, document_id: str) -> DocIndex:
+def build_index(db: Any, document_id: str) -> DocIndex:
+    """Build a document's index from its stored pages and store it for every process (ingest calls this)."""
     with db.engine.connect() as conn:
         rows = conn.execute(
             text("SELECT number, text FROM pages WHERE document_id = :d ORDER BY number"), {"d": document_id}
         ).all()
-    return page_index.build(document_id, ((row[0], row[1] or "") for row in rows))
+    index = page_index.build(document_id, ((row[0], row[1] or "") for row in rows))
+    page_indexes.save(db, document_id, page_index.FORMAT, page_index.to_bytes(index))
+    return index
+
+
+def _load(db: Any, document_id: str) -> DocIndex:
+    """The stored index (built at ingest), else one built now (an older document, another format) and stored."""
+    data = page_indexes.load(db, document_id, page_index.FORMAT)
+    index = page_index.from_bytes(document_id, data) if data is not None else None
+    return index if index is not None else build_index(db, document_id)
 
 
 def index_of(db: Any, document_id: str) -> DocIndex:
-    """The in-memory index of a document's pages, built on first use and kept (page_index.cached)."""
+    """The in-memory index of a document's pages, loaded (or built) on first use and kept (page_index.cached)."""
     return page_index.cached((db.url, document_id), lambda: _load(db, document_id))
 
 

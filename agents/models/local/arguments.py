@@ -9,6 +9,10 @@ decide deterministically it fixes here, against the schema and the user's own wo
   itself) becomes the user's number (from 1,000 up: below, 0.5 and 5 are both plausible);
 - arguments wrapped in the schema's own shape (`{"properties": {...}, "type": "object"}`) are unwrapped, and a value
   that is just its parameter's type name (`"string"`) is dropped;
+- a required parameter missing while the call holds parameters the tool does not have (measured: the 0.5B model
+  calls sandbox__run_python with the system prompt's example names, `{"path": "sum.py", "content": "print(…)"}`,
+  for its one parameter `code`) takes the value of the unknown one of its type (the longest when several); the
+  other unknown ones are dropped;
 - then the arguments are checked against the schema; the first problem is named with its exact field, so the model
   can be asked once to fix it (adapter.review).
 """
@@ -111,6 +115,7 @@ def repair(args: Any, schema: dict[str, Any], request: str = "") -> Any:
     props = schema.get("properties") or {}
     if isinstance(args, dict) and isinstance(args.get("properties"), dict) and "properties" not in props:
         args = args["properties"]  # the model wrote the schema's shape around its values: unwrap it
+    args = _rename_unknown(args, schema)
 
     def fix(value: Any, node: dict[str, Any]) -> Any:
         if not isinstance(node, dict):
@@ -134,6 +139,33 @@ def repair(args: Any, schema: dict[str, Any], request: str = "") -> Any:
         return value
 
     return fix(args, schema)
+
+
+def _rename_unknown(args: Any, schema: dict[str, Any]) -> Any:
+    """The one missing required parameter filled from a parameter the tool does not have (see the module docstring).
+    Only when exactly one required parameter is missing: with several, which value goes where is a guess."""
+    props = schema.get("properties") or {}
+    if not isinstance(args, dict) or not isinstance(props, dict):
+        return args
+    unknown = [k for k in args if k not in props]
+    missing = [k for k in schema.get("required") or [] if k in props and k not in args]
+    if not unknown or len(missing) != 1:
+        return args
+    kinds = _kinds(props[missing[0]])
+    fitting = [k for k in unknown if _fits(args[k], kinds)]
+    if not fitting:
+        return args
+    source = max(fitting, key=lambda k: len(str(args[k])))
+    return {**{k: v for k, v in args.items() if k in props}, missing[0]: args[source]}
+
+
+def _fits(value: Any, kinds: set[str]) -> bool:
+    checks = {"string": lambda v: isinstance(v, str), "boolean": lambda v: isinstance(v, bool),
+              "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+              "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+              "array": lambda v: isinstance(v, list), "object": lambda v: isinstance(v, dict)}
+    known = [checks[k] for k in kinds if k in checks]
+    return not known or any(check(value) for check in known)
 
 
 def problem(args: Any, schema: dict[str, Any]) -> str | None:

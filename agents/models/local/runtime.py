@@ -21,6 +21,7 @@ from pathlib import Path
 from agents.errors import ProviderError
 from agents.models.local import catalog
 from agents.models.secrets import setting_value
+from storage.paths import data_home
 
 log = logging.getLogger(__name__)
 DEFAULT_CONTEXT = 8192
@@ -59,6 +60,7 @@ class ServerKey:
     context: int
     prefix_cache: bool = True
     threads: int = os.cpu_count() or 1
+    state_dir: Path | None = None  # where the server keeps the KV state of stable prompt prefixes (state_cache.py)
 
 
 class LocalServer:
@@ -85,6 +87,8 @@ class LocalServer:
                str(self.key.context), "--threads", str(self.key.threads), "--parent", str(os.getpid())]
         if not self.key.prefix_cache:
             cmd.append("--no-prefix-cache")
+        elif self.key.state_dir is not None:
+            cmd += ["--state-cache", str(self.key.state_dir)]
         env = server_env(root)
         self.proc = subprocess.Popen(cmd, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, bufsize=1)
@@ -130,6 +134,18 @@ class LocalServer:
 _lock = threading.Lock()
 _server: LocalServer | None = None
 _prefix_cache = True
+_state_dir: Path | None = None
+
+
+def state_dir() -> Path:
+    """Where servers keep prompt-prefix states: $K2HUB_HOME/cache/model-state, unless set_state_dir chose another."""
+    return _state_dir or data_home() / "cache" / "model-state"
+
+
+def set_state_dir(path: Path | None) -> None:
+    """Tests share one state directory between their processes (each test has its own K2HUB_HOME); None: default."""
+    global _state_dir
+    _state_dir = path
 
 
 def set_prefix_cache(enabled: bool) -> None:
@@ -141,7 +157,8 @@ def set_prefix_cache(enabled: bool) -> None:
 def ensure_server(model: Path, context: int | None = None) -> str:
     """The base URL of a server for this model, starting (or restarting) it when needed. Blocking: call in a thread."""
     global _server
-    key = ServerKey(model=model, context=context or context_size(), prefix_cache=_prefix_cache)
+    key = ServerKey(model=model, context=context or context_size(), prefix_cache=_prefix_cache,
+                    state_dir=state_dir())
     with _lock:
         if _server is not None and _server.key == key and _server.alive:
             return _server.url

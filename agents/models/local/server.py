@@ -6,6 +6,10 @@ what is new. Tool calls stay text (agents.models.toolcall_text parses them on th
 tools were offered, generation stops once the first call is complete (the small model otherwise repeats it).
 
     python -m agents.models.local.server --model FILE.gguf [--port 0] [--context 8192] [--threads N] [--no-prefix-cache]
+                                         [--state-cache DIR]
+
+With --state-cache, the KV state of each prompt's stable prefix (the system message, then with its tools) is kept in
+DIR (state_cache.py): a fresh server restores it instead of reading those tokens again.
 
 It prints `READY <port>` on stdout once the model is loaded and the socket listens, and exits when its parent does.
 Starlette and uvicorn come with gradio; llama_cpp is imported only here, in the child process.
@@ -15,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import json
+import logging
 import os
 import socket
 import sys
@@ -26,7 +32,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+from agents.models.local.state_cache import ModelKey, StateStore, private_dir
 from agents.models.toolcall_text import complete_call_end
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_TOKENS = 1024
 # Tokens are sent in chunks at most this often: every chunk costs the client (litellm, the planner's events) CPU that
@@ -36,12 +45,16 @@ CHUNK_EVERY_S = 0.05
 CHATML = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
           "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 _END = object()
+# Shorter stable prefixes are not worth a file: reading 128 tokens takes ~2 s, restoring a file a fraction of that.
+MIN_STORED_PREFIX = 128
 
 
 class Engine:
     """One loaded model. A llama context is not thread-safe: generations run one at a time, in a worker thread."""
 
-    def __init__(self, path: Path, *, context: int, threads: int, prefix_cache: bool = True) -> None:
+    def __init__(self, path: Path, *, context: int, threads: int, prefix_cache: bool = True,
+                 state_dir: Path | None = None) -> None:
+        import llama_cpp
         from llama_cpp import Llama
 
         self.llm = Llama(model_path=str(path), n_ctx=context, n_threads=threads, n_threads_batch=threads, verbose=False)
@@ -51,27 +64,70 @@ class Engine:
         self.context = context
         self.prefix_cache = prefix_cache
         self.lock = threading.Lock()
+        # Without the in-memory prefix cache (benchmarks) the disk one is off too: every prompt is read in full.
+        self.states = (StateStore(state_dir, ModelKey.of(path, context, llama_cpp.__version__))
+                       if state_dir is not None and prefix_cache else None)
 
     def tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> list[int]:
         """The prompt tokens of a request."""
         return self.template.tokens(messages, tools)
 
+    def stable_prefixes(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
+                        tokens: list[int]) -> list[int]:
+        """Lengths of the prefixes of `tokens` that later requests share: the first system message alone, then with
+        the tools. Found without knowing the template: each is the common start of the prompt and that message
+        rendered alone (the rendering adds a generation prompt, where the prompts differ)."""
+        if self.states is None or not messages or messages[0].get("role") != "system":
+            return []
+        ends = set()
+        for offered in (None, tools) if tools else (None,):
+            try:
+                n = _common_prefix(self.template.tokens(messages[:1], offered), tokens)
+            except Exception:  # a template may refuse a conversation without a user turn: nothing to keep then
+                continue
+            if n >= MIN_STORED_PREFIX:
+                ends.add(min(n, len(tokens) - 1))  # at least one token left for the completion to read
+        return sorted(ends)
+
+    def use_stored_prefix(self, tokens: list[int], ends: list[int]) -> int:
+        """Restore the longest stored prefix the model does not already hold; read and store the ones missing.
+        Returns how many prompt tokens were reused (held in memory or restored), not read."""
+        have = _common_prefix(self.llm._input_ids, tokens)
+        if self.states is None or not ends:
+            return have
+        for n in reversed(ends):
+            if have >= n:
+                break
+            state = self.states.load(tokens[:n])
+            if state is not None and _set_seq_state(self.llm, tokens[:n], state):
+                have = n
+                break
+        reused = have
+        for n in ends:
+            if n > have and not self.states.has(tokens[:n]):
+                # The completion would read these tokens anyway: reading them first lets us keep their state.
+                self.llm.n_tokens = have
+                self.llm.eval(tokens[have:n])
+                have = n
+                self.states.save(tokens[:n], _seq_state(self.llm))
+        return reused
+
     def generate(self, tokens: list[int], params: dict[str, Any], tool_names: set[str],
-                 cancel: threading.Event) -> Iterator[dict[str, Any]]:
+                 cancel: threading.Event, stable: list[int] | None = None) -> Iterator[dict[str, Any]]:
         """Text pieces, then one final item with finish_reason and usage. Call with `lock` held."""
         from llama_cpp import StoppingCriteriaList
 
+        started = time.perf_counter()
         if not self.prefix_cache:
             self.llm.reset()
-        cached = _common_prefix(self.llm._input_ids, tokens)
+        cached = self.use_stored_prefix(tokens, stable or [])
         sampled = [0]
 
         def stop_when_told(_ids: Any, _logits: Any) -> bool:
             sampled[0] += 1
             return cancel.is_set()
 
-        text, finish = "", "length"
-        started, first = time.perf_counter(), 0.0
+        text, finish, first = "", "length", 0.0
         stream = self.llm.create_completion(
             tokens, stream=True, stopping_criteria=StoppingCriteriaList([stop_when_told]),
             max_tokens=min(params.get("max_tokens") or DEFAULT_MAX_TOKENS, self.context - len(tokens)),
@@ -131,6 +187,32 @@ class ChatTemplate:
         return self.llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True)
 
 
+def _seq_state(llm: Any) -> bytes:
+    """The KV state of the model's sequence (only the cells it uses: ~12 KB per token for the 0.5B model)."""
+    import llama_cpp
+
+    size = llama_cpp.llama_state_seq_get_size(llm._ctx.ctx, 0)
+    buf = (ctypes.c_uint8 * size)()
+    n = llama_cpp.llama_state_seq_get_data(llm._ctx.ctx, buf, size, 0)
+    return ctypes.string_at(buf, n)
+
+
+def _set_seq_state(llm: Any, tokens: list[int], state: bytes) -> bool:
+    """Make `state` (saved after reading exactly `tokens`) the model's sequence; False when llama.cpp refuses it."""
+    import llama_cpp
+
+    llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+    buf = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+    if not llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, buf, len(state), 0):
+        log.warning("model state cache: llama.cpp refused a stored state; reading the prompt instead")
+        llm.reset()
+        return False
+    llm.input_ids[:len(tokens)] = tokens
+    llm.n_tokens = len(tokens)
+    llm._requires_eval = True  # the logits are not restored: the completion reads at least one more token
+    return True
+
+
 def _common_prefix(a: Any, b: list[int]) -> int:
     n = 0
     for x, y in zip(a, b):
@@ -187,6 +269,7 @@ def build_app(engine: Engine) -> Any:
             messages = body["messages"]
             tools = body.get("tools") or None
             tokens = engine.tokens(messages, tools)
+            stable = engine.stable_prefixes(messages, tools, tokens)
         except (ValueError, KeyError, TypeError) as exc:
             return _error(400, f"bad request: {exc}")
         except Exception as exc:  # the chat template itself can refuse a conversation (raise_exception)
@@ -196,7 +279,7 @@ def build_app(engine: Engine) -> Any:
                                "(K2HUB_LOCAL_CONTEXT). Start a new chat or shorten the request.")
         names = {t["function"]["name"] for t in tools or [] if t.get("function", {}).get("name")}
         meta = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "created": int(time.time()), "model": engine.model_id}
-        pieces = _generate(engine, tokens, body, names)
+        pieces = _generate(engine, tokens, body, names, stable)
         if body.get("stream"):
             usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return StreamingResponse(_sse(pieces, meta, usage), media_type="text/event-stream")
@@ -219,8 +302,8 @@ def _error(status: int, message: str) -> Any:
     return JSONResponse({"error": {"message": message, "type": "invalid_request_error"}}, status_code=status)
 
 
-async def _generate(engine: Engine, tokens: list[int], params: dict[str, Any],
-                    names: set[str]) -> AsyncIterator[dict[str, Any]]:
+async def _generate(engine: Engine, tokens: list[int], params: dict[str, Any], names: set[str],
+                    stable: list[int] | None = None) -> AsyncIterator[dict[str, Any]]:
     """Run the generation in a worker thread and hand its pieces to the event loop; a client that goes away stops it."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -229,7 +312,7 @@ async def _generate(engine: Engine, tokens: list[int], params: dict[str, Any],
     def work() -> None:
         try:
             with engine.lock:
-                for piece in engine.generate(tokens, params, names, cancel):
+                for piece in engine.generate(tokens, params, names, cancel, stable):
                     loop.call_soon_threadsafe(queue.put_nowait, piece)
         except Exception as exc:  # reported to the client as the stream's end
             loop.call_soon_threadsafe(queue.put_nowait, exc)
@@ -288,13 +371,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--context", type=int, default=8192, help="context window in tokens")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads")
     ap.add_argument("--no-prefix-cache", action="store_true", help="re-read the whole prompt every request (benchmarks)")
+    ap.add_argument("--state-cache", type=Path, default=None,
+                    help="directory for the KV state of stable prompt prefixes (created 0700; off without it)")
     ap.add_argument("--parent", type=int, default=0, help="exit when this pid is no longer our parent")
     args = ap.parse_args(argv)
     if args.parent:
         _exit_with_parent(args.parent)
     import uvicorn
 
-    engine = Engine(args.model, context=args.context, threads=args.threads, prefix_cache=not args.no_prefix_cache)
+    state_dir = private_dir(args.state_cache) if args.state_cache else None
+    engine = Engine(args.model, context=args.context, threads=args.threads, prefix_cache=not args.no_prefix_cache,
+                    state_dir=state_dir)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))

@@ -42,6 +42,21 @@ def local_model(monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+def shared_state_dir() -> Path:
+    """The prompt-prefix state cache of the environment the test run was started from (the app's own), so each test
+    process does not read the same system prompt again (~30 s on 2 cores). Safe to share: states are keyed by model
+    file, context and exact tokens, and written aside then renamed (agents/models/local/state_cache.py)."""
+    home = Path(_OUTER["K2HUB_HOME"]).expanduser() if _OUTER["K2HUB_HOME"] else Path.home() / ".k2hub"
+    return home / "cache" / "model-state"
+
+
+@pytest.fixture(autouse=True)
+def _shared_state_cache() -> Iterator[None]:
+    runtime.set_state_dir(shared_state_dir())
+    yield
+    runtime.set_state_dir(None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _stop_local_server() -> Iterator[None]:
     """One model server serves the whole session (loading it per test would cost seconds); stopped at the end."""

@@ -132,3 +132,22 @@ def test_every_servers_tools_are_candidates_and_an_unrelated_one_stays_out() -> 
     assert adapter.tools_for(info, ask("What is the capital of France?"), [*TOOLS, finance]) == []
     chosen = names(adapter.tools_for(info, ask("record the revenue KPI for company Acme"), [*TOOLS, finance]))
     assert chosen == ["analysis__record_kpi"]
+
+
+def _after(request: str, calls: int) -> str:
+    messages = ask(request)
+    for n in range(calls):
+        messages += [{"role": "assistant", "content": "", "tool_calls": [{"id": f"c{n}", "type": "function",
+                                                                         "function": {"name": "t", "arguments": "{}"}}]},
+                     {"role": "tool", "tool_call_id": f"c{n}", "content": "ok"}]
+    return adapter.after_tools(messages)
+
+
+def test_after_the_first_of_two_steps_the_note_names_the_next_step_not_an_answer():
+    """Measured: after write_file, "answer in plain text" made the 0.5B model stop (and echo the note)."""
+    request = "Write a Python file primes.py that prints the first 10 primes, then run it with the sandbox"
+    note = _after(request, 1)
+    assert note != AFTER_TOOLS and '"run it with the sandbox"' in note and "primes.py" in note
+    assert _after(request, 2) == AFTER_TOOLS  # both steps done: answer
+    assert _after("Read notes.txt and tell me the code written in it", 1) == AFTER_TOOLS
+    assert _after("Call workspace__read_file with path notes.txt, then answer with the code.", 1) == AFTER_TOOLS

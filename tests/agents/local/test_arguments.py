@@ -61,3 +61,22 @@ def test_small_numbers_are_left_alone_and_copied_schema_shapes_are_undone():
     assert repair({"trials": 10, "p": 0.5}, schema, request) == {"trials": 10, "p": 0.5}  # not "5 times 0.1"
     wrapped = {"properties": {"trials": 10, "name": "string"}, "required": ["trials"], "type": "object"}
     assert repair(wrapped, schema, request) == {"trials": 10}
+
+
+RUN_PYTHON = {"type": "object", "required": ["code"],
+              "properties": {"code": {"type": "string"}, "timeout_s": {"type": ["number", "null"]}}}
+
+
+def test_parameter_names_copied_from_another_tool_fill_the_one_missing_required_parameter():
+    """Measured: the 0.5B model called sandbox__run_python with the prompt's write_file example names."""
+    args = {"path": "sum.py", "content": "print(sum(range(1, 101)))", "timeout_s": 60}
+    assert repair(args, RUN_PYTHON) == {"code": "print(sum(range(1, 101)))", "timeout_s": 60}
+    assert problem(repair(args, RUN_PYTHON), RUN_PYTHON) is None
+
+
+def test_no_rename_when_nothing_is_missing_or_which_value_goes_where_is_a_guess():
+    complete = {"code": "print(1)", "path": "x.py"}
+    assert repair(complete, RUN_PYTHON) == complete  # nothing missing: the hub names the extra field
+    two = {"type": "object", "required": ["a", "b"], "properties": {"a": {"type": "string"}, "b": {"type": "string"}}}
+    assert repair({"x": "1", "y": "2"}, two) == {"x": "1", "y": "2"}
+    assert repair({"count": 3}, RUN_PYTHON) == {"count": 3}  # no value of the missing parameter's type

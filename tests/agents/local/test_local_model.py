@@ -115,3 +115,26 @@ def test_a_killed_parent_takes_its_server_along(local_model: Path, tmp_path: Pat
     gone, alive = psutil.wait_procs([child], timeout=10)
     assert not alive and time.monotonic() - started < 10
     assert runtime.current() is None or runtime.current().proc.pid != child.pid
+
+
+def test_a_fresh_server_restores_the_system_prompt_from_disk_instead_of_reading_it(local_model: Path, tmp_path: Path):
+    """The second server (a later start of the app) reuses the state the first one stored, and answers the same."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    system = (REPO / "agents" / "prompts" / "system.md").read_text()
+    body = {"messages": [{"role": "system", "content": system},
+                         {"role": "user", "content": "What is 2 + 3? Answer with the number only."}],
+            "max_tokens": 8, "temperature": 0}
+    runs = []
+    for _ in range(2):
+        server = LocalServer(ServerKey(model=local_model, context=4096, state_dir=home / "cache" / "model-state"))
+        url = server.start()
+        try:
+            runs.append(httpx.post(f"{url}/chat/completions", json=body, timeout=600).json())
+        finally:
+            server.stop()
+    cold, warm = (r["usage"]["prompt_tokens_details"]["cached_tokens"] for r in runs)
+    assert cold == 0 and warm >= 300  # the system prompt, not read again
+    assert runs[1]["timings"]["prompt_n"] == runs[0]["usage"]["prompt_tokens"] - warm
+    assert runs[0]["choices"][0]["message"]["content"] == runs[1]["choices"][0]["message"]["content"]
+    assert list((home / "cache" / "model-state").glob("*.kv"))

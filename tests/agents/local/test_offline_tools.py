@@ -77,6 +77,17 @@ async def test_a_wrong_field_goes_back_to_the_model_once_with_its_name(scripted_
     assert [c.preview for c in of_type(events, "tool_call_finished")] == ["42"]
 
 
+async def test_a_repeated_call_is_asked_about_once_and_the_answer_then_given_ends_the_step(scripted_local):
+    """Measured: after writing primes.py the 0.5B model made the same write_file call five times."""
+    agent, fake = scripted_local
+    call = f"```json\n{json.dumps({'name': 'toolbox__add', 'arguments': {'a': 2, 'b': 40}})}\n```"
+    fake.enqueue(text_turn(call), text_turn(call), text_turn("The sum is 42."))
+    events = await collect(agent.run(RunRequest(prompt="Add the integers 2 and 40 for me.")))
+    assert "this exact call was already made" in fake.requests[2]["messages"][-1]["content"]
+    assert [c.name for c in of_type(events, "tool_call_finished")] == ["toolbox__add"]  # ran once, not twice
+    assert events[-1].reason == "done" and events[-1].answer == "The sum is 42."
+
+
 async def test_prose_where_a_tool_was_needed_is_flagged(scripted_local):
     agent, fake = scripted_local
     prose = "Here is the code:\n```python\nprint([2, 3, 5, 7, 11, 13, 17, 19, 23, 29])\n```\nRun it with Python."
