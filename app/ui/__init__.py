@@ -79,7 +79,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                         privacy = build_privacy(settings.redact, settings.redact_kinds)
                         files = build_files()
                         code_runner = build_code_runner()  # ▶ Run in sandbox on answers' code blocks
-                    # Built when first opened (app/ui/lazy_tab.py): the page the browser paints first carries less.
+                    # Skills, COBOL, MCP, Runs: built when first opened (app/ui/lazy_tab.py), the first page carries less.
                     with gr.Tab("Skills", id="skills", elem_id="k2-skills-tab") as skills_page:
                         lazy_tab(skills_page, demo, lambda opened: wire_skills(build_skills(), backend,
                                                                                chat.conversation_id, opened))
@@ -88,7 +88,7 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                     with gr.Tab("MCP", id="mcp", elem_id="k2-mcp-tab") as mcp_page:
                         lazy_tab(mcp_page, demo, lambda opened: _mcp(opened, backend))
                     with gr.Tab("Runs", id="runs", elem_id="k2-runs-tab") as runs_page:
-                        runs_tab = build_runs()
+                        lazy_tab(runs_page, demo, lambda opened: wire_runs(build_runs(), backend, opened))
                     with gr.Tab("Settings", id="settings", elem_id="k2-settings-tab"):
                         settings_tab = build_settings(settings)
                         prefs = build_preferences(settings)  # budgets and theme
@@ -107,7 +107,6 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_continue(chat, sb, backend, chat.resume, chat.ended)
         wire_tool_clock(demo)
         wire_live_list(sb, chat.conversation_id, backend)
-        wire_runs(runs_tab, backend, runs_page)
         wire_settings(settings_tab, settings, backend, sb, demo, header.model)
         wire_preferences(prefs, budget_line, header.theme, backend, demo, chat_tab)
     undocument_events(demo)

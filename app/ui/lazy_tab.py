@@ -1,8 +1,8 @@
 """Tabs built when first opened (issue 19's first-paint target).
 
 Gradio writes every component and event of the app into each page, and the server copies and walks that config on
-every page request; the browser parses it before its first paint. The Skills, COBOL and MCP tabs are about a quarter
-of it and nobody sees them on the first screen. `lazy_tab` builds a tab's components and events with `gr.render`
+every page request; the browser parses it before its first paint. The Skills, COBOL, MCP and Runs tabs are about a
+third of it and nobody sees them on the first screen. `lazy_tab` builds a tab's components and events with `gr.render`
 the first time the tab is selected, once per page (a later select does not rebuild it: what the user typed stays).
 
 Two things differ inside a render, and `lazy_tab` restores the page's behaviour for both:
@@ -34,9 +34,10 @@ class Opened:
 
 def lazy_tab(tab: gr.Tab, demo: gr.Blocks, build: Callable[[Opened], None]) -> None:
     """Inside `with tab:`, build(Opened) runs when the tab is first selected and adds the tab's content and events."""
-    opened = gr.State(False)
-    # Queued, so the state's change (and the render) follows; False → True changes once per page.
-    tab.select(lambda: True, None, opened, show_progress="hidden")
+    # Set in the browser (no round trip, no wait behind the page's load events in the queue); its change runs the
+    # render, and False → True changes once per page.
+    opened = gr.Checkbox(False, visible=False)
+    tab.select(None, None, opened, js="() => true")
 
     @gr.render(inputs=opened, triggers=[opened.change], show_progress="hidden")
     def _build(is_open: bool) -> None:
