@@ -142,6 +142,7 @@ def build_app(demo: Any, backend: Any, settings: Settings, host: str, port: int,
 
     from app.perimeter import Perimeter, allowed_hosts
     from app.ui import CSS_PATHS, THEME, code_runner, evidence, files, images
+    from app.ui.page_preload import PagePreload
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     # Our routes first: Gradio's mount at / would take every path.
@@ -151,6 +152,8 @@ def build_app(demo: Any, backend: Any, settings: Settings, host: str, port: int,
     gr.mount_gradio_app(app, demo, path="/", auth=auth.gradio_auth, theme=THEME, css_paths=CSS_PATHS,
                         footer_links=[], show_error=False, js=code_runner.JS)
     gradio_app = next(r.app for r in app.routes if isinstance(r, Mount))
+    # The page's first scripts load while the browser parses its config (app/ui/page_preload.py).
+    app.add_middleware(PagePreload)
     # No origin is granted CORS; a parent app with this middleware also turns off Gradio's own (reflecting) CORS.
     app.add_middleware(CORSMiddleware, allow_origins=[])
     hosts = allowed_hosts(host, settings.allowed_hosts.split(","))

@@ -4,13 +4,16 @@ Each app runs as its own server process on 127.0.0.1 (the app on the fake K2 ser
 headless Chromium opens each page in a fresh browser context (nothing cached), alternating A/B, and records
   first_paint   the browser's first-contentful-paint of the page
   chat_visible  navigation start → the chat area is on screen (the app's #k2-chat, the bare app's Chatbot)
-A warm-up load of each comes first (the app starts its agent on the first page load; that is not a paint).
+A warm-up load of each comes first (the app starts its agent on the first page load; that is not a paint). Then
+`--loads` rounds, each loading both pages, in alternating order (app first, then bare first: neither always runs
+right after the other's server work), with a pause after each load so the next starts on a quiet server. The
+machine's load average is read before each round: timings on shared cores move with it.
 
-Target (issue 19): app / bare ≤ 1.2. Prints `name: ratio` lines and the medians in ms, then what each page carries:
-the size of the config Gradio writes into the page (the browser parses it before its first paint), and the numbers
-of components, events and events run on page load in it.
+Target (issue 19): app / bare ≤ 1.2. Prints `name: ratio` lines with the medians in ms and the load average at which
+they were measured, then what each page carries: the size of the config Gradio writes into the page (the browser
+parses it before its first paint), and the numbers of components, events and events run on page load in it.
 
-Run: python benchmarks/bench_cold_start.py [--loads 7]
+Run: python benchmarks/bench_cold_start.py [--loads 15]
 """
 
 from __future__ import annotations
@@ -90,7 +93,8 @@ def load(browser: Any, url: str, selector: str) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--loads", type=int, default=7)
+    parser.add_argument("--loads", type=int, default=15, help="rounds (each loads both pages)")
+    parser.add_argument("--pause", type=float, default=0.5, help="seconds after each load")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -106,18 +110,26 @@ def main(argv: list[str] | None = None) -> None:
                     load(browser, url, selector)  # warm-up: the app opens its agent on the first load
                 carried = {name: page_config(url) for name, (url, _) in targets.items()}
                 found: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
-                for _ in range(args.loads):
-                    for name, (url, selector) in targets.items():
+                loadavg: list[float] = []
+                for i in range(args.loads):
+                    loadavg.append(os.getloadavg()[0])
+                    for name in (("app", "bare") if i % 2 == 0 else ("bare", "app")):
+                        url, selector = targets[name]
                         found[name].append(load(browser, url, selector))
+                        time.sleep(args.pause)
             finally:
                 browser.close()
     finally:
         stop(bare_proc)
+    load_text = (f"load average {statistics.median(loadavg):.1f} (min {min(loadavg):.1f}, max {max(loadavg):.1f}) "
+                 f"on {os.cpu_count()} cores")
     for i, what in enumerate(("first_paint", "chat_visible")):
         app = statistics.median(v[i] for v in found["app"])
         bare = statistics.median(v[i] for v in found["bare"])
+        # The ratio of each round's pair, too: both pages of a round ran at about the same load.
+        pairs = statistics.median(a[i] / b[i] for a, b in zip(found["app"], found["bare"], strict=True))
         print(f"cold_start_{what}: {app / bare:.2f}  (app {app:.0f} ms, bare Gradio Blocks + Chatbot {bare:.0f} ms, "
-              f"median of {args.loads})")
+              f"median of {args.loads}; median of per-round ratios {pairs:.2f}; {load_text})")
     for name, what in carried.items():
         print(f"page_{name}: {what}")
 

@@ -23,6 +23,7 @@ from app.ui.fit_notice import build_fit_notice, wire_fit_notice
 from app.ui.tools_menu import build_tools_menu, wire_tools_menu
 from app.ui.conversations import build_conversation_panel, wire_conversations
 from app.ui.layout import LAYOUT_CSS, build_header, wire_layout
+from app.ui.lazy_tab import Opened, lazy_tab
 from app.ui.lean_page import LeanPageBlocks, undocument_events
 from app.ui.live_list import wire_live_list
 from app.ui.runs_tab import build_runs, wire_runs
@@ -82,14 +83,16 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
                         privacy = build_privacy(settings.redact, settings.redact_kinds)
                         files = build_files()
                         code_runner = build_code_runner()  # ▶ Run in sandbox on answers' code blocks
+                    # Skills, COBOL, MCP, Runs: built when first opened (app/ui/lazy_tab.py), the first page carries less.
                     with gr.Tab("Skills", id="skills", elem_id="k2-skills-tab") as skills_page:
-                        skills_tab = build_skills()
-                    with gr.Tab("COBOL", id="cobol", elem_id="k2-cobol-tab"):
-                        cobol_tab = build_cobol()
+                        lazy_tab(skills_page, demo, lambda opened: wire_skills(build_skills(), backend,
+                                                                               chat.conversation_id, opened))
+                    with gr.Tab("COBOL", id="cobol", elem_id="k2-cobol-tab") as cobol_page:
+                        lazy_tab(cobol_page, demo, lambda _opened: wire_cobol(build_cobol(), backend, sb))
                     with gr.Tab("MCP", id="mcp", elem_id="k2-mcp-tab") as mcp_page:
-                        mcp_tab = build_mcp()
+                        lazy_tab(mcp_page, demo, lambda opened: _mcp(opened, backend))
                     with gr.Tab("Runs", id="runs", elem_id="k2-runs-tab") as runs_page:
-                        runs_tab = build_runs()
+                        lazy_tab(runs_page, demo, lambda opened: wire_runs(build_runs(), backend, opened))
                     with gr.Tab("Settings", id="settings", elem_id="k2-settings-tab"):
                         settings_tab = build_settings(settings)
                         prefs = build_preferences(settings)  # budgets and theme
@@ -104,19 +107,20 @@ def build_ui(settings: Settings, backend: Backend | None = None) -> tuple[gr.Blo
         wire_code_runner(code_runner, chat.chatbot, chat.status, chat.conversation_id, backend)
         wire_privacy(privacy, chat.conversation_id, [chat.conversation_id, chat.status], backend)
         wire_startup(demo, chat, sb, backend)
-        wire_skills(skills_tab, backend, chat.conversation_id, skills_page)
-        wire_cobol(cobol_tab, backend, sb)
-        wire_mcp(mcp_tab, backend)
-        wire_mcp_load(mcp_page, mcp_tab, backend)
         wire_conversations(conversation, chat, sb, header, backend, demo)
         wire_continue(chat, sb, backend, chat.resume, chat.ended)
         wire_tool_clock(demo)
         wire_live_list(sb, chat.conversation_id, backend)
-        wire_runs(runs_tab, backend, runs_page)
         wire_settings(settings_tab, settings, backend, sb, demo, header.model)
         wire_preferences(prefs, budget_line, header.theme, backend, demo, chat_tab)
     undocument_events(demo)
     return demo, backend
+
+
+def _mcp(opened: Opened, backend: Backend) -> None:
+    tab = build_mcp()
+    wire_mcp(tab, backend)
+    wire_mcp_load(opened, tab, backend)
 
 
 CSS_PATHS = [CSS_PATH, LAYOUT_CSS]  # ui.css, then the frame's rules for any screen size

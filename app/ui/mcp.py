@@ -12,13 +12,16 @@ import logging
 import shlex
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
 from app.ui.backend import Backend, readable_error
 from app.ui.mcp_view import report_html, review_html, servers_html
 from app.ui.render import notice_html
+
+if TYPE_CHECKING:
+    from app.ui.lazy_tab import Opened
 
 log = logging.getLogger(__name__)
 LOGIN_LINK_WAIT_S = 20.0
@@ -231,7 +234,7 @@ def wire_mcp(tab: McpTab, backend: Backend) -> None:
     tab.timer.tick(poll, tab.selected, [*everything, tab.timer], show_progress="hidden")
 
 
-def wire_mcp_load(page: gr.Tab, tab: McpTab, backend: Backend) -> None:
+def wire_mcp_load(page: gr.Tab | Opened, tab: McpTab, backend: Backend) -> None:
     """Fill the tab each time it is opened (not on every page load: the first paint of the chat does not wait on it,
     and an opened tab shows the servers as they are now)."""
 

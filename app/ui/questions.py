@@ -38,7 +38,8 @@ def build_question_panel() -> QuestionPanel:
         current = gr.State(None)
     panel = QuestionPanel(box, header, current, error)
     with box:
-        @gr.render(inputs=[current])
+        # On a change only: the page opens with no question, and a render on page load was one more queued event.
+        @gr.render(inputs=[current], triggers=[current.change])
         def form(question: dict[str, Any] | None) -> None:
             if not question:
                 return

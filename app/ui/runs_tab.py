@@ -8,7 +8,7 @@ import asyncio
 import html
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
@@ -19,6 +19,9 @@ from app.ui.render import format_usage
 from app.ui.replay import ReplayControls, build_replay, wire_replay
 from app.ui.totals_chart import totals_charts
 from storage import forks, workbench
+
+if TYPE_CHECKING:
+    from app.ui.lazy_tab import Opened
 
 PAGE = 50
 COLUMNS = ["Started (UTC)", "Status", "Provider", "Model", "Steps", "Tokens", "Cached", "Cost $", "Duration s",
@@ -145,7 +148,7 @@ def _day(text: str) -> date | None:
         return None
 
 
-def wire_runs(tab: RunsTab, backend: Backend, opened: gr.Tab) -> None:
+def wire_runs(tab: RunsTab, backend: Backend, opened: gr.Tab | Opened) -> None:
     """Listing, paging, filters, timeline and fork."""
 
     def db() -> Any:

@@ -22,6 +22,7 @@ from app.ui.skill_manage import (SKILL_FILE, SkillFiles, Uninstall, build_file_p
                                  uninstall_state, wire_skill_manage)
 
 if TYPE_CHECKING:
+    from app.ui.lazy_tab import Opened
     from skills.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ def save_text(registry: Registry, text: str) -> Any:
 # ---- wiring --------------------------------------------------------------------------------------------------
 
 
-def wire_skills(tab: SkillsTab, backend: Backend, conversation_id: gr.State, page: gr.Tab) -> None:
+def wire_skills(tab: SkillsTab, backend: Backend, conversation_id: gr.State, page: gr.Tab | Opened) -> None:
     """Connect the tab to the registry (through the backend's Agent database) and to the open chat; the list is read
     when the tab (`page`) is opened, not on every page load."""
 
