@@ -15,6 +15,7 @@ company; whether the similarity earns a weight is decided by the cross-validated
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import threading
 from collections.abc import Mapping
@@ -33,12 +34,18 @@ _known: dict[str, np.ndarray] = {}
 
 @lru_cache(maxsize=1)
 def _model() -> tuple[Any, np.ndarray]:
-    """WordLlama's tokenizer and token table, from the installed wheel (never from the network)."""
-    import wordllama  # imported late: ~1.5 s to read the table, paid on the first search only
+    """WordLlama's tokenizer and token table, from the installed wheel (never from the network).
+
+    Only the wheel's files are read; the package itself is never imported: its __init__ calls
+    logging.basicConfig(level=INFO), which in the app's process (ingest builds the index there) would put every
+    library's INFO logs on the console, into the CLI's --json output."""
     from safetensors import safe_open
     from tokenizers import Tokenizer
 
-    root = Path(wordllama.__file__).parent
+    spec = importlib.util.find_spec("wordllama")  # finds the package without running it
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("wordllama is not installed (its token table ships in its wheel)")
+    root = Path(spec.submodule_search_locations[0])
     tokenizer = Tokenizer.from_file(str(root / "tokenizers" / "l2_supercat_tokenizer_config.json"))
     tokenizer.no_padding()
     tokenizer.no_truncation()
