@@ -7,9 +7,10 @@ arguments as a JSON line on the worker's stdin and gets back the answer as plain
 the error's fields (providers.error_fields), from which the same retry rules run here (429 and Retry-After, 5xx,
 context length, 401/403).
 
-Lifetime: one worker per app process, started in the background when an agent offering agents__spawn opens (not for
-the local model), else by the first swarm (scheduler.run) or the first whole answer; until it says it is ready (its
-import of litellm takes seconds of CPU), calls run in this process as before. It dies with the
+Lifetime: one worker per app process, started in the background when the web app's agent opens if it offers
+agents__spawn (Agent.warm_model_worker; not for the local model, and not for a one-shot CLI question), else by the
+first swarm (scheduler.run) or the first whole answer; until it says it is ready (its import of litellm takes seconds
+of CPU), calls run in this process as before. It dies with the
 app: it exits when its stdin closes (the app ended, even by kill -9) or when its parent changes. If it dies while
 calls wait on it, each of them fails at once with ModelWorkerDied naming its exit status (a swarm starts that
 sub-agent once more), and the next call starts a new worker. A call that gets no answer within its own timeout plus

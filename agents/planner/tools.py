@@ -52,8 +52,9 @@ class PlannerTool:
     # comes from, if any (they are then fenced and taint the conversation).
     annotations: types.ToolAnnotations | None = None
     result_source: str = ""
-    # Its calls run models through the model worker process (agents/models/call_worker.py): the agent starts that
-    # when it opens, so its seconds-long import of litellm is over before the first such call.
+    # Its calls run models through the model worker process (agents/models/call_worker.py): the web app starts that
+    # when its agent opens (Agent.warm_model_worker), so its seconds-long import of litellm is over before the first
+    # such call.
     model_worker: bool = False
 
 

@@ -106,9 +106,9 @@ async def run(job: Job) -> list[SwarmBranch]:
     if job.parent.subgraph is None:
         raise RuntimeError("the run context has no graph factory for sub-agents")
     job.graph = job.parent.subgraph()
-    # The model worker (sub-agents' whole answers in a second process) is started when the agent opens
-    # (Agent._warm_model_worker); here only if that did not (no model configured then, or it ended since). Calls
-    # made before it is ready run in this process.
+    # The model worker (sub-agents' whole answers in a second process) is started when the web app's agent opens
+    # (Agent.warm_model_worker); here when that did not happen (the CLI, no model configured then, or it ended since).
+    # Calls made before it is ready run in this process.
     providers.start_model_worker()
     _ensure_workers(min(2 * job.swarm.concurrency + 8, 128))
     _ACTIVE[job.swarm.id] = job

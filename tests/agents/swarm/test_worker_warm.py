@@ -1,6 +1,6 @@
-"""The model worker (agents/models/call_worker.py) is started when an agent that can swarm opens, so a swarm does not
-pay its seconds-long litellm import on its own clock; and the worker warms litellm's call path without sending
-anything before it says it is ready."""
+"""The model worker (agents/models/call_worker.py) is started when the web app's agent opens if it can swarm (a plain
+Agent.open starts nothing), so a swarm does not pay its seconds-long litellm import on its own clock; and the worker
+warms litellm's call path without sending anything before it says it is ready."""
 
 from __future__ import annotations
 
