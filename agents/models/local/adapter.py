@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agents.models.local import arguments, runtime, weights
-from agents.models.local.tool_select import request_text, select_tools
+from agents.models.local.tool_select import request_text, select_tools, turn_start
 from agents.models.presets import ModelInfo
 
 Fold = Callable[[list[dict[str, Any]], float, Callable[[list[dict[str, Any]]], int]], list[dict[str, Any]]]
@@ -76,7 +76,7 @@ def steps(request: str) -> list[str]:
 
 def after_tools(messages: list[dict[str, Any]]) -> str:
     """The note after tool results: the next step of the request when some are left, else answer from the results."""
-    turn = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=0)
+    turn = turn_start(messages)
     calls = sum(1 for m in messages[turn:] if m.get("role") == "assistant" and m.get("tool_calls"))
     parts = steps(request_text(messages))
     if 0 < calls < len(parts) and _TOOL_STEP.match(parts[calls]):
@@ -167,7 +167,7 @@ def review(message: dict[str, Any], tools: list[dict[str, Any]] | None,
 
 def _calls_this_turn(messages: list[dict[str, Any]]) -> list[tuple[str, Any]]:
     """(name, arguments) of the calls made since the turn's user message."""
-    turn = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=0)
+    turn = turn_start(messages)
     made = []
     for m in messages[turn:]:
         for call in m.get("tool_calls") or []:
@@ -217,7 +217,7 @@ def fit(messages: list[dict[str, Any]], budget_tokens: int, fold: Fold | None = 
         return messages
     if fold is not None:
         return fold(messages, budget_tokens, estimate)
-    turn = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=0)
+    turn = turn_start(messages)
     keep = list(messages)
     i = 0
     while size > budget_tokens and i < turn:

@@ -67,9 +67,14 @@ def request_text(messages: list[dict[str, Any]]) -> str:
     return str(request)
 
 
+def turn_start(messages: list[dict[str, Any]]) -> int:
+    """Index of the turn's user message (the last one; 0 when there is none)."""
+    return max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=0)
+
+
 def used_tools(messages: list[dict[str, Any]]) -> set[str]:
     """Names of the tools called before the turn's user message (the conversation's earlier turns)."""
-    turn = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=0)
+    turn = turn_start(messages)
     return {c.get("function", {}).get("name", "") for m in messages[:turn] for c in m.get("tool_calls") or []}
 
 
